@@ -1,0 +1,79 @@
+package hashes
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// hexDigest is an Algorithm whose values are the hex spelling of a
+// fixed-size byte string. The cryptographic digests use it directly and
+// PDQ builds on it, so the hex rules live in one place.
+type hexDigest struct {
+	name  string
+	size  int // decoded size in bytes
+	match MatchKind
+}
+
+func (h hexDigest) Name() string     { return h.name }
+func (h hexDigest) Match() MatchKind { return h.match }
+
+// Canonical trims, checks the characters and the length, and lower-cases.
+// Characters are checked before the length so that a pasted value of the
+// wrong kind (say, base64) is reported by its first offending character,
+// which is more telling than its length.
+func (h hexDigest) Canonical(value string) (string, error) {
+	v, err := trimValue(value, h.needs)
+	if err != nil {
+		return "", err
+	}
+	if len(v) >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X') {
+		return "", valueError(fmt.Sprintf("%s needs bare hex; drop the %q prefix", h.name, v[:2]))
+	}
+	if err := checkHex(v, h.name, 2*h.size); err != nil {
+		return "", err
+	}
+	// ToLower returns v itself when there is nothing to change, so the
+	// common already-canonical case does not allocate.
+	return strings.ToLower(v), nil
+}
+
+// needs describes a valid value, for error messages.
+func (h hexDigest) needs() string {
+	return fmt.Sprintf("%s needs %d hex characters", h.name, 2*h.size)
+}
+
+// checkHex reports the first non-hex character of v, or a length other
+// than n, as a value error.
+func checkHex(v, name string, n int) error {
+	for i := 0; i < len(v); i++ {
+		if fromHexChar(v[i]) < 0 {
+			// Show the whole (possibly multi-byte) character, not one byte.
+			_, size := utf8.DecodeRuneInString(v[i:])
+			return valueError(fmt.Sprintf("%s needs hex; character %q at position %d is not hex", name, v[i:i+size], i+1))
+		}
+	}
+	if len(v) != n {
+		return valueError(fmt.Sprintf("%s needs %d hex characters, got %d", name, n, len(v)))
+	}
+	return nil
+}
+
+// hexValues maps a byte to its value as a hex digit, or -1. A table
+// rather than a switch because HammingDistance decodes 128 digits per
+// comparison on the near-matching hot path.
+var hexValues = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i, c := range "0123456789abcdef" {
+		t[c] = int8(i)
+	}
+	for i, c := range "ABCDEF" {
+		t[c] = int8(10 + i)
+	}
+	return t
+}()
+
+// fromHexChar returns the value of hex digit c, or -1.
+func fromHexChar(c byte) int { return int(hexValues[c]) }

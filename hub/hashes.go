@@ -1,0 +1,444 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashhub/hashhub/entries"
+	"github.com/hashhub/hashhub/hashes"
+	"github.com/hashhub/hashhub/ingest"
+	"github.com/hashhub/hashhub/store"
+)
+
+// Submit records a hash and the submitter's assessment of it (submitting is
+// asserting the material is illegal). Submitting the same hash again with
+// the same verdict changes nothing, so retries are safe.
+func (s *Service) Submit(a Actor, h hashes.Hash, in entries.Input) (*entries.Entry, bool, error) {
+	if in.Verdict == entries.NotIllegal {
+		return nil, false, &entries.FieldError{Field: "verdict", Reason: "a submission asserts the material is illegal; use an assessment to record not_illegal"}
+	}
+	in, err := in.Normalize()
+	if err != nil {
+		return nil, false, err
+	}
+	now := s.now().UTC()
+	var e *entries.Entry
+	var created bool
+	err = s.db.Update(func(tx *store.Tx) error {
+		var changed bool
+		var err error
+		e, created, changed, err = s.merge(tx, a, h, in, now)
+		if err != nil || !changed {
+			return err
+		}
+		return record(tx, a.audit(), now, "hash.submit", h.Key(), submitDigest{h.Key(), in})
+	})
+	return e, created, err
+}
+
+type submitDigest struct {
+	Key string        `json:"key"`
+	In  entries.Input `json:"in"`
+}
+
+// merge adds the actor's assessment to the entry for h, creating it if
+// needed, and writes it when something changed.
+func (s *Service) merge(tx *store.Tx, a Actor, h hashes.Hash, in entries.Input, now time.Time) (e *entries.Entry, created, changed bool, err error) {
+	e, err = tx.Entry(h.Key())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e = &entries.Entry{Hash: h, Created: now, Updated: now}
+		created = true
+	case err != nil:
+		return nil, false, false, err
+	}
+	if created || (h.Quality != nil && e.Quality == nil) {
+		e.Quality = h.Quality
+	}
+	changed = e.Assess(s.assessment(a, in, now)) || created
+	if changed {
+		err = tx.PutEntry(e, created)
+	}
+	return e, created, changed, err
+}
+
+func (s *Service) assessment(a Actor, in entries.Input, now time.Time) entries.Assessment {
+	return entries.Assessment{
+		ID:      s.nodeID + "/" + a.User,
+		Verdict: in.Verdict, Category: in.Category, Jurisdictions: in.Jurisdictions,
+		Severity: in.Severity, Note: in.Note,
+		Org: a.Org, OrgJur: a.Jurisdiction, User: a.User, Origin: s.nodeID, Time: now,
+	}
+}
+
+// ImportResult summarises a bulk import.
+type ImportResult struct {
+	// Lines is the number of non-blank lines read.
+	Lines int `json:"lines"`
+	// Accepted lines were valid and are stored (Created new entries,
+	// Updated existing ones, Unchanged were already recorded as given).
+	Accepted  int `json:"accepted"`
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	// Rejected lines were invalid; each rejects only itself.
+	Rejected int                 `json:"rejected"`
+	Errors   []*ingest.LineError `json:"errors"`
+	// ErrorsTruncated is set when more errors happened than are listed.
+	ErrorsTruncated bool `json:"errors_truncated,omitempty"`
+	// Batches is how many transactions committed.
+	Batches int `json:"batches"`
+}
+
+// MaxImportErrors bounds the errors listed in an import result.
+const MaxImportErrors = 1000
+
+type importItem struct {
+	hash hashes.Hash
+	in   entries.Input
+	line int
+}
+
+// Import reads an NDJSON or CSV stream of hashes and stores the valid ones,
+// committing every ImportBatch lines in one transaction with one audit
+// event. A bad line rejects only itself and is listed in the result. An
+// error that makes the rest of the stream unreadable (not text, a read
+// error) ends the import; batches already committed stay (the result says
+// how many), and re-running the import is safe because merging is
+// idempotent. onBatch, if set, is called after each commit.
+func (s *Service) Import(a Actor, r ingest.Reader, importID string, onBatch func(ImportResult)) (ImportResult, error) {
+	res := ImportResult{Errors: []*ingest.LineError{}}
+	batch := make([]importItem, 0, min(s.ImportBatch, 4096))
+	lineErr := func(le *ingest.LineError) {
+		res.Rejected++
+		if len(res.Errors) < MaxImportErrors {
+			res.Errors = append(res.Errors, le)
+		} else {
+			res.ErrorsTruncated = true
+		}
+	}
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.commitImport(a, batch, importID, &res); err != nil {
+			return err
+		}
+		batch = batch[:0]
+		if onBatch != nil {
+			onBatch(res)
+		}
+		return nil
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		var le *ingest.LineError
+		if errors.As(err, &le) {
+			res.Lines++
+			lineErr(le)
+			continue
+		}
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return res, ferr
+			}
+			return res, err
+		}
+		res.Lines++
+		h, err := hashes.Parse(rec.Algo, rec.Value, rec.Quality)
+		if err != nil {
+			lineErr(fieldLineError(rec.Line, err))
+			continue
+		}
+		in, err := entries.Input{Category: entries.Category(rec.Category), Jurisdictions: rec.Jurisdictions,
+			Severity: entries.Severity(rec.Severity), Note: rec.Note}.Normalize()
+		if err != nil {
+			lineErr(fieldLineError(rec.Line, err))
+			continue
+		}
+		batch = append(batch, importItem{hash: h, in: in, line: rec.Line})
+		if len(batch) >= s.ImportBatch {
+			if err := flush(); err != nil {
+				return res, err
+			}
+		}
+	}
+	return res, flush()
+}
+
+func fieldLineError(line int, err error) *ingest.LineError {
+	var hf *hashes.FieldError
+	var ef *entries.FieldError
+	switch {
+	case errors.As(err, &hf):
+		return &ingest.LineError{Line: line, Field: hf.Field, Reason: hf.Reason}
+	case errors.As(err, &ef):
+		return &ingest.LineError{Line: line, Field: ef.Field, Reason: ef.Reason}
+	}
+	return &ingest.LineError{Line: line, Reason: err.Error()}
+}
+
+// commitImport writes one batch, sorted by key (bbolt inserts sorted keys
+// far faster than random ones), in one transaction with one audit event
+// whose digest covers the batch's canonical content.
+func (s *Service) commitImport(a Actor, batch []importItem, importID string, res *ImportResult) error {
+	slices.SortStableFunc(batch, func(x, y importItem) int { return strings.Compare(x.hash.Key(), y.hash.Key()) })
+	now := s.now().UTC()
+	var created, updated, unchanged int
+	d := newDigester()
+	err := s.db.Update(func(tx *store.Tx) error {
+		created, updated, unchanged = 0, 0, 0
+		d.reset()
+		for i := range batch {
+			it := &batch[i]
+			_, c, changed, err := s.merge(tx, a, it.hash, it.in, now)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", it.line, err)
+			}
+			switch {
+			case c:
+				created++
+			case changed:
+				updated++
+			default:
+				unchanged++
+			}
+			d.add(it.hash.Key(), it.in)
+		}
+		return tx.AppendAudit(d.event(a.audit(), now, fmt.Sprintf("import/%s#%d", importID, res.Batches+1)))
+	})
+	if err != nil {
+		return err
+	}
+	res.Batches++
+	res.Accepted += len(batch)
+	res.Created += created
+	res.Updated += updated
+	res.Unchanged += unchanged
+	return nil
+}
+
+// Entry reads one entry.
+func (s *Service) Entry(key string) (*entries.Entry, error) {
+	var e *entries.Entry
+	err := s.db.View(func(tx *store.Tx) (err error) {
+		e, err = tx.Entry(key)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %q", entries.ErrNotFound, key)
+	}
+	return e, err
+}
+
+// Assess records an analyst's verdict on an existing entry. A not_illegal
+// verdict opens a dispute that takes the entry out of every list until an
+// analyst of another organisation resolves it.
+func (s *Service) Assess(a Actor, key string, in entries.Input) (*entries.Entry, *entries.Dispute, error) {
+	in, err := in.Normalize()
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now().UTC()
+	var e *entries.Entry
+	var d *entries.Dispute
+	err = s.db.Update(func(tx *store.Tx) error {
+		var err error
+		if e, err = getEntry(tx, key); err != nil {
+			return err
+		}
+		as := s.assessment(a, in, now)
+		if !e.Assess(as) {
+			return nil
+		}
+		if in.Verdict == entries.NotIllegal {
+			if d, err = s.openDispute(tx, e, "assessment", as.ID, a, in.Note, now); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutEntry(e, false); err != nil {
+			return err
+		}
+		return record(tx, a.audit(), now, "hash.assess", key, as)
+	})
+	return e, d, err
+}
+
+func getEntry(tx *store.Tx, key string) (*entries.Entry, error) {
+	e, err := tx.Entry(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %q", entries.ErrNotFound, key)
+	}
+	return e, err
+}
+
+// openDispute creates a dispute on e (the caller writes e).
+func (s *Service) openDispute(tx *store.Tx, e *entries.Entry, source, sourceID string, a Actor, reason string, now time.Time) (*entries.Dispute, error) {
+	id, err := tx.NextID("dsp_")
+	if err != nil {
+		return nil, err
+	}
+	d := &entries.Dispute{ID: id, Entry: e.Key(), Source: source, SourceID: sourceID, Org: a.Org, User: a.User,
+		Reason: reason, Opened: now, Status: entries.DisputeOpen}
+	if err := tx.PutDispute(d); err != nil {
+		return nil, err
+	}
+	e.OpenDisputes = append(e.OpenDisputes, id)
+	return d, record(tx, a.audit(), now, "dispute.open", id, d)
+}
+
+// Retract withdraws the actor's organisation's assessments of an entry.
+// When no assessment remains the entry leaves every list.
+func (s *Service) Retract(a Actor, key, reason string) (*entries.Entry, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, &entries.FieldError{Field: "reason", Reason: "a retraction says why"}
+	}
+	if len(reason) > entries.MaxReasonLen {
+		return nil, &entries.FieldError{Field: "reason", Reason: fmt.Sprintf("longer than %d bytes", entries.MaxReasonLen)}
+	}
+	now := s.now().UTC()
+	var e *entries.Entry
+	err := s.db.Update(func(tx *store.Tx) error {
+		var err error
+		if e, err = getEntry(tx, key); err != nil {
+			return err
+		}
+		r := entries.Retraction{User: a.User, Reason: reason, Time: now}
+		if e.Retract(a.Org, s.nodeID, r) == 0 {
+			return fmt.Errorf("%w: organisation %q has no active assessment of %q", entries.ErrNothingToRetract, a.Org, key)
+		}
+		if err := tx.PutEntry(e, false); err != nil {
+			return err
+		}
+		return record(tx, a.audit(), now, "hash.retract", key, r)
+	})
+	return e, err
+}
+
+// GiveFeedback records a platform's feedback on an entry. A false positive
+// opens a dispute (unless the organisation already has one open on it).
+func (s *Service) GiveFeedback(a Actor, key, kind, note string) (*entries.Feedback, error) {
+	if kind != entries.ConfirmedMatch && kind != entries.FalsePositive {
+		return nil, &entries.FieldError{Field: "kind", Reason: fmt.Sprintf("%q is not one of confirmed_match, false_positive", kind)}
+	}
+	if len(note) > entries.MaxNoteLen {
+		return nil, &entries.FieldError{Field: "note", Reason: fmt.Sprintf("longer than %d bytes", entries.MaxNoteLen)}
+	}
+	now := s.now().UTC()
+	var f *entries.Feedback
+	err := s.db.Update(func(tx *store.Tx) error {
+		e, err := getEntry(tx, key)
+		if err != nil {
+			return err
+		}
+		// A platform speaks only of entries it was given: one that
+		// qualifies for a list it reads, or one already under dispute.
+		// Anything else answers as unknown, so feedback cannot be used to
+		// probe which hashes the node holds.
+		if len(e.OpenDisputes) == 0 {
+			ok, err := readableByOrg(tx, e, a)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: %q", entries.ErrNotFound, key)
+			}
+		}
+		id, err := tx.NextID("fb_")
+		if err != nil {
+			return err
+		}
+		f = &entries.Feedback{ID: id, Entry: key, Kind: kind, Note: note, Org: a.Org, User: a.User, Time: now}
+		if kind == entries.FalsePositive {
+			open, err := hasOpenDispute(tx, e, a.Org)
+			if err != nil {
+				return err
+			}
+			if !open {
+				d, err := s.openDispute(tx, e, "feedback", id, a, note, now)
+				if err != nil {
+					return err
+				}
+				f.Dispute = d.ID
+				if err := tx.PutEntry(e, false); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.PutFeedback(f); err != nil {
+			return err
+		}
+		return record(tx, a.audit(), now, "hash.feedback", key, f)
+	})
+	return f, err
+}
+
+func hasOpenDispute(tx *store.Tx, e *entries.Entry, org string) (bool, error) {
+	for _, id := range e.OpenDisputes {
+		d, err := tx.Dispute(id)
+		if err != nil {
+			return false, err
+		}
+		if d.Org == org {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// History is everything recorded about an entry.
+type History struct {
+	Entry    *entries.Entry     `json:"entry"`
+	Status   string             `json:"status"`
+	Feedback []entries.Feedback `json:"feedback"`
+	Disputes []entries.Dispute  `json:"disputes"`
+}
+
+// History reads an entry with its feedback and disputes.
+func (s *Service) History(key string) (*History, error) {
+	h := &History{}
+	err := s.db.View(func(tx *store.Tx) error {
+		var err error
+		if h.Entry, err = getEntry(tx, key); err != nil {
+			return err
+		}
+		if h.Feedback, err = tx.FeedbackFor(key); err != nil {
+			return err
+		}
+		h.Disputes, err = tx.DisputesFor(key)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Status = h.Entry.Status()
+	if h.Feedback == nil {
+		h.Feedback = []entries.Feedback{}
+	}
+	if h.Disputes == nil {
+		h.Disputes = []entries.Dispute{}
+	}
+	return h, nil
+}
+
+// readableByOrg reports whether e qualifies now for a list a may read.
+func readableByOrg(tx *store.Tx, e *entries.Entry, a Actor) (bool, error) {
+	ls, err := tx.Lists()
+	if err != nil {
+		return false, err
+	}
+	for i := range ls {
+		if ls[i].CanRead(a.Org, a.Role) && ls[i].Policy.Evaluate(e).Qualifies() {
+			return true, nil
+		}
+	}
+	return false, nil
+}

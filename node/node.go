@@ -1,0 +1,199 @@
+// Package node assembles a hashhub node from its data directory: the
+// node's identity, keys, store, domain service and HTTP server. The hashhub
+// command and tests that run real nodes both start nodes through it.
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/hashhub/hashhub/auth"
+	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/keys"
+	"github.com/hashhub/hashhub/server"
+	"github.com/hashhub/hashhub/store"
+)
+
+// Files in the data directory.
+const (
+	ConfigFile = "node.json"
+	AdminFile  = "admin.json"
+)
+
+// Defaults.
+const (
+	DefaultData         = "./hashhub-data"
+	DefaultAddr         = "127.0.0.1:8080"
+	DefaultJurisdiction = "ZZ"
+	ShutdownTimeout     = 30 * time.Second
+)
+
+// Config is a node's identity, written at init.
+type Config struct {
+	NodeID       string    `json:"node_id"`
+	Jurisdiction string    `json:"jurisdiction"`
+	Created      time.Time `json:"created"`
+}
+
+// Credentials are a client id and secret as written to admin.json.
+type Credentials struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// ErrInitialised is returned by Init on a data directory that has a node.
+var ErrInitialised = errors.New("data directory already holds a node")
+
+var nodeIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
+
+// Init creates a node in dir: config, keys, store and the first admin,
+// whose credentials are written to dir/admin.json (0600) and returned.
+func Init(dir, nodeID, jur string) (*Credentials, error) {
+	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
+		return nil, fmt.Errorf("%w: %q", ErrInitialised, dir)
+	}
+	if nodeID == "" {
+		host, _ := os.Hostname()
+		nodeID = "node-" + sanitise(host)
+	}
+	if !nodeIDRE.MatchString(nodeID) {
+		return nil, fmt.Errorf("node id %q: use 1–63 characters of a-z, 0-9, '.' and '-'", nodeID)
+	}
+	if jur == "" {
+		jur = DefaultJurisdiction
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if _, err := keys.Create(dir); err != nil {
+		return nil, err
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	cid, secret, err := hub.New(db, nodeID).Bootstrap("Node administrators", jur)
+	if err != nil {
+		return nil, err
+	}
+	creds := &Credentials{ClientID: cid, ClientSecret: secret}
+	if err := writeJSON(filepath.Join(dir, AdminFile), creds); err != nil {
+		return nil, err
+	}
+	// The config is written last: its presence means the node is complete.
+	cfg := Config{NodeID: nodeID, Jurisdiction: jur, Created: time.Now().UTC()}
+	if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
+		return nil, err
+	}
+	return creds, nil
+}
+
+func sanitise(s string) string {
+	out := make([]byte, 0, len(s))
+	for _, r := range []byte(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.':
+			out = append(out, r)
+		case r >= 'A' && r <= 'Z':
+			out = append(out, r+'a'-'A')
+		}
+	}
+	if len(out) == 0 || len(out) > 50 {
+		return "local"
+	}
+	return string(out)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Initialised reports whether dir holds a complete node.
+func Initialised(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ConfigFile))
+	return err == nil
+}
+
+// Node is a running node's parts.
+type Node struct {
+	Config Config
+	DB     *store.DB
+	Hub    *hub.Service
+	Server *server.Server
+	Keys   *keys.Set
+	Log    *slog.Logger
+}
+
+// Open loads a node from its data directory.
+func Open(dir string, log *slog.Logger) (*Node, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return nil, fmt.Errorf("read node config (run hashhub init first?): %w", err)
+	}
+	var cfg Config
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", ConfigFile, err)
+	}
+	ks, err := keys.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	h := hub.New(db, cfg.NodeID)
+	srv := server.New(server.Config{Hub: h, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log})
+	return &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log}, nil
+}
+
+// Close releases the store.
+func (n *Node) Close() error { return n.DB.Close() }
+
+// Serve answers HTTP on ln until ctx is cancelled, then finishes in-flight
+// requests (up to ShutdownTimeout) and returns.
+func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           n.Server,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(n.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	n.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("node", n.Config.NodeID))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	n.Log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/orgs"
+)
+
+// CreateOrgRequest creates an organisation.
+type CreateOrgRequest struct {
+	Name         string    `json:"name" example:"Hotline NL"`
+	Kind         orgs.Role `json:"kind" example:"hotline" enums:"admin,hotline,law_enforcement,platform,hosting_provider,peer"`
+	Jurisdiction string    `json:"jurisdiction" example:"NL"`
+} // @name CreateOrgRequest
+
+// createOrg godoc
+//
+//	@Summary	Create an organisation
+//	@Tags		organisations
+//	@Accept		json
+//	@Produce	json
+//	@Security	Bearer
+//	@Param		Idempotency-Key	header		string				false	"makes retries safe"
+//	@Param		body			body		CreateOrgRequest	true	"organisation"
+//	@Success	201				{object}	orgs.Org
+//	@Failure	400,401,403,409,413,415,422	{object}	Problem
+//	@Router		/v1/orgs [post]
+func (s *Server) createOrg(c *gin.Context) {
+	var req CreateOrgRequest
+	if !s.decodeJSON(c, &req) {
+		return
+	}
+	o, err := s.hub.CreateOrg(actor(c), orgs.Org{Name: req.Name, Kind: req.Kind, Jurisdiction: req.Jurisdiction})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, o)
+}
+
+// OrgPage is a page of organisations.
+type OrgPage struct {
+	Orgs       []orgs.Org `json:"orgs"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+} // @name OrgPage
+
+// listOrgs godoc
+//
+//	@Summary	List organisations
+//	@Tags		organisations
+//	@Produce	json
+//	@Security	Bearer
+//	@Param		cursor	query		string	false	"next_cursor of the previous page"
+//	@Param		limit	query		int		false	"page size (1–1000, default 100)"
+//	@Success	200		{object}	OrgPage
+//	@Failure	401,403,422	{object}	Problem
+//	@Router		/v1/orgs [get]
+func (s *Server) listOrgs(c *gin.Context) {
+	limit, ok := s.page(c)
+	if !ok {
+		return
+	}
+	os, err := s.hub.Orgs(c.Query("cursor"), limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	p := OrgPage{Orgs: os}
+	if p.Orgs == nil {
+		p.Orgs = []orgs.Org{}
+	}
+	if len(os) == limit {
+		p.NextCursor = os[len(os)-1].ID
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+// getOrg godoc
+//
+//	@Summary	Read an organisation
+//	@Tags		organisations
+//	@Produce	json
+//	@Security	Bearer
+//	@Param		org	path		string	true	"organisation id"
+//	@Success	200	{object}	orgs.Org
+//	@Failure	401,403,404	{object}	Problem
+//	@Router		/v1/orgs/{org} [get]
+func (s *Server) getOrg(c *gin.Context) {
+	o, err := s.hub.Org(c.Param("org"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, o)
+}
+
+// CreateUserRequest creates a user.
+type CreateUserRequest struct {
+	Name string `json:"name" example:"Analyst One"`
+} // @name CreateUserRequest
+
+// createUser godoc
+//
+//	@Summary		Create a user with client credentials
+//	@Description	The client secret is in this response only; the node keeps just its hash.
+//	@Tags			organisations
+//	@Accept			json
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			org				path		string				true	"organisation id"
+//	@Param			Idempotency-Key	header		string				false	"makes retries safe"
+//	@Param			body			body		CreateUserRequest	true	"user"
+//	@Success		201				{object}	hub.NewUser
+//	@Failure		400,401,403,404,413,415,422	{object}	Problem
+//	@Router			/v1/orgs/{org}/users [post]
+func (s *Server) createUser(c *gin.Context) {
+	var req CreateUserRequest
+	if !s.decodeJSON(c, &req) {
+		return
+	}
+	u, err := s.hub.CreateUser(actor(c), c.Param("org"), req.Name)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, u)
+}
+
+// listUsers godoc
+//
+//	@Summary	List an organisation's users
+//	@Tags		organisations
+//	@Produce	json
+//	@Security	Bearer
+//	@Param		org	path		string	true	"organisation id"
+//	@Success	200	{array}		hub.PublicUser
+//	@Failure	401,403,404	{object}	Problem
+//	@Router		/v1/orgs/{org}/users [get]
+func (s *Server) listUsers(c *gin.Context) {
+	us, err := s.hub.Users(c.Param("org"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, us)
+}
+
+var _ = hub.NewUser{}

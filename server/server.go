@@ -1,0 +1,220 @@
+// Package server is hashhub's HTTP API: a gin router whose handlers parse,
+// authorise, call the domain service and write the response. Errors are RFC
+// 9457 problem documents mapped in one place (problem.go); every route and
+// the roles allowed on it are registered in routes() below, top to bottom.
+//
+//	@title						hashhub API
+//	@version					1
+//	@description				Federated sharing of verified hash lists and reports between child-protection organisations. Only hashes, URLs and metadata cross this API; media is refused.
+//	@BasePath					/
+//	@securityDefinitions.apikey	Bearer
+//	@in							header
+//	@name						Authorization
+//	@description				"Bearer " followed by an access token from POST /v1/oauth/token.
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	swaggerFiles "github.com/swaggo/files"
+	ginSwagger "github.com/swaggo/gin-swagger"
+
+	"github.com/hashhub/hashhub/auth"
+	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/ingest"
+	"github.com/hashhub/hashhub/openapi"
+	"github.com/hashhub/hashhub/orgs"
+)
+
+// Defaults, exported so flag help can show them.
+const (
+	DefaultMaxBody       = 1 << 20 // JSON bodies
+	DefaultMaxImportBody = 4 << 30 // one import request
+	DefaultMaxLine       = ingest.DefaultMaxLine
+	DefaultPageLimit     = 100
+	MaxPageLimit         = 1000
+)
+
+// Config is what the server needs from its node.
+type Config struct {
+	Hub           *hub.Service
+	Tokens        *auth.Tokens
+	Logger        *slog.Logger
+	MaxBody       int64
+	MaxImportBody int64
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	hub     *hub.Service
+	tokens  *auth.Tokens
+	log     *slog.Logger
+	cfg     Config
+	metrics *metrics
+	engine  *gin.Engine
+
+	idemMu       sync.Mutex
+	idemInFlight map[string]bool
+}
+
+// New builds the HTTP handler for a node.
+func New(cfg Config) *Server {
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxImportBody == 0 {
+		cfg.MaxImportBody = DefaultMaxImportBody
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{hub: cfg.Hub, tokens: cfg.Tokens, log: cfg.Logger, cfg: cfg,
+		metrics: newMetrics(), idemInFlight: map[string]bool{}}
+	s.engine = gin.New()
+	s.engine.HandleMethodNotAllowed = true
+	s.engine.ContextWithFallback = true
+	// Route on the escaped path so a percent-encoded "/" inside a hash value
+	// (PhotoDNA is base64) stays inside its path parameter.
+	s.engine.UseRawPath = true
+	s.engine.UnescapePathValues = true
+	s.routes()
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Routes lists every registered route (method and path), for tests.
+func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
+
+// route options
+type routeOpt struct {
+	roles    []orgs.Role
+	creating bool   // honours Idempotency-Key
+	body     string // accepted content type family: "json", "form", "import" or "" (no body)
+}
+
+func roles(r ...orgs.Role) routeOpt { return routeOpt{roles: r} }
+
+func (o routeOpt) creates() routeOpt    { o.creating = true; return o }
+func (o routeOpt) accepts(b string) routeOpt { o.body = b; return o }
+
+// analysts are the roles whose users assess material.
+var analysts = []orgs.Role{orgs.Hotline, orgs.LawEnforcement}
+
+// routes registers every endpoint with the roles allowed on it.
+func (s *Server) routes() {
+	r := s.engine
+	r.Use(s.recoverer, s.observe, s.refuseMedia)
+	r.NoRoute(func(c *gin.Context) { writeProblem(c, pNoRoute.with("no endpoint at "+c.Request.URL.Path)) })
+	r.NoMethod(func(c *gin.Context) { writeProblem(c, pMethod.with(c.Request.Method+" is not allowed here")) })
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
+	r.GET("/docs/*any", func(c *gin.Context) {
+		if c.Param("any") == "/" {
+			c.Redirect(http.StatusMovedPermanently, "/docs/index.html")
+			return
+		}
+		swagger(c)
+	})
+	r.POST("/v1/oauth/token", s.limitBody(s.cfg.MaxBody), s.token)
+
+	v1 := r.Group("/v1")
+	h := func(method, path string, o routeOpt, fn gin.HandlerFunc) {
+		chain := []gin.HandlerFunc{s.authenticate, s.authorize(o.roles)}
+		switch o.body {
+		case "json":
+			chain = append(chain, s.limitBody(s.cfg.MaxBody), requireContentType("application/json"))
+		case "import":
+			chain = append(chain, s.limitBody(s.cfg.MaxImportBody), requireContentType("application/x-ndjson", "text/csv"))
+		}
+		if o.creating {
+			chain = append(chain, s.idempotent(o.body == "json"))
+		}
+		v1.Handle(method, path, append(chain, fn)...)
+	}
+	all := roles(orgs.Roles...)
+	h("GET", "/me", all, s.me)
+
+	h("POST", "/orgs", roles(orgs.Admin).accepts("json").creates(), s.createOrg)
+	h("GET", "/orgs", roles(orgs.Admin), s.listOrgs)
+	h("GET", "/orgs/:org", roles(orgs.Admin), s.getOrg)
+	h("POST", "/orgs/:org/users", roles(orgs.Admin).accepts("json").creates(), s.createUser)
+	h("GET", "/orgs/:org/users", roles(orgs.Admin), s.listUsers)
+
+	h("POST", "/hashes", roles(analysts...).accepts("json").creates(), s.submitHash)
+	h("POST", "/hashes/import", roles(analysts...).accepts("import").creates(), s.importHashes)
+	h("GET", "/hashes/:algo/:value", roles(orgs.Admin, orgs.Hotline, orgs.LawEnforcement), s.getEntry)
+	h("GET", "/hashes/:algo/:value/history", roles(orgs.Admin, orgs.Hotline, orgs.LawEnforcement), s.entryHistory)
+	h("POST", "/hashes/:algo/:value/assessments", roles(analysts...).accepts("json").creates(), s.assess)
+	h("POST", "/hashes/:algo/:value/retract", roles(analysts...).accepts("json"), s.retract)
+	h("POST", "/hashes/:algo/:value/feedback", roles(orgs.Platform).accepts("json").creates(), s.feedback)
+
+	h("GET", "/disputes", roles(orgs.Admin, orgs.Hotline, orgs.LawEnforcement), s.listDisputes)
+	h("POST", "/disputes/:id/resolve", roles(analysts...).accepts("json"), s.resolveDispute)
+	h("GET", "/review", roles(orgs.Admin, orgs.Hotline, orgs.LawEnforcement), s.review)
+
+	h("POST", "/lists", roles(orgs.Admin).accepts("json").creates(), s.createList)
+	h("GET", "/lists", all, s.listLists)
+	h("GET", "/lists/:name", all, s.getList)
+	h("GET", "/lists/:name/entries", all, s.listEntries)
+
+	h("GET", "/audit", roles(orgs.Admin), s.auditEvents)
+}
+
+var swagger = ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/docs/doc.json"))
+
+var _ = openapi.SwaggerInfo // the generated spec registers itself with swag
+
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// healthz godoc
+//
+//	@Summary	Liveness: the process is up
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	map[string]string
+//	@Router		/healthz [get]
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+// readyz godoc
+//
+//	@Summary	Readiness: the store answers
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	map[string]string
+//	@Failure	503	{object}	Problem
+//	@Router		/readyz [get]
+func (s *Server) readyz(c *gin.Context) {
+	if err := s.hub.Ready(); err != nil {
+		writeProblem(c, pUnavailable.with("store not ready"))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+// readBody drains a small body for fingerprinting and puts it back.
+func readBody(c *gin.Context) ([]byte, error) {
+	b, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return nil, err
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(b))
+	return b, nil
+}
+

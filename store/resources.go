@@ -1,0 +1,324 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/hashhub/hashhub/audit"
+	"github.com/hashhub/hashhub/entries"
+	"github.com/hashhub/hashhub/lists"
+	"github.com/hashhub/hashhub/orgs"
+)
+
+// ---- organisations and users ----
+
+// Org reads an organisation by id.
+func (t *Tx) Org(id string) (*orgs.Org, error) {
+	var o orgs.Org
+	return &o, t.get(bOrgs, id, &o)
+}
+
+// OrgIDByName looks up an organisation id by its unique name.
+func (t *Tx) OrgIDByName(name string) (string, error) {
+	v := t.b(bOrgNames).Get([]byte(name))
+	if v == nil {
+		return "", ErrNotFound
+	}
+	return string(v), nil
+}
+
+// PutOrg writes an organisation and its name index.
+func (t *Tx) PutOrg(o *orgs.Org) error {
+	if err := t.b(bOrgNames).Put([]byte(o.Name), []byte(o.ID)); err != nil {
+		return err
+	}
+	return t.put(bOrgs, o.ID, o)
+}
+
+// Orgs lists organisations in id order, starting after cursor.
+func (t *Tx) Orgs(after string, limit int) ([]orgs.Org, error) {
+	var out []orgs.Org
+	err := t.scan(bOrgs, "", after, func(k, v []byte) (bool, error) {
+		if string(k) == after {
+			return true, nil
+		}
+		var o orgs.Org
+		if err := json.Unmarshal(v, &o); err != nil {
+			return false, err
+		}
+		out = append(out, o)
+		return len(out) < limit, nil
+	})
+	return out, err
+}
+
+// User reads a user by id.
+func (t *Tx) User(id string) (*orgs.User, error) {
+	var u orgs.User
+	return &u, t.get(bUsers, id, &u)
+}
+
+// UserByClientID finds the user a client id was issued to.
+func (t *Tx) UserByClientID(clientID string) (*orgs.User, error) {
+	v := t.b(bClients).Get([]byte(clientID))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	return t.User(string(v))
+}
+
+// PutUser writes a user and its client-id index.
+func (t *Tx) PutUser(u *orgs.User) error {
+	if err := t.b(bClients).Put([]byte(u.ClientID), []byte(u.ID)); err != nil {
+		return err
+	}
+	return t.put(bUsers, u.ID, u)
+}
+
+// Users lists the users of an organisation.
+func (t *Tx) Users(org string) ([]orgs.User, error) {
+	var out []orgs.User
+	err := t.scan(bUsers, "", "", func(_, v []byte) (bool, error) {
+		var u orgs.User
+		if err := json.Unmarshal(v, &u); err != nil {
+			return false, err
+		}
+		if u.Org == org {
+			out = append(out, u)
+		}
+		return true, nil
+	})
+	return out, err
+}
+
+// ---- entries ----
+
+// Entry reads an entry by its key (algo:value).
+func (t *Tx) Entry(key string) (*entries.Entry, error) {
+	var e entries.Entry
+	return &e, t.get(bEntries, key, &e)
+}
+
+// PutEntry writes an entry and appends its key to the change feed; a new
+// entry is also appended to the creation index. Callers that write many
+// entries should do so in key order (bbolt inserts sorted keys far faster).
+func (t *Tx) PutEntry(e *entries.Entry, isNew bool) error {
+	key := e.Key()
+	if err := t.put(bEntries, key, e); err != nil {
+		return err
+	}
+	if isNew {
+		if err := t.appendSeq(bCreated, []byte(key)); err != nil {
+			return err
+		}
+	}
+	return t.appendSeq(bChanges, []byte(key))
+}
+
+func (t *Tx) appendSeq(bucket, v []byte) error {
+	b := t.b(bucket)
+	b.FillPercent = 1.0 // append-only: pack pages full
+	n, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	return b.Put(seqKey(n), v)
+}
+
+// EntriesByCreated calls fn for entries oldest first, starting after the
+// creation cursor; fn returns false to stop. The cursor of each entry is
+// passed so callers can paginate.
+func (t *Tx) EntriesByCreated(after uint64, fn func(cursor uint64, e *entries.Entry) (bool, error)) error {
+	c := t.b(bCreated).Cursor()
+	eb := t.b(bEntries)
+	for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+		raw := eb.Get(v)
+		if raw == nil {
+			continue
+		}
+		var e entries.Entry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return fmt.Errorf("decode entry %q: %w", v, err)
+		}
+		more, err := fn(binary.BigEndian.Uint64(k), &e)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// EntryCount returns the number of stored entries.
+func (t *Tx) EntryCount() int { return t.b(bEntries).Stats().KeyN }
+
+// ---- feedback and disputes ----
+
+// PutFeedback stores feedback under its entry so history reads are one scan.
+func (t *Tx) PutFeedback(f *entries.Feedback) error {
+	return t.put(bFeedback, f.Entry+"\x00"+f.ID, f)
+}
+
+// FeedbackFor lists the feedback on an entry, oldest first.
+func (t *Tx) FeedbackFor(entry string) ([]entries.Feedback, error) {
+	var out []entries.Feedback
+	err := t.scan(bFeedback, entry+"\x00", "", func(_, v []byte) (bool, error) {
+		var f entries.Feedback
+		if err := json.Unmarshal(v, &f); err != nil {
+			return false, err
+		}
+		out = append(out, f)
+		return true, nil
+	})
+	return out, err
+}
+
+// NextID returns a new id with the given prefix, zero-padded so ids sort in
+// creation order.
+func (t *Tx) NextID(prefix string) (string, error) {
+	n, err := t.b(bMeta).NextSequence()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s%012d", prefix, n), nil
+}
+
+// Dispute reads a dispute.
+func (t *Tx) Dispute(id string) (*entries.Dispute, error) {
+	var d entries.Dispute
+	return &d, t.get(bDisputes, id, &d)
+}
+
+// PutDispute writes a dispute.
+func (t *Tx) PutDispute(d *entries.Dispute) error { return t.put(bDisputes, d.ID, d) }
+
+// Disputes calls fn for disputes in creation order after the given id.
+func (t *Tx) Disputes(after string, fn func(*entries.Dispute) (bool, error)) error {
+	return t.scan(bDisputes, "", after, func(k, v []byte) (bool, error) {
+		if string(k) == after {
+			return true, nil
+		}
+		var d entries.Dispute
+		if err := json.Unmarshal(v, &d); err != nil {
+			return false, err
+		}
+		return fn(&d)
+	})
+}
+
+// DisputesFor lists the disputes of one entry.
+func (t *Tx) DisputesFor(entry string) ([]entries.Dispute, error) {
+	var out []entries.Dispute
+	err := t.Disputes("", func(d *entries.Dispute) (bool, error) {
+		if d.Entry == entry {
+			out = append(out, *d)
+		}
+		return true, nil
+	})
+	return out, err
+}
+
+// ---- lists ----
+
+// List reads a list by name.
+func (t *Tx) List(name string) (*lists.List, error) {
+	var l lists.List
+	return &l, t.get(bLists, name, &l)
+}
+
+// PutList writes a list.
+func (t *Tx) PutList(l *lists.List) error { return t.put(bLists, l.Name, l) }
+
+// Lists returns every list, by name.
+func (t *Tx) Lists() ([]lists.List, error) {
+	var out []lists.List
+	err := t.scan(bLists, "", "", func(_, v []byte) (bool, error) {
+		var l lists.List
+		if err := json.Unmarshal(v, &l); err != nil {
+			return false, err
+		}
+		out = append(out, l)
+		return true, nil
+	})
+	return out, err
+}
+
+// ---- audit ----
+
+// auditHead is the last event's sequence and hash, kept in meta so that
+// deleting events from the end of the chain is detectable.
+type auditHead struct {
+	Seq  uint64 `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+const metaAuditHead = "audit_head"
+
+// AppendAudit chains e onto the audit log inside this transaction, so the
+// event commits together with the change it records.
+func (t *Tx) AppendAudit(e *audit.Event) error {
+	var head auditHead
+	if err := t.get(bMeta, metaAuditHead, &head); err != nil && err != ErrNotFound {
+		return err
+	}
+	e.Seq = head.Seq + 1
+	e.Prev = head.Hash
+	e.Time = e.Time.UTC()
+	e.Seal()
+	b := t.b(bAudit)
+	b.FillPercent = 1.0
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if err := b.Put(seqKey(e.Seq), raw); err != nil {
+		return err
+	}
+	return t.put(bMeta, metaAuditHead, auditHead{e.Seq, e.Hash})
+}
+
+// AuditHead returns the recorded head of the audit chain.
+func (t *Tx) AuditHead() (uint64, string, error) {
+	var head auditHead
+	if err := t.get(bMeta, metaAuditHead, &head); err != nil && err != ErrNotFound {
+		return 0, "", err
+	}
+	return head.Seq, head.Hash, nil
+}
+
+// AuditEvents calls fn with each stored event's key sequence and raw bytes,
+// in order, starting after seq.
+func (t *Tx) AuditEvents(after uint64, fn func(seq uint64, raw []byte) (bool, error)) error {
+	c := t.b(bAudit).Cursor()
+	for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+		if len(k) != 8 {
+			return fmt.Errorf("audit key %x is not a sequence number", k)
+		}
+		more, err := fn(binary.BigEndian.Uint64(k), slices.Clone(v))
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- idempotency ----
+
+// IdemRecord is the stored outcome of a creating request.
+type IdemRecord struct {
+	Fingerprint string `json:"fingerprint"`
+	Status      int    `json:"status"`
+	ContentType string `json:"content_type"`
+	Body        []byte `json:"body"`
+	Time        int64  `json:"time"`
+}
+
+// Idem reads a stored outcome.
+func (t *Tx) Idem(key string) (*IdemRecord, error) {
+	var r IdemRecord
+	return &r, t.get(bIdem, key, &r)
+}
+
+// PutIdem stores an outcome.
+func (t *Tx) PutIdem(key string, r *IdemRecord) error { return t.put(bIdem, key, r) }
