@@ -45,12 +45,12 @@ const (
 // Errors callers map to responses. Validation errors are *FieldError and
 // unwrap to ErrInvalid.
 var (
-	ErrInvalid         = errors.New("invalid input")
-	ErrNotFound        = errors.New("entry not found")
+	ErrInvalid          = errors.New("invalid input")
+	ErrNotFound         = errors.New("entry not found")
 	ErrNothingToRetract = errors.New("nothing to retract")
-	ErrDisputeNotFound = errors.New("dispute not found")
-	ErrDisputeClosed   = errors.New("dispute already resolved")
-	ErrOwnDispute      = errors.New("the disputing organisation cannot resolve its own dispute")
+	ErrDisputeNotFound  = errors.New("dispute not found")
+	ErrDisputeClosed    = errors.New("dispute already resolved")
+	ErrOwnDispute       = errors.New("the disputing organisation cannot resolve its own dispute")
 )
 
 // FieldError names the field at fault and why.
@@ -75,17 +75,17 @@ const (
 // earlier verdict, and an assessment that comes back round a loop of peers
 // adds nothing.
 type Assessment struct {
-	ID            string     `json:"id"`
-	Verdict       Verdict    `json:"verdict"`
-	Category      Category   `json:"category"`
-	Jurisdictions []string   `json:"jurisdictions,omitempty"`
-	Severity      Severity   `json:"severity,omitempty"`
-	Note          string     `json:"note,omitempty"`
-	Org           string     `json:"org"`
-	OrgJur        string     `json:"org_jurisdiction"`
-	User          string     `json:"user"`
-	Origin        string     `json:"origin"`
-	Time          time.Time  `json:"time"`
+	ID            string      `json:"id"`
+	Verdict       Verdict     `json:"verdict"`
+	Category      Category    `json:"category"`
+	Jurisdictions []string    `json:"jurisdictions,omitempty"`
+	Severity      Severity    `json:"severity,omitempty"`
+	Note          string      `json:"note,omitempty"`
+	Org           string      `json:"org"`
+	OrgJur        string      `json:"org_jurisdiction"`
+	User          string      `json:"user"`
+	Origin        string      `json:"origin"`
+	Time          time.Time   `json:"time"`
 	Retracted     *Retraction `json:"retracted,omitempty"`
 	// OverruledBy is set on a not_illegal assessment whose dispute was
 	// upheld: it stays in the history but no longer blocks the entry.
@@ -257,14 +257,14 @@ func (e *Entry) Status() string {
 
 // Feedback is a platform's report on an entry it matched.
 type Feedback struct {
-	ID       string    `json:"id"`
-	Entry    string    `json:"entry"`
-	Kind     string    `json:"kind"`
-	Note     string    `json:"note,omitempty"`
-	Org      string    `json:"org"`
-	User     string    `json:"user"`
-	Time     time.Time `json:"time"`
-	Dispute  string    `json:"dispute,omitempty"`
+	ID      string    `json:"id"`
+	Entry   string    `json:"entry"`
+	Kind    string    `json:"kind"`
+	Note    string    `json:"note,omitempty"`
+	Org     string    `json:"org"`
+	User    string    `json:"user"`
+	Time    time.Time `json:"time"`
+	Dispute string    `json:"dispute,omitempty"`
 }
 
 // Feedback kinds.
@@ -276,15 +276,15 @@ const (
 // Dispute is an open question about an entry that only a human analyst of
 // another organisation may close.
 type Dispute struct {
-	ID         string    `json:"id"`
-	Entry      string    `json:"entry"`
-	Source     string    `json:"source"` // "assessment" or "feedback"
-	SourceID   string    `json:"source_id"`
-	Org        string    `json:"org"`
-	User       string    `json:"user"`
-	Reason     string    `json:"reason,omitempty"`
-	Opened     time.Time `json:"opened"`
-	Status     string    `json:"status"` // open, upheld, overturned
+	ID         string      `json:"id"`
+	Entry      string      `json:"entry"`
+	Source     string      `json:"source"` // "assessment" or "feedback"
+	SourceID   string      `json:"source_id"`
+	Org        string      `json:"org"`
+	User       string      `json:"user"`
+	Reason     string      `json:"reason,omitempty"`
+	Opened     time.Time   `json:"opened"`
+	Status     string      `json:"status"` // open, upheld, overturned
 	Resolution *Resolution `json:"resolution,omitempty"`
 }
 

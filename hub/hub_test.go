@@ -14,9 +14,9 @@ import (
 )
 
 type fixture struct {
-	s                  *Service
-	admin, nl, gb, pl  Actor
-	nl2                Actor
+	s                 *Service
+	admin, nl, gb, pl Actor
+	nl2               Actor
 }
 
 func newFixture(t *testing.T) *fixture {

@@ -84,11 +84,11 @@ func (s *Service) Disputes(status, after string, limit int) ([]entries.Dispute, 
 
 // ReviewItem is an entry a list is waiting on.
 type ReviewItem struct {
-	Key     string       `json:"key"`
-	Algo    string       `json:"algo"`
-	Value   string       `json:"value"`
-	Created string       `json:"created"`
-	Lists   []ListNeed   `json:"lists"`
+	Key     string     `json:"key"`
+	Algo    string     `json:"algo"`
+	Value   string     `json:"value"`
+	Created string     `json:"created"`
+	Lists   []ListNeed `json:"lists"`
 }
 
 // ListNeed says what one list still needs from an entry.

@@ -46,7 +46,7 @@ type Policy struct {
 
 // Readers says who may read a list's releases.
 type Readers struct {
-	Orgs  []string     `json:"orgs,omitempty"`
+	Orgs  []string    `json:"orgs,omitempty"`
 	Roles []orgs.Role `json:"roles,omitempty"`
 }
 

@@ -104,7 +104,7 @@ type routeOpt struct {
 
 func roles(r ...orgs.Role) routeOpt { return routeOpt{roles: r} }
 
-func (o routeOpt) creates() routeOpt    { o.creating = true; return o }
+func (o routeOpt) creates() routeOpt         { o.creating = true; return o }
 func (o routeOpt) accepts(b string) routeOpt { o.body = b; return o }
 
 // analysts are the roles whose users assess material.
@@ -217,4 +217,3 @@ func readBody(c *gin.Context) ([]byte, error) {
 	c.Request.Body = io.NopCloser(bytes.NewReader(b))
 	return b, nil
 }
-
