@@ -18,7 +18,9 @@ import (
 
 	"github.com/hashhub/hashhub/auth"
 	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/jurisdiction"
 	"github.com/hashhub/hashhub/keys"
+	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/server"
 	"github.com/hashhub/hashhub/store"
 )
@@ -33,7 +35,7 @@ const (
 const (
 	DefaultData         = "./hashhub-data"
 	DefaultAddr         = "127.0.0.1:8080"
-	DefaultJurisdiction = "ZZ"
+	DefaultJurisdiction = orgs.Unspecified
 	ShutdownTimeout     = 30 * time.Second
 )
 
@@ -70,6 +72,12 @@ func Init(dir, nodeID, jur string) (*Credentials, error) {
 	}
 	if jur == "" {
 		jur = DefaultJurisdiction
+	} else {
+		j, err := jurisdiction.Normalize(jur)
+		if err != nil {
+			return nil, err
+		}
+		jur = j
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)

@@ -57,6 +57,11 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 // Unwrap makes every FieldError an ErrInvalid.
 func (e *FieldError) Unwrap() error { return ErrInvalid }
 
+// Unspecified is the user-assigned ISO code ZZ, accepted only for a node's
+// administrators when the operator did not name a jurisdiction: admins do
+// not assess material, so their jurisdiction never counts toward a policy.
+const Unspecified = "ZZ"
+
 // Org is an organisation.
 type Org struct {
 	ID           string    `json:"id"`
@@ -76,6 +81,9 @@ func (o *Org) Validate() error {
 	}
 	if !o.Kind.Valid() {
 		return &FieldError{"kind", fmt.Sprintf("%q is not one of admin, hotline, law_enforcement, platform, hosting_provider, peer", o.Kind)}
+	}
+	if o.Kind == Admin && o.Jurisdiction == Unspecified {
+		return nil
 	}
 	j, err := jurisdiction.Normalize(o.Jurisdiction)
 	if err != nil {
