@@ -164,6 +164,9 @@ func (in Input) Normalize() (Input, error) {
 // Entry is a hash and everything humans said about it.
 type Entry struct {
 	hashes.Hash
+	// Seq is the entry's position in the store, in creation order; the
+	// store sets it and it serves as a cursor. Zero means not yet stored.
+	Seq         uint64       `json:"-"`
 	Created     time.Time    `json:"created"`
 	Updated     time.Time    `json:"updated"`
 	Assessments []Assessment `json:"assessments"`

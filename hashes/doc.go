@@ -34,7 +34,7 @@
 //     that is not hex and its position (counting bytes from 1, after
 //     trimming).
 //
-// pdq (matched by Hamming distance):
+// pdq (matched by Hamming distance, see [HammingDistance]):
 //
 //   - 64 hex characters (256 bits), lower-cased like the digests above.
 //   - The all-zero hash is refused: PDQ produces it for blank or degenerate

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +32,7 @@ func (s *Service) Submit(a Actor, h hashes.Hash, in entries.Input) (*entries.Ent
 	err = s.db.Update(func(tx *store.Tx) error {
 		var changed bool
 		var err error
-		e, created, changed, err = s.merge(tx, a, h, in, now)
+		e, created, changed, err = s.merge(tx, a, h, store.IndexKey(h), in, now)
 		if err != nil || !changed {
 			return err
 		}
@@ -47,8 +48,8 @@ type submitDigest struct {
 
 // merge adds the actor's assessment to the entry for h, creating it if
 // needed, and writes it when something changed.
-func (s *Service) merge(tx *store.Tx, a Actor, h hashes.Hash, in entries.Input, now time.Time) (e *entries.Entry, created, changed bool, err error) {
-	e, err = tx.Entry(h.Key())
+func (s *Service) merge(tx *store.Tx, a Actor, h hashes.Hash, ik []byte, in entries.Input, now time.Time) (e *entries.Entry, created, changed bool, err error) {
+	e, err = tx.EntryByIndexKey(ik)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		e = &entries.Entry{Hash: h, Created: now, Updated: now}
@@ -61,7 +62,7 @@ func (s *Service) merge(tx *store.Tx, a Actor, h hashes.Hash, in entries.Input, 
 	}
 	changed = e.Assess(s.assessment(a, in, now)) || created
 	if changed {
-		err = tx.PutEntry(e, created)
+		err = tx.PutEntry(e, ik)
 	}
 	return e, created, changed, err
 }
@@ -99,6 +100,7 @@ const MaxImportErrors = 1000
 
 type importItem struct {
 	hash hashes.Hash
+	ik   []byte
 	in   entries.Input
 	line int
 }
@@ -110,9 +112,53 @@ type importItem struct {
 // error) ends the import; batches already committed stay (the result says
 // how many), and re-running the import is safe because merging is
 // idempotent. onBatch, if set, is called after each commit.
+//
+// Parsing and committing run concurrently: while one batch is written, the
+// next is read and validated, so an import uses two cores.
 func (s *Service) Import(a Actor, r ingest.Reader, importID string, onBatch func(ImportResult)) (ImportResult, error) {
+	batches := make(chan []importItem, 1)
+	stop := make(chan struct{})
+	var parsed ImportResult // owned by the reader goroutine until batches closes
+	var readErr error
+	go func() {
+		defer close(batches)
+		parsed, readErr = s.readImport(r, batches, stop)
+	}()
+	var res ImportResult
+	var commitErr error
+	for batch := range batches {
+		if commitErr != nil {
+			continue // drain until the reader sees stop
+		}
+		if commitErr = s.commitImport(a, batch, importID, &res); commitErr != nil {
+			close(stop)
+			continue
+		}
+		if onBatch != nil {
+			onBatch(res)
+		}
+	}
+	res.Lines, res.Rejected, res.Errors, res.ErrorsTruncated = parsed.Lines, parsed.Rejected, parsed.Errors, parsed.ErrorsTruncated
+	if commitErr != nil {
+		return res, commitErr
+	}
+	return res, readErr
+}
+
+// readImport parses and validates lines into batches of ImportBatch items.
+func (s *Service) readImport(r ingest.Reader, batches chan<- []importItem, stop <-chan struct{}) (ImportResult, error) {
 	res := ImportResult{Errors: []*ingest.LineError{}}
-	batch := make([]importItem, 0, min(s.ImportBatch, 4096))
+	newBatch := func() []importItem { return make([]importItem, 0, min(s.ImportBatch, 1<<16)) }
+	batch := newBatch()
+	send := func() bool {
+		select {
+		case batches <- batch:
+			batch = newBatch()
+			return true
+		case <-stop:
+			return false
+		}
+	}
 	lineErr := func(le *ingest.LineError) {
 		res.Rejected++
 		if len(res.Errors) < MaxImportErrors {
@@ -120,19 +166,6 @@ func (s *Service) Import(a Actor, r ingest.Reader, importID string, onBatch func
 		} else {
 			res.ErrorsTruncated = true
 		}
-	}
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := s.commitImport(a, batch, importID, &res); err != nil {
-			return err
-		}
-		batch = batch[:0]
-		if onBatch != nil {
-			onBatch(res)
-		}
-		return nil
 	}
 	for {
 		rec, err := r.Next()
@@ -146,8 +179,8 @@ func (s *Service) Import(a Actor, r ingest.Reader, importID string, onBatch func
 			continue
 		}
 		if err != nil {
-			if ferr := flush(); ferr != nil {
-				return res, ferr
+			if len(batch) > 0 {
+				send()
 			}
 			return res, err
 		}
@@ -163,14 +196,15 @@ func (s *Service) Import(a Actor, r ingest.Reader, importID string, onBatch func
 			lineErr(fieldLineError(rec.Line, err))
 			continue
 		}
-		batch = append(batch, importItem{hash: h, in: in, line: rec.Line})
-		if len(batch) >= s.ImportBatch {
-			if err := flush(); err != nil {
-				return res, err
-			}
+		batch = append(batch, importItem{hash: h, ik: store.IndexKey(h), in: in, line: rec.Line})
+		if len(batch) >= s.ImportBatch && !send() {
+			return res, nil
 		}
 	}
-	return res, flush()
+	if len(batch) > 0 {
+		send()
+	}
+	return res, nil
 }
 
 func fieldLineError(line int, err error) *ingest.LineError {
@@ -185,11 +219,16 @@ func fieldLineError(line int, err error) *ingest.LineError {
 	return &ingest.LineError{Line: line, Reason: err.Error()}
 }
 
-// commitImport writes one batch, sorted by key (bbolt inserts sorted keys
-// far faster than random ones), in one transaction with one audit event
-// whose digest covers the batch's canonical content.
+// commitImport writes one batch, sorted by index key (bbolt inserts sorted
+// keys far faster than random ones), in one transaction with one audit
+// event whose digest covers the batch's canonical content.
 func (s *Service) commitImport(a Actor, batch []importItem, importID string, res *ImportResult) error {
-	slices.SortStableFunc(batch, func(x, y importItem) int { return strings.Compare(x.hash.Key(), y.hash.Key()) })
+	slices.SortFunc(batch, func(x, y importItem) int {
+		if c := bytes.Compare(x.ik, y.ik); c != 0 {
+			return c
+		}
+		return x.line - y.line // repeated hashes apply in line order
+	})
 	now := s.now().UTC()
 	var created, updated, unchanged int
 	d := newDigester()
@@ -198,7 +237,7 @@ func (s *Service) commitImport(a Actor, batch []importItem, importID string, res
 		d.reset()
 		for i := range batch {
 			it := &batch[i]
-			_, c, changed, err := s.merge(tx, a, it.hash, it.in, now)
+			_, c, changed, err := s.merge(tx, a, it.hash, it.ik, it.in, now)
 			if err != nil {
 				return fmt.Errorf("line %d: %w", it.line, err)
 			}
@@ -263,7 +302,7 @@ func (s *Service) Assess(a Actor, key string, in entries.Input) (*entries.Entry,
 				return err
 			}
 		}
-		if err := tx.PutEntry(e, false); err != nil {
+		if err := tx.PutEntry(e, nil); err != nil {
 			return err
 		}
 		return record(tx, a.audit(), now, "hash.assess", key, as)
@@ -315,7 +354,7 @@ func (s *Service) Retract(a Actor, key, reason string) (*entries.Entry, error) {
 		if e.Retract(a.Org, s.nodeID, r) == 0 {
 			return fmt.Errorf("%w: organisation %q has no active assessment of %q", entries.ErrNothingToRetract, a.Org, key)
 		}
-		if err := tx.PutEntry(e, false); err != nil {
+		if err := tx.PutEntry(e, nil); err != nil {
 			return err
 		}
 		return record(tx, a.audit(), now, "hash.retract", key, r)
@@ -368,7 +407,7 @@ func (s *Service) GiveFeedback(a Actor, key, kind, note string) (*entries.Feedba
 					return err
 				}
 				f.Dispute = d.ID
-				if err := tx.PutEntry(e, false); err != nil {
+				if err := tx.PutEntry(e, nil); err != nil {
 					return err
 				}
 			}

@@ -45,7 +45,7 @@ type Service struct {
 
 // DefaultImportBatch balances memory (one batch is held decoded) against
 // bbolt's per-commit cost; measured in docs/PERFORMANCE.md.
-const DefaultImportBatch = 50_000
+const DefaultImportBatch = 100_000
 
 // New returns the service for a node.
 func New(db *store.DB, nodeID string) *Service {

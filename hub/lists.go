@@ -97,8 +97,8 @@ func (s *Service) QualifyingEntries(name string, after uint64, limit int) (*Qual
 			return err
 		}
 		var last uint64
-		err = tx.EntriesByCreated(after, func(cur uint64, e *entries.Entry) (bool, error) {
-			last = cur
+		err = tx.EntriesByCreated(after, func(e *entries.Entry) (bool, error) {
+			last = e.Seq
 			q.Scanned++
 			if l.Policy.Evaluate(e).Qualifies() {
 				q.Entries = append(q.Entries, QualifiedHash{Algo: e.Algo, Value: e.Value, Quality: e.Quality, Severity: maxSeverity(e)})

@@ -60,7 +60,7 @@ func (s *Service) ResolveDispute(a Actor, id, outcome, reason string) (*entries.
 		if err := tx.PutDispute(d); err != nil {
 			return err
 		}
-		if err := tx.PutEntry(e, false); err != nil {
+		if err := tx.PutEntry(e, nil); err != nil {
 			return err
 		}
 		return record(tx, a.audit(), now, "dispute.resolve", id, d)
@@ -138,8 +138,8 @@ func (s *Service) Review(a Actor, after uint64, limit int) (*Review, error) {
 			return err
 		}
 		var last uint64
-		err = tx.EntriesByCreated(after, func(cur uint64, e *entries.Entry) (bool, error) {
-			last = cur
+		err = tx.EntriesByCreated(after, func(e *entries.Entry) (bool, error) {
+			last = e.Seq
 			r.Scanned++
 			if item, ok := reviewItem(a, e, ls); ok {
 				r.Entries = append(r.Entries, item)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -77,25 +78,12 @@ func summary(out []outcome) string {
 			b.WriteString(", ")
 		}
 		if o.err != nil {
-			b.WriteString(itoa(o.err.Line) + " !" + o.err.Field)
+			b.WriteString(strconv.Itoa(o.err.Line) + " !" + o.err.Field)
 		} else {
-			b.WriteString(itoa(o.rec.Line) + " " + o.rec.Algo)
+			b.WriteString(strconv.Itoa(o.rec.Line) + " " + o.rec.Algo)
 		}
 	}
 	return b.String()
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var buf [20]byte
-	n := len(buf)
-	for ; i > 0; i /= 10 {
-		n--
-		buf[n] = byte('0' + i%10)
-	}
-	return string(buf[n:])
 }
 
 func TestLineReader(t *testing.T) {

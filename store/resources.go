@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hashhub/hashhub/audit"
 	"github.com/hashhub/hashhub/entries"
+	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/orgs"
 )
@@ -95,26 +97,95 @@ func (t *Tx) Users(org string) ([]orgs.User, error) {
 
 // ---- entries ----
 
+// Entries live in bEntries keyed by an 8-byte sequence number assigned at
+// creation, so new entries are appends (bbolt's fast path) and a scan runs
+// oldest first. bIndex maps each hash's compact IndexKey to that number;
+// only this small index takes random inserts. bChanges is the change feed:
+// one append per write of an entry, naming its sequence number.
+
 // Entry reads an entry by its key (algo:value).
 func (t *Tx) Entry(key string) (*entries.Entry, error) {
-	var e entries.Entry
-	return &e, t.get(bEntries, key, &e)
+	algo, value, ok := strings.Cut(key, ":")
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return t.EntryByIndexKey(appendIndexKey(nil, algo, value))
 }
 
-// PutEntry writes an entry and appends its key to the change feed; a new
-// entry is also appended to the creation index. Callers that write many
-// entries should do so in key order (bbolt inserts sorted keys far faster).
-func (t *Tx) PutEntry(e *entries.Entry, isNew bool) error {
-	key := e.Key()
-	if err := t.put(bEntries, key, e); err != nil {
-		return err
+// EntryByHash reads the entry of a hash.
+func (t *Tx) EntryByHash(h hashes.Hash) (*entries.Entry, error) {
+	return t.EntryByIndexKey(IndexKey(h))
+}
+
+// EntryByIndexKey reads an entry by its IndexKey (for callers that
+// computed it already, e.g. to sort a batch).
+func (t *Tx) EntryByIndexKey(ik []byte) (*entries.Entry, error) {
+	seq := t.b(bIndex).Get(ik)
+	if seq == nil {
+		return nil, ErrNotFound
 	}
+	return t.entryAt(seq)
+}
+
+func (t *Tx) entryAt(seq []byte) (*entries.Entry, error) {
+	raw := t.b(bEntries).Get(seq)
+	if raw == nil {
+		return nil, fmt.Errorf("entry %x indexed but missing: %w", seq, errCorrupt)
+	}
+	e, err := decodeEntry(raw)
+	if err != nil {
+		return nil, fmt.Errorf("entry %x: %w", seq, err)
+	}
+	e.Seq = binary.BigEndian.Uint64(seq)
+	return e, nil
+}
+
+// PutEntry writes an entry: a new one when e.Seq is zero, which assigns
+// its sequence number (ik is its IndexKey when the caller has it, or nil).
+// A new entry needs no change-feed record: the entries bucket's tail is the
+// feed of creations. Rewriting an existing entry appends its number to the
+// change feed. Callers that write many new entries should do so in IndexKey
+// order: bbolt inserts sorted keys far faster than random ones.
+func (t *Tx) PutEntry(e *entries.Entry, ik []byte) error {
+	eb := t.b(bEntries)
+	isNew := e.Seq == 0
 	if isNew {
-		if err := t.appendSeq(bCreated, []byte(key)); err != nil {
+		eb.FillPercent = 1.0 // appends: pack pages full
+		n, err := eb.NextSequence()
+		if err != nil {
+			return err
+		}
+		if ik == nil {
+			ik = IndexKey(e.Hash)
+		}
+		e.Seq = n
+		if err := t.b(bIndex).Put(ik, t.seqKey(n)); err != nil {
 			return err
 		}
 	}
-	return t.appendSeq(bChanges, []byte(key))
+	// bbolt keeps references to keys and values until commit, so they are
+	// carved from the transaction's arena rather than a reused buffer.
+	if err := eb.Put(t.seqKey(e.Seq), t.encodeEntry(e)); err != nil {
+		return err
+	}
+	if isNew {
+		return nil
+	}
+	return t.appendSeq(bChanges, t.seqKey(e.Seq))
+}
+
+// ChangesAfter calls fn with the sequence numbers of entries rewritten
+// after change number `after`, in order (an entry may appear more than
+// once), and the change number of each.
+func (t *Tx) ChangesAfter(after uint64, fn func(change, entrySeq uint64) (bool, error)) error {
+	c := t.b(bChanges).Cursor()
+	for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+		more, err := fn(binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(v))
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *Tx) appendSeq(bucket, v []byte) error {
@@ -124,25 +195,20 @@ func (t *Tx) appendSeq(bucket, v []byte) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(seqKey(n), v)
+	return b.Put(t.seqKey(n), v)
 }
 
 // EntriesByCreated calls fn for entries oldest first, starting after the
-// creation cursor; fn returns false to stop. The cursor of each entry is
-// passed so callers can paginate.
-func (t *Tx) EntriesByCreated(after uint64, fn func(cursor uint64, e *entries.Entry) (bool, error)) error {
-	c := t.b(bCreated).Cursor()
-	eb := t.b(bEntries)
+// given sequence number; fn returns false to stop.
+func (t *Tx) EntriesByCreated(after uint64, fn func(e *entries.Entry) (bool, error)) error {
+	c := t.b(bEntries).Cursor()
 	for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
-		raw := eb.Get(v)
-		if raw == nil {
-			continue
+		e, err := decodeEntry(v)
+		if err != nil {
+			return fmt.Errorf("entry %x: %w", k, err)
 		}
-		var e entries.Entry
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return fmt.Errorf("decode entry %q: %w", v, err)
-		}
-		more, err := fn(binary.BigEndian.Uint64(k), &e)
+		e.Seq = binary.BigEndian.Uint64(k)
+		more, err := fn(e)
 		if err != nil || !more {
 			return err
 		}
@@ -151,7 +217,7 @@ func (t *Tx) EntriesByCreated(after uint64, fn func(cursor uint64, e *entries.En
 }
 
 // EntryCount returns the number of stored entries.
-func (t *Tx) EntryCount() int { return t.b(bEntries).Stats().KeyN }
+func (t *Tx) EntryCount() int { return t.b(bIndex).Stats().KeyN }
 
 // ---- feedback and disputes ----
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/hashhub/hashhub/entries"
 )
 
 // Bucket names.
@@ -27,7 +29,7 @@ var (
 	bUsers    = []byte("users")
 	bClients  = []byte("clients")
 	bEntries  = []byte("entries")
-	bCreated  = []byte("entries_by_created")
+	bIndex    = []byte("entry_index")
 	bChanges  = []byte("changes")
 	bFeedback = []byte("feedback")
 	bDisputes = []byte("disputes")
@@ -35,7 +37,7 @@ var (
 	bAudit    = []byte("audit")
 	bIdem     = []byte("idempotency")
 
-	allBuckets = [][]byte{bMeta, bOrgs, bOrgNames, bUsers, bClients, bEntries, bCreated,
+	allBuckets = [][]byte{bMeta, bOrgs, bOrgNames, bUsers, bClients, bEntries, bIndex,
 		bChanges, bFeedback, bDisputes, bLists, bAudit, bIdem}
 )
 
@@ -112,17 +114,51 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Bolt() *bolt.DB { return db.bolt }
 
 // Tx is a store transaction.
-type Tx struct{ tx *bolt.Tx }
+type Tx struct {
+	tx *bolt.Tx
+	// arena holds encoded keys and values written in this transaction:
+	// bbolt references them until commit, and carving them from large
+	// chunks spares the allocator a small object per write.
+	arena   []byte
+	scratch []byte
+}
+
+const arenaChunk = 1 << 20
+
+// keep copies b into the transaction's arena and returns the copy, which
+// stays valid until the transaction ends.
+func (t *Tx) keep(b []byte) []byte {
+	if len(b) > arenaChunk/8 {
+		return append([]byte(nil), b...)
+	}
+	if cap(t.arena)-len(t.arena) < len(b) {
+		t.arena = make([]byte, 0, arenaChunk)
+	}
+	n := len(t.arena)
+	t.arena = append(t.arena, b...)
+	return t.arena[n:len(t.arena):len(t.arena)]
+}
+
+func (t *Tx) seqKey(n uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], n)
+	return t.keep(k[:])
+}
+
+func (t *Tx) encodeEntry(e *entries.Entry) []byte {
+	t.scratch = encodeEntry(t.scratch[:0], e)
+	return t.keep(t.scratch)
+}
 
 // Update runs fn in a read-write transaction, committed (and fsynced) when
 // fn returns nil and rolled back otherwise.
 func (db *DB) Update(fn func(*Tx) error) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
+	return db.bolt.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
 // View runs fn in a read-only transaction. Keep it short.
 func (db *DB) View(fn func(*Tx) error) error {
-	return db.bolt.View(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
+	return db.bolt.View(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
 func (t *Tx) b(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }

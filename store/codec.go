@@ -1,0 +1,270 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/hashhub/hashhub/entries"
+	"github.com/hashhub/hashhub/hashes"
+)
+
+// Entries are the bulk of a node's data (millions of them), so they are
+// stored in a compact binary form rather than JSON: a third of the size and
+// several times faster to encode, which is what lets bulk imports run near
+// bbolt's own insert speed. The format is private to the store and
+// versioned by its first byte.
+
+// IndexKey is the compact, algorithm-agnostic index key of a hash:
+// len(algo) | algo | 'h' | raw bytes when the value is lower-case hex of
+// even length (md5, sha1, sha256, pdq), or len(algo) | algo | 'r' | value
+// otherwise (photodna's base64). Keys of one algorithm sort together.
+func IndexKey(h hashes.Hash) []byte {
+	return appendIndexKey(nil, h.Algo, h.Value)
+}
+
+func appendIndexKey(dst []byte, algo, value string) []byte {
+	dst = append(dst, byte(len(algo)))
+	dst = append(dst, algo...)
+	if len(value)%2 == 0 && isLowerHex(value) {
+		// isLowerHex has checked every byte, so decoding cannot fail.
+		out, _ := hex.AppendDecode(append(dst, 'h'), []byte(value))
+		return out
+	}
+	dst = append(dst, 'r')
+	return append(dst, value...)
+}
+
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !lowerHex[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var errCorrupt = errors.New("corrupt record")
+
+func parseIndexKey(k []byte) (algo, value string, err error) {
+	if len(k) < 2 || int(k[0])+2 > len(k) {
+		return "", "", errCorrupt
+	}
+	n := int(k[0])
+	algo = string(k[1 : 1+n])
+	rest := k[1+n:]
+	switch rest[0] {
+	case 'h':
+		return algo, hex.EncodeToString(rest[1:]), nil
+	case 'r':
+		return algo, string(rest[1:]), nil
+	}
+	return "", "", errCorrupt
+}
+
+const entryFormatV1 = 1
+
+// encodeEntry appends the binary form of e to dst.
+func encodeEntry(dst []byte, e *entries.Entry) []byte {
+	dst = append(dst, entryFormatV1)
+	dst = appendBytes(dst, appendIndexKey(nil, e.Algo, e.Value))
+	q := int64(-1)
+	if e.Quality != nil {
+		q = int64(*e.Quality)
+	}
+	dst = binary.AppendVarint(dst, q)
+	dst = appendTime(dst, e.Created)
+	dst = appendTime(dst, e.Updated)
+	dst = binary.AppendUvarint(dst, uint64(len(e.OpenDisputes)))
+	for _, d := range e.OpenDisputes {
+		dst = appendString(dst, d)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(e.Assessments)))
+	for i := range e.Assessments {
+		a := &e.Assessments[i]
+		dst = appendString(dst, a.ID)
+		dst = appendString(dst, string(a.Verdict))
+		dst = appendString(dst, string(a.Category))
+		dst = binary.AppendUvarint(dst, uint64(len(a.Jurisdictions)))
+		for _, j := range a.Jurisdictions {
+			dst = appendString(dst, j)
+		}
+		dst = appendString(dst, string(a.Severity))
+		dst = appendString(dst, a.Note)
+		dst = appendString(dst, a.Org)
+		dst = appendString(dst, a.OrgJur)
+		dst = appendString(dst, a.User)
+		dst = appendString(dst, a.Origin)
+		dst = appendTime(dst, a.Time)
+		dst = appendString(dst, a.OverruledBy)
+		if r := a.Retracted; r != nil {
+			dst = append(dst, 1)
+			dst = appendString(dst, r.User)
+			dst = appendString(dst, r.Reason)
+			dst = appendTime(dst, r.Time)
+		} else {
+			dst = append(dst, 0)
+		}
+	}
+	return dst
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendTime(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendVarint(dst, math.MinInt64)
+	}
+	return binary.AppendVarint(dst, t.UnixNano())
+}
+
+// decoder reads the binary form; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) time() time.Time {
+	v := d.varint()
+	if v == math.MinInt64 || d.err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, v).UTC()
+}
+
+// count reads a list length, refusing one the remaining bytes cannot hold.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.b) == 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+// decodeEntry parses the binary form.
+func decodeEntry(raw []byte) (*entries.Entry, error) {
+	d := &decoder{b: raw}
+	if v := d.byte(); d.err == nil && v != entryFormatV1 {
+		return nil, fmt.Errorf("%w: entry format %d", errCorrupt, v)
+	}
+	e := &entries.Entry{}
+	var err error
+	if e.Algo, e.Value, err = parseIndexKey(d.bytes()); err != nil && d.err == nil {
+		d.err = err
+	}
+	if q := d.varint(); q >= 0 && d.err == nil {
+		qi := int(q)
+		e.Quality = &qi
+	}
+	e.Created = d.time()
+	e.Updated = d.time()
+	if n := d.count(); n > 0 {
+		e.OpenDisputes = make([]string, n)
+		for i := range e.OpenDisputes {
+			e.OpenDisputes[i] = d.string()
+		}
+	}
+	n := d.count()
+	e.Assessments = make([]entries.Assessment, n)
+	for i := range e.Assessments {
+		a := &e.Assessments[i]
+		a.ID = d.string()
+		a.Verdict = entries.Verdict(d.string())
+		a.Category = entries.Category(d.string())
+		if nj := d.count(); nj > 0 {
+			a.Jurisdictions = make([]string, nj)
+			for j := range a.Jurisdictions {
+				a.Jurisdictions[j] = d.string()
+			}
+		}
+		a.Severity = entries.Severity(d.string())
+		a.Note = d.string()
+		a.Org = d.string()
+		a.OrgJur = d.string()
+		a.User = d.string()
+		a.Origin = d.string()
+		a.Time = d.time()
+		a.OverruledBy = d.string()
+		if d.byte() == 1 {
+			a.Retracted = &entries.Retraction{User: d.string(), Reason: d.string(), Time: d.time()}
+		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return e, nil
+}
