@@ -1,17 +1,13 @@
 package hub
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/hashes"
-	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/store"
 )
 
@@ -49,7 +45,7 @@ type submitDigest struct {
 // merge adds the actor's assessment to the entry for h, creating it if
 // needed, and writes it when something changed.
 func (s *Service) merge(tx *store.Tx, a Actor, h hashes.Hash, ik []byte, in entries.Input, now time.Time) (e *entries.Entry, created, changed bool, err error) {
-	e, err = tx.EntryByIndexKey(ik)
+	e, err = tx.EntryByIndexKey(ik, h)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		e = &entries.Entry{Hash: h, Created: now, Updated: now}
@@ -74,194 +70,6 @@ func (s *Service) assessment(a Actor, in entries.Input, now time.Time) entries.A
 		Severity: in.Severity, Note: in.Note,
 		Org: a.Org, OrgJur: a.Jurisdiction, User: a.User, Origin: s.nodeID, Time: now,
 	}
-}
-
-// ImportResult summarises a bulk import.
-type ImportResult struct {
-	// Lines is the number of non-blank lines read.
-	Lines int `json:"lines"`
-	// Accepted lines were valid and are stored (Created new entries,
-	// Updated existing ones, Unchanged were already recorded as given).
-	Accepted  int `json:"accepted"`
-	Created   int `json:"created"`
-	Updated   int `json:"updated"`
-	Unchanged int `json:"unchanged"`
-	// Rejected lines were invalid; each rejects only itself.
-	Rejected int                 `json:"rejected"`
-	Errors   []*ingest.LineError `json:"errors"`
-	// ErrorsTruncated is set when more errors happened than are listed.
-	ErrorsTruncated bool `json:"errors_truncated,omitempty"`
-	// Batches is how many transactions committed.
-	Batches int `json:"batches"`
-}
-
-// MaxImportErrors bounds the errors listed in an import result.
-const MaxImportErrors = 1000
-
-type importItem struct {
-	hash hashes.Hash
-	ik   []byte
-	in   entries.Input
-	line int
-}
-
-// Import reads an NDJSON or CSV stream of hashes and stores the valid ones,
-// committing every ImportBatch lines in one transaction with one audit
-// event. A bad line rejects only itself and is listed in the result. An
-// error that makes the rest of the stream unreadable (not text, a read
-// error) ends the import; batches already committed stay (the result says
-// how many), and re-running the import is safe because merging is
-// idempotent. onBatch, if set, is called after each commit.
-//
-// Parsing and committing run concurrently: while one batch is written, the
-// next is read and validated, so an import uses two cores.
-func (s *Service) Import(a Actor, r ingest.Reader, importID string, onBatch func(ImportResult)) (ImportResult, error) {
-	batches := make(chan []importItem, 1)
-	stop := make(chan struct{})
-	var parsed ImportResult // owned by the reader goroutine until batches closes
-	var readErr error
-	go func() {
-		defer close(batches)
-		parsed, readErr = s.readImport(r, batches, stop)
-	}()
-	var res ImportResult
-	var commitErr error
-	for batch := range batches {
-		if commitErr != nil {
-			continue // drain until the reader sees stop
-		}
-		if commitErr = s.commitImport(a, batch, importID, &res); commitErr != nil {
-			close(stop)
-			continue
-		}
-		if onBatch != nil {
-			onBatch(res)
-		}
-	}
-	res.Lines, res.Rejected, res.Errors, res.ErrorsTruncated = parsed.Lines, parsed.Rejected, parsed.Errors, parsed.ErrorsTruncated
-	if commitErr != nil {
-		return res, commitErr
-	}
-	return res, readErr
-}
-
-// readImport parses and validates lines into batches of ImportBatch items.
-func (s *Service) readImport(r ingest.Reader, batches chan<- []importItem, stop <-chan struct{}) (ImportResult, error) {
-	res := ImportResult{Errors: []*ingest.LineError{}}
-	newBatch := func() []importItem { return make([]importItem, 0, min(s.ImportBatch, 1<<16)) }
-	batch := newBatch()
-	send := func() bool {
-		select {
-		case batches <- batch:
-			batch = newBatch()
-			return true
-		case <-stop:
-			return false
-		}
-	}
-	lineErr := func(le *ingest.LineError) {
-		res.Rejected++
-		if len(res.Errors) < MaxImportErrors {
-			res.Errors = append(res.Errors, le)
-		} else {
-			res.ErrorsTruncated = true
-		}
-	}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		var le *ingest.LineError
-		if errors.As(err, &le) {
-			res.Lines++
-			lineErr(le)
-			continue
-		}
-		if err != nil {
-			if len(batch) > 0 {
-				send()
-			}
-			return res, err
-		}
-		res.Lines++
-		h, err := hashes.Parse(rec.Algo, rec.Value, rec.Quality)
-		if err != nil {
-			lineErr(fieldLineError(rec.Line, err))
-			continue
-		}
-		in, err := entries.Input{Category: entries.Category(rec.Category), Jurisdictions: rec.Jurisdictions,
-			Severity: entries.Severity(rec.Severity), Note: rec.Note}.Normalize()
-		if err != nil {
-			lineErr(fieldLineError(rec.Line, err))
-			continue
-		}
-		batch = append(batch, importItem{hash: h, ik: store.IndexKey(h), in: in, line: rec.Line})
-		if len(batch) >= s.ImportBatch && !send() {
-			return res, nil
-		}
-	}
-	if len(batch) > 0 {
-		send()
-	}
-	return res, nil
-}
-
-func fieldLineError(line int, err error) *ingest.LineError {
-	var hf *hashes.FieldError
-	var ef *entries.FieldError
-	switch {
-	case errors.As(err, &hf):
-		return &ingest.LineError{Line: line, Field: hf.Field, Reason: hf.Reason}
-	case errors.As(err, &ef):
-		return &ingest.LineError{Line: line, Field: ef.Field, Reason: ef.Reason}
-	}
-	return &ingest.LineError{Line: line, Reason: err.Error()}
-}
-
-// commitImport writes one batch, sorted by index key (bbolt inserts sorted
-// keys far faster than random ones), in one transaction with one audit
-// event whose digest covers the batch's canonical content.
-func (s *Service) commitImport(a Actor, batch []importItem, importID string, res *ImportResult) error {
-	slices.SortFunc(batch, func(x, y importItem) int {
-		if c := bytes.Compare(x.ik, y.ik); c != 0 {
-			return c
-		}
-		return x.line - y.line // repeated hashes apply in line order
-	})
-	now := s.now().UTC()
-	var created, updated, unchanged int
-	d := newDigester()
-	err := s.db.Update(func(tx *store.Tx) error {
-		created, updated, unchanged = 0, 0, 0
-		d.reset()
-		for i := range batch {
-			it := &batch[i]
-			_, c, changed, err := s.merge(tx, a, it.hash, it.ik, it.in, now)
-			if err != nil {
-				return fmt.Errorf("line %d: %w", it.line, err)
-			}
-			switch {
-			case c:
-				created++
-			case changed:
-				updated++
-			default:
-				unchanged++
-			}
-			d.add(it.hash.Key(), it.in)
-		}
-		return tx.AppendAudit(d.event(a.audit(), now, fmt.Sprintf("import/%s#%d", importID, res.Batches+1)))
-	})
-	if err != nil {
-		return err
-	}
-	res.Batches++
-	res.Accepted += len(batch)
-	res.Created += created
-	res.Updated += updated
-	res.Unchanged += unchanged
-	return nil
 }
 
 // Entry reads one entry.

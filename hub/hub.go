@@ -39,13 +39,16 @@ type Service struct {
 	db     *store.DB
 	nodeID string
 	now    func() time.Time
-	// ImportBatch is how many import lines are committed per transaction.
+	// ImportBatch is how many import lines are sorted in memory per run
+	// and committed per transaction.
 	ImportBatch int
+	// TempDir holds an import's sorted runs (default: the system's).
+	TempDir string
 }
 
-// DefaultImportBatch balances memory (one batch is held decoded) against
-// bbolt's per-commit cost; measured in docs/PERFORMANCE.md.
-const DefaultImportBatch = 100_000
+// DefaultImportBatch balances memory (a run and a batch are held decoded)
+// against the number of commits; measured in docs/PERFORMANCE.md.
+const DefaultImportBatch = 25_000
 
 // New returns the service for a node.
 func New(db *store.DB, nodeID string) *Service {

@@ -169,6 +169,11 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	h := hub.New(db, cfg.NodeID)
+	h.TempDir = filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(h.TempDir, 0o700); err != nil {
+		db.Close()
+		return nil, err
+	}
 	srv := server.New(server.Config{Hub: h, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log})
 	return &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -41,13 +42,47 @@ func (s *Server) decodeJSON(c *gin.Context, v any) bool {
 	case errors.As(err, &syn):
 		detail = fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
+		// Name JSON types, not Go ones: the client wrote JSON.
 		field = typ.Field
-		detail = fmt.Sprintf("%s: expected %s", typ.Field, typ.Type)
+		if field == "" {
+			detail = fmt.Sprintf("the body must be a JSON object, not %s", jsonValueName(typ.Value))
+		} else {
+			detail = fmt.Sprintf("%s: expected %s, not %s", field, jsonTypeName(typ.Type), jsonValueName(typ.Value))
+		}
 	}
 	p := pMalformed.with(detail)
 	p.Field = field
 	writeProblem(c, p)
 	return false
+}
+
+// jsonTypeName says which JSON type decodes into t.
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	}
+	return "a number"
+}
+
+// jsonValueName names the JSON value an *json.UnmarshalTypeError found
+// ("string", "number", "number 1.5", "array", …) with an article.
+func jsonValueName(v string) string {
+	if v == "array" || v == "object" {
+		return "an " + v
+	}
+	return "a " + v
 }
 
 // page reads ?limit= (default DefaultPageLimit, at most MaxPageLimit).

@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/gin-gonic/gin"
@@ -90,7 +91,18 @@ func New(cfg Config) *Server {
 }
 
 // ServeHTTP makes the server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// gin unescapes path parameters with url.QueryUnescape, which reads a
+	// literal '+' as a space, but in a path '+' is itself (url.PathEscape
+	// leaves it as is). Escape it so a base64 value (PhotoDNA) keeps it.
+	if strings.Contains(r.URL.RawPath, "+") {
+		u := *r.URL
+		u.RawPath = strings.ReplaceAll(u.RawPath, "+", "%2B")
+		r = r.WithContext(r.Context())
+		r.URL = &u
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // Routes lists every registered route (method and path), for tests.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
@@ -128,7 +140,9 @@ func (s *Server) routes() {
 		}
 		swagger(c)
 	})
-	r.POST("/v1/oauth/token", s.limitBody(s.cfg.MaxBody), s.token)
+	// The token endpoint caps its body itself, so that even a too-large
+	// body gets an RFC 6749 §5.2 error rather than a problem document.
+	r.POST("/v1/oauth/token", s.token)
 
 	v1 := r.Group("/v1")
 	h := func(method, path string, o routeOpt, fn gin.HandlerFunc) {

@@ -50,6 +50,7 @@ func (s *Server) token(c *gin.Context) {
 		oauthErr(http.StatusBadRequest, "invalid_request", "send an application/x-www-form-urlencoded body")
 		return
 	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBody)
 	if err := c.Request.ParseForm(); err != nil {
 		if isTooLarge(err) {
 			oauthErr(http.StatusRequestEntityTooLarge, "invalid_request", "body too large")

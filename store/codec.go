@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -18,15 +19,34 @@ import (
 // bbolt's own insert speed. The format is private to the store and
 // versioned by its first byte.
 
-// IndexKey is the compact, algorithm-agnostic index key of a hash:
-// len(algo) | algo | 'h' | raw bytes when the value is lower-case hex of
-// even length (md5, sha1, sha256, pdq), or len(algo) | algo | 'r' | value
-// otherwise (photodna's base64). Keys of one algorithm sort together.
+// IndexKeyLen is the length of an index key.
+const IndexKeyLen = 8
+
+// IndexKey is the key of a hash in the entry index: the first 8 bytes of
+// SHA-256("algo:value"). Short keys keep the index — the one structure
+// that bulk imports touch at random — small: half the pages of a key
+// holding the full value, so fewer pages to rewrite per batch and less
+// memory. Distinct hashes may share an index key; the index then holds
+// several entry numbers and lookups compare the full hash.
 func IndexKey(h hashes.Hash) []byte {
-	return appendIndexKey(nil, h.Algo, h.Value)
+	return indexKey(h.Algo, h.Value)
 }
 
-func appendIndexKey(dst []byte, algo, value string) []byte {
+func indexKey(algo, value string) []byte {
+	d := sha256.New()
+	d.Write([]byte(algo))
+	d.Write([]byte{':'})
+	d.Write([]byte(value))
+	var sum [sha256.Size]byte
+	return d.Sum(sum[:0])[:IndexKeyLen]
+}
+
+// appendHashBytes encodes a hash compactly for the entry record:
+// len(algo) | algo | 'h' | raw bytes when the value is lower-case hex of
+// even length (md5, sha1, sha256, pdq), or len(algo) | algo | 'r' | value
+// otherwise (photodna's base64). It works for any algorithm the registry
+// gains.
+func appendHashBytes(dst []byte, algo, value string) []byte {
 	dst = append(dst, byte(len(algo)))
 	dst = append(dst, algo...)
 	if len(value)%2 == 0 && isLowerHex(value) {
@@ -56,7 +76,7 @@ func isLowerHex(s string) bool {
 
 var errCorrupt = errors.New("corrupt record")
 
-func parseIndexKey(k []byte) (algo, value string, err error) {
+func parseHashBytes(k []byte) (algo, value string, err error) {
 	if len(k) < 2 || int(k[0])+2 > len(k) {
 		return "", "", errCorrupt
 	}
@@ -77,7 +97,7 @@ const entryFormatV1 = 1
 // encodeEntry appends the binary form of e to dst.
 func encodeEntry(dst []byte, e *entries.Entry) []byte {
 	dst = append(dst, entryFormatV1)
-	dst = appendBytes(dst, appendIndexKey(nil, e.Algo, e.Value))
+	dst = appendBytes(dst, appendHashBytes(nil, e.Algo, e.Value))
 	q := int64(-1)
 	if e.Quality != nil {
 		q = int64(*e.Quality)
@@ -220,7 +240,7 @@ func decodeEntry(raw []byte) (*entries.Entry, error) {
 	}
 	e := &entries.Entry{}
 	var err error
-	if e.Algo, e.Value, err = parseIndexKey(d.bytes()); err != nil && d.err == nil {
+	if e.Algo, e.Value, err = parseHashBytes(d.bytes()); err != nil && d.err == nil {
 		d.err = err
 	}
 	if q := d.varint(); q >= 0 && d.err == nil {

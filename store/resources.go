@@ -99,9 +99,10 @@ func (t *Tx) Users(org string) ([]orgs.User, error) {
 
 // Entries live in bEntries keyed by an 8-byte sequence number assigned at
 // creation, so new entries are appends (bbolt's fast path) and a scan runs
-// oldest first. bIndex maps each hash's compact IndexKey to that number;
-// only this small index takes random inserts. bChanges is the change feed:
-// one append per write of an entry, naming its sequence number.
+// oldest first. bIndex maps each hash's IndexKey to the sequence numbers of
+// the entries with that key (almost always one); only this small index
+// takes random inserts. bChanges is the change feed: one append per
+// rewrite of an existing entry, naming its sequence number.
 
 // Entry reads an entry by its key (algo:value).
 func (t *Tx) Entry(key string) (*entries.Entry, error) {
@@ -109,22 +110,31 @@ func (t *Tx) Entry(key string) (*entries.Entry, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	return t.EntryByIndexKey(appendIndexKey(nil, algo, value))
+	return t.EntryByHash(hashes.Hash{Algo: algo, Value: value})
 }
 
 // EntryByHash reads the entry of a hash.
 func (t *Tx) EntryByHash(h hashes.Hash) (*entries.Entry, error) {
-	return t.EntryByIndexKey(IndexKey(h))
+	return t.EntryByIndexKey(IndexKey(h), h)
 }
 
-// EntryByIndexKey reads an entry by its IndexKey (for callers that
-// computed it already, e.g. to sort a batch).
-func (t *Tx) EntryByIndexKey(ik []byte) (*entries.Entry, error) {
-	seq := t.b(bIndex).Get(ik)
-	if seq == nil {
-		return nil, ErrNotFound
+// EntryByIndexKey reads the entry of h, whose IndexKey the caller has
+// computed already (e.g. to sort a batch).
+func (t *Tx) EntryByIndexKey(ik []byte, h hashes.Hash) (*entries.Entry, error) {
+	seqs := t.b(bIndex).Get(ik)
+	if len(seqs)%8 != 0 {
+		return nil, fmt.Errorf("index %x: %w", ik, errCorrupt)
 	}
-	return t.entryAt(seq)
+	for ; len(seqs) > 0; seqs = seqs[8:] {
+		e, err := t.entryAt(seqs[:8])
+		if err != nil {
+			return nil, err
+		}
+		if e.Algo == h.Algo && e.Value == h.Value {
+			return e, nil
+		}
+	}
+	return nil, ErrNotFound
 }
 
 func (t *Tx) entryAt(seq []byte) (*entries.Entry, error) {
@@ -159,7 +169,10 @@ func (t *Tx) PutEntry(e *entries.Entry, ik []byte) error {
 			ik = IndexKey(e.Hash)
 		}
 		e.Seq = n
-		if err := t.b(bIndex).Put(ik, t.seqKey(n)); err != nil {
+		ib := t.b(bIndex)
+		// Another hash may share the index key: keep both numbers.
+		seqs := append(t.keep(ib.Get(ik)), t.seqKey(n)...)
+		if err := ib.Put(t.keep(ik), t.keep(seqs)); err != nil {
 			return err
 		}
 	}

@@ -52,20 +52,56 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 	}
 }
 
-func TestIndexKeyIsCompactAndReversible(t *testing.T) {
+func TestHashBytesAreCompactAndReversible(t *testing.T) {
 	h := hashes.Hash{Algo: "sha256", Value: strings.Repeat("ab", 32)}
-	k := IndexKey(h)
+	k := appendHashBytes(nil, h.Algo, h.Value)
 	if len(k) != 1+6+1+32 {
-		t.Fatalf("sha256 index key is %d bytes", len(k))
+		t.Fatalf("sha256 hash bytes are %d bytes", len(k))
 	}
-	algo, value, err := parseIndexKey(k)
+	algo, value, err := parseHashBytes(k)
 	if err != nil || algo != h.Algo || value != h.Value {
 		t.Fatalf("parse: %s %s %v", algo, value, err)
 	}
-	raw := IndexKey(hashes.Hash{Algo: "photodna", Value: "AB+/"})
-	if _, v, _ := parseIndexKey(raw); v != "AB+/" {
+	raw := appendHashBytes(nil, "photodna", "AB+/")
+	if _, v, _ := parseHashBytes(raw); v != "AB+/" {
 		t.Fatalf("raw value: %q", v)
 	}
+}
+
+// TestIndexKeyCollisions stores two hashes under one index key, as two
+// real hashes sharing the first 8 bytes of their digest would be, and
+// reads each back.
+func TestIndexKeyCollisions(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := &entries.Entry{Hash: hashes.Hash{Algo: "md5", Value: strings.Repeat("aa", 16)}, Assessments: []entries.Assessment{}}
+	b := &entries.Entry{Hash: hashes.Hash{Algo: "md5", Value: strings.Repeat("bb", 16)}, Assessments: []entries.Assessment{}}
+	shared := IndexKey(a.Hash)
+	err = db.Update(func(tx *Tx) error {
+		if err := tx.PutEntry(a, shared); err != nil {
+			return err
+		}
+		return tx.PutEntry(b, shared) // forced collision
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *Tx) error {
+		for _, want := range []*entries.Entry{a, b} {
+			got, err := tx.EntryByIndexKey(shared, want.Hash)
+			if err != nil || got.Value != want.Value || got.Seq != want.Seq {
+				t.Fatalf("collision lookup of %s: %+v %v", want.Value, got, err)
+			}
+		}
+		c := hashes.Hash{Algo: "md5", Value: strings.Repeat("cc", 16)}
+		if _, err := tx.EntryByIndexKey(shared, c); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("third hash under the shared key: %v", err)
+		}
+		return nil
+	})
 }
 
 func FuzzDecodeEntry(f *testing.F) {
