@@ -193,6 +193,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go n.housekeeping(ctx)
 	n.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("node", n.Config.NodeID))
 	select {
 	case err := <-errc:
@@ -209,4 +210,25 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// HousekeepingInterval is how often the node sweeps expired state.
+const HousekeepingInterval = time.Hour
+
+// housekeeping periodically deletes expired idempotency records.
+func (n *Node) housekeeping(ctx context.Context) {
+	t := time.NewTicker(HousekeepingInterval)
+	defer t.Stop()
+	for {
+		if k, err := n.Server.SweepIdempotency(); err != nil {
+			n.Log.Warn("sweep idempotency records", slog.Any("err", err))
+		} else if k > 0 {
+			n.Log.Info("swept expired idempotency records", slog.Int("count", k))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

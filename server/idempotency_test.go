@@ -3,11 +3,14 @@ package server_test
 import (
 	"bytes"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/server"
+	"github.com/hashhub/hashhub/store"
 )
 
 func TestIdempotencyKey(t *testing.T) {
@@ -136,10 +139,72 @@ func TestIdempotencyKey(t *testing.T) {
 	t.Run("key too long", func(t *testing.T) {
 		before := tn.state()
 		p := post(tn.admin.Token, strings.Repeat("k", 256), `{"name":"Hotline PL","kind":"hotline","jurisdiction":"PL"}`).
-			problem(t, http.StatusBadRequest, "invalid-input")
+			problem(t, http.StatusUnprocessableEntity, "invalid-input")
 		if p.Field != "Idempotency-Key" {
 			t.Errorf("field %q", p.Field)
 		}
 		tn.unchanged(t, before, "a refused key")
+	})
+
+	t.Run("a user's secret is never kept for replay", func(t *testing.T) {
+		org := tn.newOrg("Hotline FI", orgs.Hotline, "FI")
+		h := map[string]string{"Idempotency-Key": "new-user-1"}
+		first := tn.do(request{method: "POST", path: "/v1/orgs/" + org + "/users", token: tn.admin.Token,
+			ctype: "application/json", body: []byte(`{"name":"Analyst"}`), header: h})
+		var nu struct {
+			ClientSecret string `json:"client_secret"`
+		}
+		first.decode(t, http.StatusCreated, &nu)
+		if nu.ClientSecret == "" {
+			t.Fatal("no secret in the first answer")
+		}
+		again := tn.do(request{method: "POST", path: "/v1/orgs/" + org + "/users", token: tn.admin.Token,
+			ctype: "application/json", body: []byte(`{"name":"Analyst"}`), header: h})
+		p := again.problem(t, http.StatusConflict, "idempotency-replay-withheld")
+		if strings.Contains(string(again.body), nu.ClientSecret) || !strings.Contains(p.Detail, "201") {
+			t.Fatalf("replay: %s", again.body)
+		}
+		var users []map[string]any
+		tn.get("/v1/orgs/"+org+"/users", tn.admin.Token).decode(t, http.StatusOK, &users)
+		if len(users) != 1 {
+			t.Fatalf("%d users after a retried creation", len(users))
+		}
+		// The secret is nowhere in the store file.
+		raw, err := os.ReadFile(tn.n.DB.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte(nu.ClientSecret)) {
+			t.Fatal("the client secret is stored in the database")
+		}
+	})
+
+	t.Run("an import under a reused key with another body is refused", func(t *testing.T) {
+		hl := tn.member(orgs.Hotline, "NL")
+		imp := func(body string) *response {
+			return tn.do(request{method: "POST", path: "/v1/hashes/import", token: hl.Token, ctype: "application/x-ndjson",
+				body: []byte(body), header: map[string]string{"Idempotency-Key": "import-1"}})
+		}
+		imp(`{"algo":"md5","value":"`+strings.Repeat("a1", 16)+`"}`+"\n").decode(t, http.StatusOK, nil)
+		before := tn.state()
+		imp(`{"algo":"md5","value":"`+strings.Repeat("b2", 16)+`"}`+"\n"+`{"algo":"md5","value":"`+strings.Repeat("c3", 16)+`"}`+"\n").
+			problem(t, http.StatusUnprocessableEntity, "idempotency-key-reused")
+		tn.unchanged(t, before, "a reused import key")
+	})
+
+	t.Run("expired records are swept", func(t *testing.T) {
+		n, err := tn.n.Server.SweepIdempotency()
+		if err != nil || n != 0 {
+			t.Fatalf("fresh records swept: %d %v", n, err)
+		}
+		err = tn.n.DB.Update(func(tx *store.Tx) error {
+			return tx.PutIdem("old", &store.IdemRecord{Status: 201, Time: time.Now().Add(-server.IdempotencyTTL - time.Minute).Unix()})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := tn.n.Server.SweepIdempotency(); err != nil || n != 1 {
+			t.Fatalf("swept %d, %v; want 1", n, err)
+		}
 	})
 }

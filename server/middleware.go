@@ -163,15 +163,20 @@ func (s *Server) idempotent(fingerprintBody bool) gin.HandlerFunc {
 			return
 		}
 		if len(key) > 255 {
-			writeProblem(c, &Problem{Type: ProblemPrefix + pInvalid.slug, Title: pInvalid.title, Status: http.StatusBadRequest,
-				Detail: "Idempotency-Key longer than 255 characters", Field: "Idempotency-Key"})
+			p := pInvalid.with("Idempotency-Key longer than 255 characters")
+			p.Field = "Idempotency-Key"
+			writeProblem(c, p)
 			return
 		}
 		a := actor(c)
 		scoped := a.User + " " + c.Request.Method + " " + c.Request.URL.Path + " " + key
 		fp := sha256.New()
 		fmt.Fprintf(fp, "%s\n%s\n", c.Request.URL.RawQuery, c.GetHeader("Content-Type"))
-		if fingerprintBody {
+		if !fingerprintBody {
+			// A streamed body is not read twice; its length stands in,
+			// so a different import under a reused key is refused.
+			fmt.Fprintf(fp, "%d\n", c.Request.ContentLength)
+		} else {
 			body, err := readBody(c)
 			if err != nil {
 				s.fail(c, err)
@@ -205,6 +210,10 @@ func (s *Server) idempotent(fingerprintBody bool) gin.HandlerFunc {
 				writeProblem(c, pIdemReused.with("this Idempotency-Key was used for a different request"))
 				return
 			}
+			if rec.Withheld {
+				writeProblem(c, pIdemWithheld.with(fmt.Sprintf("the first request with this key succeeded (%d); its answer held a secret that is shown only once and was not kept", rec.Status)))
+				return
+			}
 			c.Header("Idempotent-Replayed", "true")
 			c.Data(rec.Status, rec.ContentType, rec.Body)
 			c.Abort()
@@ -213,9 +222,14 @@ func (s *Server) idempotent(fingerprintBody bool) gin.HandlerFunc {
 		w := &teeWriter{ResponseWriter: c.Writer}
 		c.Writer = w
 		c.Next()
-		if st := w.Status(); st >= 200 && st < 300 {
+		if st := w.Status(); st >= 200 && st < 300 && !w.overflow {
 			rec := &store.IdemRecord{Fingerprint: fingerprint, Status: st, ContentType: w.Header().Get("Content-Type"),
 				Body: w.buf, Time: time.Now().Unix()}
+			// An answer marked no-store (one carrying a client secret) is
+			// never written to disk: only that the request succeeded.
+			if strings.Contains(w.Header().Get("Cache-Control"), "no-store") {
+				rec.Body, rec.ContentType, rec.Withheld = nil, "", true
+			}
 			if err := s.hub.DB().Update(func(tx *store.Tx) error { return tx.PutIdem(scoped, rec) }); err != nil {
 				s.log.Error("store idempotency record", slog.Any("err", err))
 			}
@@ -223,15 +237,19 @@ func (s *Server) idempotent(fingerprintBody bool) gin.HandlerFunc {
 	}
 }
 
-// teeWriter keeps a copy of a (small) response body.
+// teeWriter keeps a copy of a (small) response body; a body over 1 MiB is
+// not kept (overflow) and its request is not replayable.
 type teeWriter struct {
 	gin.ResponseWriter
-	buf []byte
+	buf      []byte
+	overflow bool
 }
 
 func (w *teeWriter) Write(b []byte) (int, error) {
-	if len(w.buf) < 1<<20 {
+	if len(w.buf)+len(b) <= 1<<20 {
 		w.buf = append(w.buf, b...)
+	} else {
+		w.overflow = true
 	}
 	return w.ResponseWriter.Write(b)
 }

@@ -60,6 +60,7 @@ var (
 	pDisputeClosed  = problemKind{"dispute-closed", "Dispute already resolved", http.StatusConflict}
 	pIdemReused     = problemKind{"idempotency-key-reused", "Idempotency key reused with a different request", http.StatusUnprocessableEntity}
 	pIdemInFlight   = problemKind{"idempotency-key-in-flight", "A request with this idempotency key is in progress", http.StatusConflict}
+	pIdemWithheld   = problemKind{"idempotency-replay-withheld", "Already done; the answer is not replayed", http.StatusConflict}
 	pNoRoute        = problemKind{"no-route", "No such endpoint", http.StatusNotFound}
 	pMethod         = problemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
 	pUnavailable    = problemKind{"unavailable", "Not ready", http.StatusServiceUnavailable}
@@ -71,7 +72,7 @@ func ProblemKinds() []string {
 	var out []string
 	for _, k := range []problemKind{pInvalid, pUnknownAlgo, pMalformed, pNotText, pBadHeader, pImportRejected,
 		pTooLarge, pMedia, pContentType, pUnauthorized, pInvalidToken, pForbidden, pOwnDispute, pNotFound,
-		pExists, pNothingRetract, pDisputeClosed, pIdemReused, pIdemInFlight, pNoRoute, pMethod, pUnavailable, pInternal} {
+		pExists, pNothingRetract, pDisputeClosed, pIdemReused, pIdemInFlight, pIdemWithheld, pNoRoute, pMethod, pUnavailable, pInternal} {
 		out = append(out, ProblemPrefix+k.slug)
 	}
 	return out

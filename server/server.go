@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -32,6 +33,7 @@ import (
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/openapi"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/store"
 )
 
 // Defaults, exported so flag help can show them.
@@ -130,7 +132,9 @@ func (s *Server) routes() {
 	r.NoMethod(func(c *gin.Context) { writeProblem(c, pMethod.with(c.Request.Method+" is not allowed here")) })
 
 	r.GET("/healthz", s.healthz)
+	r.HEAD("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	r.HEAD("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 	r.GET("/docs/*any", func(c *gin.Context) {
@@ -230,4 +234,15 @@ func readBody(c *gin.Context) ([]byte, error) {
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(b))
 	return b, nil
+}
+
+// SweepIdempotency deletes stored request outcomes older than
+// IdempotencyTTL; the node runs it periodically.
+func (s *Server) SweepIdempotency() (int, error) {
+	var n int
+	err := s.hub.DB().Update(func(tx *store.Tx) (err error) {
+		n, err = tx.SweepIdem(time.Now().Add(-IdempotencyTTL).Unix())
+		return err
+	})
+	return n, err
 }

@@ -389,8 +389,11 @@ type IdemRecord struct {
 	Fingerprint string `json:"fingerprint"`
 	Status      int    `json:"status"`
 	ContentType string `json:"content_type"`
-	Body        []byte `json:"body"`
-	Time        int64  `json:"time"`
+	Body        []byte `json:"body,omitempty"`
+	// Withheld marks an outcome whose answer held a secret: only that the
+	// request succeeded is kept.
+	Withheld bool  `json:"withheld,omitempty"`
+	Time     int64 `json:"time"`
 }
 
 // Idem reads a stored outcome.
@@ -401,3 +404,26 @@ func (t *Tx) Idem(key string) (*IdemRecord, error) {
 
 // PutIdem stores an outcome.
 func (t *Tx) PutIdem(key string, r *IdemRecord) error { return t.put(bIdem, key, r) }
+
+// SweepIdem deletes outcomes stored before the given Unix time and returns
+// how many it deleted.
+func (t *Tx) SweepIdem(before int64) (int, error) {
+	var stale [][]byte
+	err := t.scan(bIdem, "", "", func(k, v []byte) (bool, error) {
+		var r IdemRecord
+		if err := json.Unmarshal(v, &r); err != nil || r.Time < before {
+			stale = append(stale, slices.Clone(k))
+		}
+		return true, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	b := t.b(bIdem)
+	for _, k := range stale {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(stale), nil
+}
