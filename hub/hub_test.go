@@ -287,3 +287,71 @@ func TestImportLineErrorsAndBatches(t *testing.T) {
 		t.Fatalf("garbage: %v, audit %d → %d", err, head, f.auditLen(t))
 	}
 }
+
+// brokenReader yields some valid lines, then fails like a dropped connection.
+type brokenReader struct {
+	r ingest.Reader
+	n int
+}
+
+func (b *brokenReader) Next() (ingest.Record, error) {
+	if b.n == 0 {
+		return ingest.Record{}, errors.New("connection reset")
+	}
+	b.n--
+	return b.r.Next()
+}
+
+func TestImportBrokenStreamWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.s.ImportBatch = 2
+	var body strings.Builder
+	for i := 0; i < 10; i++ {
+		body.WriteString(`{"algo":"md5","value":"` + strings.Repeat(string("0123456789"[i]), 32) + `"}` + "\n")
+	}
+	head := f.auditLen(t)
+	_, err := f.s.Import(f.nl, &brokenReader{r: ingest.NewNDJSON(strings.NewReader(body.String()), ingest.DefaultMaxLine), n: 7}, "b", nil)
+	if err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("err = %v", err)
+	}
+	if f.auditLen(t) != head {
+		t.Fatal("a broken import wrote audit events")
+	}
+	if _, err := f.s.Entry("md5:" + strings.Repeat("0", 32)); !errors.Is(err, entries.ErrNotFound) {
+		t.Fatalf("a broken import stored an entry: %v", err)
+	}
+}
+
+// TestImportAcrossRuns spills many small runs, with the same hash in
+// several of them, and checks the merged result.
+func TestImportAcrossRuns(t *testing.T) {
+	f := newFixture(t)
+	f.s.ImportBatch = 4
+	var body strings.Builder
+	for i := 0; i < 50; i++ {
+		v := strings.Repeat(string("0123456789abcdef"[i%16]), 32) // 16 distinct hashes, repeated
+		body.WriteString(`{"algo":"md5","value":"` + v + `","severity":"` + []string{"A", "B", "C"}[i%3] + `"}` + "\n")
+	}
+	var batches []int
+	res, err := f.s.Import(f.nl, ingest.NewNDJSON(strings.NewReader(body.String()), ingest.DefaultMaxLine), "r",
+		func(r ImportResult) { batches = append(batches, r.Accepted) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 50 || res.Created != 16 || res.Created+res.Updated+res.Unchanged != 50 || res.Batches != 13 || len(batches) != 13 {
+		t.Fatalf("result %+v, progress %v", res, batches)
+	}
+	// The last line for each hash wins: line 49 (i=48) gave hash 0 severity A.
+	e, err := f.s.Entry("md5:" + strings.Repeat("0", 32))
+	if err != nil || len(e.Assessments) != 1 || e.Assessments[0].Severity != "A" {
+		t.Fatalf("entry: %+v %v", e, err)
+	}
+	e, _ = f.s.Entry("md5:" + strings.Repeat("1", 32)) // last: i=49 → severity B
+	if e.Assessments[0].Severity != "B" {
+		t.Fatalf("hash 1 severity %s, want B", e.Assessments[0].Severity)
+	}
+	n, err := VerifyAudit(f.s.db)
+	if err != nil || n == 0 {
+		t.Fatal(n, err)
+	}
+}
