@@ -1,0 +1,195 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/hashhub/hashhub/client"
+	"github.com/hashhub/hashhub/orgs"
+)
+
+func cmdOrgsCreate(e *env, args []string) error {
+	fs := e.flags()
+	name := fs.String("name", "", "organisation `NAME` (unique on the node)")
+	kind := fs.String("kind", "", "`KIND`: admin, hotline, law_enforcement, platform, hosting_provider or peer")
+	jur := fs.String("jurisdiction", "", "ISO 3166-1 alpha-2 `CODE`, e.g. NL")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := e.need("name", *name, "kind", *kind, "jurisdiction", *jur); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	o, err := c.CreateOrg(e.call(), client.CreateOrgRequest{Name: *name, Kind: orgs.Role(*kind), Jurisdiction: *jur})
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	fmt.Fprintf(e.stdout, "Created organisation %s\n", o.ID)
+	printOrg(e, o)
+	return nil
+}
+
+func printOrg(e *env, o *orgs.Org) {
+	fields(e.stdout, "id", o.ID, "name", o.Name, "kind", string(o.Kind), "jurisdiction", o.Jurisdiction, "created", ts(o.Created))
+}
+
+func cmdOrgsList(e *env, args []string) error {
+	fs := e.flags()
+	limit := fs.Int("limit", 0, "page size `N` (1–1000; default the node's, 100)")
+	cursor := fs.String("cursor", "", "continue after `CURSOR` (the next cursor of the previous page)")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	p, err := c.Orgs(e.call(), *cursor, *limit)
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	if len(p.Orgs) == 0 {
+		fmt.Fprintln(e.stdout, "no organisations")
+	} else {
+		t := newTable(e.stdout, "ID", "NAME", "KIND", "JURISDICTION", "CREATED")
+		for _, o := range p.Orgs {
+			t.row(o.ID, o.Name, string(o.Kind), o.Jurisdiction, ts(o.Created))
+		}
+		t.flush()
+	}
+	if p.NextCursor != "" {
+		fmt.Fprintf(e.stdout, "more: hashctl orgs list --cursor %s\n", p.NextCursor)
+	}
+	return nil
+}
+
+func cmdOrgsShow(e *env, args []string) error {
+	fs := e.flags()
+	pos, err := e.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	o, err := c.Org(e.call(), pos[0])
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	printOrg(e, o)
+	return nil
+}
+
+func cmdUsersCreate(e *env, args []string) error {
+	fs := e.flags()
+	org := fs.String("org", "", "organisation `ID`")
+	name := fs.String("name", "", "user's display `NAME`")
+	out := fs.String("credentials-out", "", "write the new client id and secret to `FILE` (mode 0600, as --credentials reads it) instead of printing the secret")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := e.need("org", *org, "name", *name); err != nil {
+		return err
+	}
+	if *out != "" {
+		// Fail before creating the user, not after.
+		if _, err := os.Stat(*out); err == nil {
+			return e.usagef("--credentials-out %s: file exists; not overwriting it", *out)
+		}
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	u, err := c.CreateUser(e.call(), *org, *name)
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := writeCredentials(*out, u.ClientID, u.ClientSecret); err != nil {
+			// The user exists but the secret is lost; say so plainly.
+			return fmt.Errorf("user %s was created but its credentials could not be written: %w (create another user)", u.User.ID, err)
+		}
+	}
+	if e.g.json.v {
+		if *out != "" {
+			// The secret went to the file; keep it off the terminal.
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(e.raw, &m); err == nil {
+				delete(m, "client_secret")
+				e.raw, _ = json.Marshal(m)
+			}
+		}
+		return e.printRaw()
+	}
+	fmt.Fprintf(e.stdout, "Created user %s (%s) in organisation %s\n", u.User.ID, u.User.Name, u.User.Org)
+	if *out != "" {
+		fields(e.stdout, "client_id", u.ClientID, "client_secret", "written to "+*out)
+		return nil
+	}
+	fields(e.stdout, "client_id", u.ClientID, "client_secret", u.ClientSecret)
+	fmt.Fprintln(e.stdout, "The client secret is shown this once: the node keeps only its hash. Store it now (e.g. in a file for --credentials).")
+	return nil
+}
+
+// writeCredentials writes a credentials file in the format of a node's
+// admin.json, readable by its owner only, never replacing a file.
+func writeCredentials(path, id, secret string) error {
+	b, err := json.MarshalIndent(map[string]string{"client_id": id, "client_secret": secret}, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	return errors.Join(err, f.Close())
+}
+
+func cmdUsersList(e *env, args []string) error {
+	fs := e.flags()
+	org := fs.String("org", "", "organisation `ID`")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := e.need("org", *org); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	us, err := c.Users(e.call(), *org)
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	if len(us) == 0 {
+		fmt.Fprintln(e.stdout, "no users")
+		return nil
+	}
+	t := newTable(e.stdout, "ID", "NAME", "CLIENT_ID", "CREATED")
+	for _, u := range us {
+		t.row(u.ID, u.Name, u.ClientID, u.Created)
+	}
+	t.flush()
+	return nil
+}
