@@ -97,9 +97,11 @@ func (c *Client) CreateUser(ctx context.Context, org, name string) (*NewUser, er
 
 // Users lists an organisation's users.
 func (c *Client) Users(ctx context.Context, org string) ([]User, error) {
-	var out []User
+	var out struct {
+		Users []User `json:"users"`
+	}
 	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/orgs/" + segment(org) + "/users"}, &out)
-	return out, err
+	return out.Users, err
 }
 
 // CreateListRequest creates a list: its policy and readers.
@@ -119,9 +121,11 @@ func (c *Client) CreateList(ctx context.Context, req CreateListRequest) (*lists.
 
 // Lists reads the lists the caller may read.
 func (c *Client) Lists(ctx context.Context) ([]lists.List, error) {
-	var out []lists.List
+	var out struct {
+		Lists []lists.List `json:"lists"`
+	}
 	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/lists"}, &out)
-	return out, err
+	return out.Lists, err
 }
 
 // List reads one list.

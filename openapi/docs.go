@@ -210,6 +210,12 @@ const docTemplate = `{
                         "required": true
                     },
                     {
+                        "type": "string",
+                        "description": "makes retries safe",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
                         "description": "decision",
                         "name": "body",
                         "in": "body",
@@ -371,7 +377,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "Streams an application/x-ndjson body (one SubmitRequest object per line) or a text/csv body (header naming columns algo,value and optionally quality,category,jurisdictions,severity,note; jurisdictions separated by ';'). Lines are committed in batches as they arrive; the body is never held in memory. A bad line rejects only itself and is listed in errors (the first 1000). If no line is accepted the answer is 422 with the line errors and nothing is written. A body that is not text is refused before anything is written. Re-running an import is safe: an assessment already recorded is left unchanged.",
+                "description": "Streams an application/x-ndjson body (one SubmitRequest object per line) or a text/csv body (header naming columns algo,value and optionally quality,category,jurisdictions,severity,note; jurisdictions separated by ';'). The whole body is read and validated first (sorted to temporary files, never held in memory), then committed in batches in one pass over the index; a body that breaks off or exceeds the limit writes nothing. A bad line rejects only itself and is listed in errors (the first 1000). If no line is accepted the answer is 422 with the line errors and nothing is written. A body that is not text is refused before anything is written. Re-running an import is safe: an assessment already recorded is left unchanged, so imports keep no Idempotency-Key replay record; a key given only names the import in the audit log.",
                 "consumes": [
                     "application/x-ndjson",
                     "text/csv"
@@ -386,7 +392,7 @@ const docTemplate = `{
                 "parameters": [
                     {
                         "type": "string",
-                        "description": "makes retries safe",
+                        "description": "names the import in the audit log",
                         "name": "Idempotency-Key",
                         "in": "header"
                     }
@@ -796,6 +802,12 @@ const docTemplate = `{
                     },
                     {
                         "type": "string",
+                        "description": "makes retries safe",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "type": "string",
                         "description": "hash value",
                         "name": "value",
                         "in": "path",
@@ -887,10 +899,7 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "type": "array",
-                            "items": {
-                                "$ref": "#/definitions/lists.List"
-                            }
+                            "$ref": "#/definitions/ListList"
                         }
                     },
                     "401": {
@@ -1400,10 +1409,7 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "type": "array",
-                            "items": {
-                                "$ref": "#/definitions/hub.PublicUser"
-                            }
+                            "$ref": "#/definitions/UserList"
                         }
                     },
                     "401": {
@@ -1757,6 +1763,17 @@ const docTemplate = `{
                 }
             }
         },
+        "ListList": {
+            "type": "object",
+            "properties": {
+                "lists": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/lists.List"
+                    }
+                }
+            }
+        },
         "Me": {
             "type": "object",
             "properties": {
@@ -1915,6 +1932,17 @@ const docTemplate = `{
                 "token_type": {
                     "type": "string",
                     "example": "Bearer"
+                }
+            }
+        },
+        "UserList": {
+            "type": "object",
+            "properties": {
+                "users": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/hub.PublicUser"
+                    }
                 }
             }
         },

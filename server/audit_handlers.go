@@ -34,14 +34,15 @@ func (s *Server) auditEvents(c *gin.Context) {
 	if !ok {
 		return
 	}
-	evs, err := s.hub.AuditEvents(after, limit)
+	evs, err := s.hub.AuditEvents(after, limit+1)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	p := AuditPage{Events: evs}
-	if len(evs) == limit {
-		p.NextCursor = itoa(evs[len(evs)-1].Seq)
+	if len(evs) > limit {
+		p.Events = evs[:limit]
+		p.NextCursor = itoa(evs[limit-1].Seq)
 	}
 	c.JSON(http.StatusOK, p)
 }

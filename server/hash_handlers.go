@@ -83,13 +83,13 @@ func (s *Server) submitHash(c *gin.Context) {
 // importHashes godoc
 //
 //	@Summary		Import hashes in bulk
-//	@Description	Streams an application/x-ndjson body (one SubmitRequest object per line) or a text/csv body (header naming columns algo,value and optionally quality,category,jurisdictions,severity,note; jurisdictions separated by ';'). Lines are committed in batches as they arrive; the body is never held in memory. A bad line rejects only itself and is listed in errors (the first 1000). If no line is accepted the answer is 422 with the line errors and nothing is written. A body that is not text is refused before anything is written. Re-running an import is safe: an assessment already recorded is left unchanged.
+//	@Description	Streams an application/x-ndjson body (one SubmitRequest object per line) or a text/csv body (header naming columns algo,value and optionally quality,category,jurisdictions,severity,note; jurisdictions separated by ';'). The whole body is read and validated first (sorted to temporary files, never held in memory), then committed in batches in one pass over the index; a body that breaks off or exceeds the limit writes nothing. A bad line rejects only itself and is listed in errors (the first 1000). If no line is accepted the answer is 422 with the line errors and nothing is written. A body that is not text is refused before anything is written. Re-running an import is safe: an assessment already recorded is left unchanged, so imports keep no Idempotency-Key replay record; a key given only names the import in the audit log.
 //	@Tags			hashes
 //	@Accept			application/x-ndjson
 //	@Accept			text/csv
 //	@Produce		json
 //	@Security		Bearer
-//	@Param			Idempotency-Key	header		string	false	"makes retries safe"
+//	@Param			Idempotency-Key	header		string	false	"names the import in the audit log"
 //	@Success		200				{object}	hub.ImportResult
 //	@Failure		400,401,403,413,415,422	{object}	Problem
 //	@Router			/v1/hashes/import [post]
@@ -257,6 +257,7 @@ type ReasonRequest struct {
 //	@Produce		json
 //	@Security		Bearer
 //	@Param			algo	path		string			true	"algorithm"
+//	@Param			Idempotency-Key	header		string			false	"makes retries safe"
 //	@Param			value	path		string			true	"hash value"
 //	@Param			body	body		ReasonRequest	true	"why"
 //	@Success		200		{object}	EntryView

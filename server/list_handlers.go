@@ -42,7 +42,7 @@ func (s *Server) createList(c *gin.Context) {
 //	@Tags		lists
 //	@Produce	json
 //	@Security	Bearer
-//	@Success	200	{array}		lists.List
+//	@Success	200	{object}	ListList
 //	@Failure	401	{object}	Problem
 //	@Router		/v1/lists [get]
 func (s *Server) listLists(c *gin.Context) {
@@ -58,8 +58,13 @@ func (s *Server) listLists(c *gin.Context) {
 			out = append(out, l)
 		}
 	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, ListList{Lists: out})
 }
+
+// ListList is the lists a caller may read.
+type ListList struct {
+	Lists []lists.List `json:"lists"`
+} // @name ListList
 
 // readableList loads a list the caller may read; others get 404, so a
 // list's existence is not revealed to those who may not read it.

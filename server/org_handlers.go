@@ -63,7 +63,8 @@ func (s *Server) listOrgs(c *gin.Context) {
 	if !ok {
 		return
 	}
-	os, err := s.hub.Orgs(c.Query("cursor"), limit)
+	// One more than asked tells whether another page exists.
+	os, err := s.hub.Orgs(c.Query("cursor"), limit+1)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -72,8 +73,9 @@ func (s *Server) listOrgs(c *gin.Context) {
 	if p.Orgs == nil {
 		p.Orgs = []orgs.Org{}
 	}
-	if len(os) == limit {
-		p.NextCursor = os[len(os)-1].ID
+	if len(os) > limit {
+		p.Orgs = os[:limit]
+		p.NextCursor = os[limit-1].ID
 	}
 	c.JSON(http.StatusOK, p)
 }
@@ -130,6 +132,11 @@ func (s *Server) createUser(c *gin.Context) {
 	c.JSON(http.StatusCreated, u)
 }
 
+// UserList is an organisation's users.
+type UserList struct {
+	Users []hub.PublicUser `json:"users"`
+} // @name UserList
+
 // listUsers godoc
 //
 //	@Summary	List an organisation's users
@@ -137,7 +144,7 @@ func (s *Server) createUser(c *gin.Context) {
 //	@Produce	json
 //	@Security	Bearer
 //	@Param		org	path		string	true	"organisation id"
-//	@Success	200	{array}		hub.PublicUser
+//	@Success	200	{object}	UserList
 //	@Failure	401,403,404	{object}	Problem
 //	@Router		/v1/orgs/{org}/users [get]
 func (s *Server) listUsers(c *gin.Context) {
@@ -146,7 +153,5 @@ func (s *Server) listUsers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, us)
+	c.JSON(http.StatusOK, UserList{Users: us})
 }
-
-var _ = hub.NewUser{}

@@ -41,14 +41,15 @@ func (s *Server) listDisputes(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	ds, err := s.hub.Disputes(st, c.Query("cursor"), limit)
+	ds, err := s.hub.Disputes(st, c.Query("cursor"), limit+1)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	p := DisputePage{Disputes: ds}
-	if len(ds) == limit {
-		p.NextCursor = ds[len(ds)-1].ID
+	if len(ds) > limit {
+		p.Disputes = ds[:limit]
+		p.NextCursor = ds[limit-1].ID
 	}
 	c.JSON(http.StatusOK, p)
 }
@@ -68,6 +69,7 @@ type ResolveRequest struct {
 //	@Produce		json
 //	@Security		Bearer
 //	@Param			id		path		string			true	"dispute id"
+//	@Param			Idempotency-Key	header		string			false	"makes retries safe"
 //	@Param			body	body		ResolveRequest	true	"decision"
 //	@Success		200		{object}	entries.Dispute
 //	@Failure		400,401,403,404,409,413,415,422	{object}	Problem

@@ -171,9 +171,9 @@ func TestHumanReviewLoop(t *testing.T) {
 		tn.get(p, pl.Token).problem(t, http.StatusNotFound, "not-found")
 		tn.get(p, nl.Token).decode(t, http.StatusOK, nil)
 	}
-	var ls []lists.List
+	var ls server.ListList
 	tn.get("/v1/lists", pl.Token).decode(t, http.StatusOK, &ls)
-	if len(ls) != 1 || ls[0].Name != "verified" {
+	if len(ls.Lists) != 1 || ls.Lists[0].Name != "verified" {
 		t.Fatalf("the platform sees lists %+v", ls)
 	}
 	// …and neither does a missing list: the two answers are the same.

@@ -172,15 +172,18 @@ func (s *Server) routes() {
 	h("GET", "/orgs/:org/users", roles(orgs.Admin), s.listUsers)
 
 	h("POST", "/hashes", roles(analysts...).accepts("json").creates(), s.submitHash)
-	h("POST", "/hashes/import", roles(analysts...).accepts("import").creates(), s.importHashes)
+	// An import is idempotent by itself (re-running it changes nothing
+	// already recorded), so it keeps no replay record: its Idempotency-Key
+	// only names the import in the audit log.
+	h("POST", "/hashes/import", roles(analysts...).accepts("import"), s.importHashes)
 	h("GET", "/hashes/:algo/:value", roles(orgs.Admin, orgs.Hotline, orgs.LawEnforcement), s.getEntry)
 	h("GET", "/hashes/:algo/:value/history", roles(orgs.Admin, orgs.Hotline, orgs.LawEnforcement), s.entryHistory)
 	h("POST", "/hashes/:algo/:value/assessments", roles(analysts...).accepts("json").creates(), s.assess)
-	h("POST", "/hashes/:algo/:value/retract", roles(analysts...).accepts("json"), s.retract)
+	h("POST", "/hashes/:algo/:value/retract", roles(analysts...).accepts("json").creates(), s.retract)
 	h("POST", "/hashes/:algo/:value/feedback", roles(orgs.Platform).accepts("json").creates(), s.feedback)
 
 	h("GET", "/disputes", roles(orgs.Admin, orgs.Hotline, orgs.LawEnforcement), s.listDisputes)
-	h("POST", "/disputes/:id/resolve", roles(analysts...).accepts("json"), s.resolveDispute)
+	h("POST", "/disputes/:id/resolve", roles(analysts...).accepts("json").creates(), s.resolveDispute)
 	h("GET", "/review", roles(orgs.Admin, orgs.Hotline, orgs.LawEnforcement), s.review)
 
 	h("POST", "/lists", roles(orgs.Admin).accepts("json").creates(), s.createList)
