@@ -23,7 +23,7 @@ func cmdListsCreate(e *env, args []string) error {
 	fs.Var(&algos, "algorithms", "algorithms admitted, comma-separated (`ALGOS`, e.g. md5,sha256; default all)")
 	fs.Var(&cats, "categories", "categories that count: baseline,national (`CATEGORIES`; default both)")
 	fs.Var(&roles, "reader-roles", "roles that may read the list, e.g. platform (`ROLES`)")
-	fs.Var(&readerOrgs, "reader-orgs", "organisation ids that may read the list (`IDS`)")
+	fs.Var(&readerOrgs, "reader-orgs", "organisations that may read the list, by id or exact name (`ORGS`)")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -45,6 +45,11 @@ func cmdListsCreate(e *env, args []string) error {
 	c, err := e.client()
 	if err != nil {
 		return err
+	}
+	for i, ref := range req.Readers.Orgs {
+		if req.Readers.Orgs[i], err = resolveOrg(e, c, ref); err != nil {
+			return err
+		}
 	}
 	l, err := c.CreateList(e.call(), req)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/orgs"
@@ -97,7 +98,7 @@ func cmdOrgsShow(e *env, args []string) error {
 
 func cmdUsersCreate(e *env, args []string) error {
 	fs := e.flags()
-	org := fs.String("org", "", "organisation `ID`")
+	org := fs.String("org", "", "organisation `ID` or exact name")
 	name := fs.String("name", "", "user's display `NAME`")
 	out := fs.String("credentials-out", "", "write the new client id and secret to `FILE` (mode 0600, as --credentials reads it) instead of printing the secret")
 	if _, err := e.parse(fs, args, 0); err != nil {
@@ -116,7 +117,11 @@ func cmdUsersCreate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := c.CreateUser(e.call(), *org, *name)
+	orgID, err := resolveOrg(e, c, *org)
+	if err != nil {
+		return err
+	}
+	u, err := c.CreateUser(e.call(), orgID, *name)
 	if err != nil {
 		return err
 	}
@@ -164,7 +169,7 @@ func writeCredentials(path, id, secret string) error {
 
 func cmdUsersList(e *env, args []string) error {
 	fs := e.flags()
-	org := fs.String("org", "", "organisation `ID`")
+	org := fs.String("org", "", "organisation `ID` or exact name")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -175,7 +180,11 @@ func cmdUsersList(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	us, err := c.Users(e.call(), *org)
+	orgID, err := resolveOrg(e, c, *org)
+	if err != nil {
+		return err
+	}
+	us, err := c.Users(e.call(), orgID)
 	if err != nil {
 		return err
 	}
@@ -192,4 +201,29 @@ func cmdUsersList(e *env, args []string) error {
 	}
 	t.flush()
 	return nil
+}
+
+// resolveOrg turns an organisation reference into its id: an id
+// ("org_…") is used as given; anything else is looked up as an exact
+// organisation name, so operators can type names they know.
+func resolveOrg(e *env, c *client.Client, ref string) (string, error) {
+	if strings.HasPrefix(ref, "org_") {
+		return ref, nil
+	}
+	cursor := ""
+	for {
+		p, err := c.Orgs(e.call(), cursor, 1000)
+		if err != nil {
+			return "", err
+		}
+		for _, o := range p.Orgs {
+			if o.Name == ref {
+				return o.ID, nil
+			}
+		}
+		if p.NextCursor == "" {
+			return "", e.usagef("no organisation named %q (hashctl orgs list shows them)", ref)
+		}
+		cursor = p.NextCursor
+	}
 }
