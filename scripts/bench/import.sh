@@ -65,14 +65,17 @@ ls -l "$work/data/hashhub.db" | awk '{printf "store file: %.0f MB\n", $5/1e6}'
 
 echo "== storage floor (sorted batched bbolt puts of the same entries)"
 "$work/floor" -in "$work/hashes.ndjson" -dir "$work" | tee "$work/floor.txt"
-python3 - "$work/import.json.wall" "$work/floor.txt" <<'PY'
+echo "== best case: all entries sorted first, then written in key order"
+"$work/floor" -global -in "$work/hashes.ndjson" -dir "$work" | tee "$work/floor_global.txt"
+python3 - "$work/import.json.wall" "$work/floor.txt" "$work/floor_global.txt" <<'PY'
 import sys
 wall = float(open(sys.argv[1]).read())
-floor = float(open(sys.argv[2]).read().split("floor_seconds=")[1].split()[0])
-print(f"ratio_import_to_floor={wall/floor:.2f}")
+floor = float(open(sys.argv[2]).read().split("_seconds=")[1].split()[0])
+best = float(open(sys.argv[3]).read().split("_seconds=")[1].split()[0])
+print(f"ratio_import_to_floor={wall/floor:.2f} ratio_import_to_global_sorted_floor={wall/best:.2f}")
 PY
 
-echo "== point reads under load (wrk, 30 s, 2 threads, 32 connections)"
+echo "== point reads under load (wrk, 2 threads, 32 connections, then 1 thread, 4 connections)"
 token=$(curl -fs -d grant_type=client_credentials -u "$HASHCTL_CLIENT_ID:$HASHCTL_CLIENT_SECRET" "$HASHCTL_SERVER/v1/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 # 10,000 random paths from the imported file.
 python3 - "$work/hashes.ndjson" "$work/paths.lua" <<'PY'
@@ -90,3 +93,4 @@ with open(sys.argv[2], "w") as f:
             'end\n')
 PY
 wrk -t2 -c32 -d${WRK_SECONDS:-30}s -s "$work/paths.lua" -H "Authorization: Bearer $token" "$HASHCTL_SERVER" | tail -1
+wrk -t1 -c4 -d${WRK_SECONDS:-30}s -s "$work/paths.lua" -H "Authorization: Bearer $token" "$HASHCTL_SERVER" | tail -1
