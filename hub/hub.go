@@ -39,6 +39,7 @@ type Service struct {
 	db     *store.DB
 	nodeID string
 	now    func() time.Time
+	pub    *Publisher
 	// ImportBatch is how many import lines are sorted in memory per run
 	// and committed per transaction.
 	ImportBatch int

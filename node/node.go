@@ -21,8 +21,10 @@ import (
 	"github.com/hashhub/hashhub/jurisdiction"
 	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/server"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/translog"
 )
 
 // Files in the data directory.
@@ -169,12 +171,24 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	h := hub.New(db, cfg.NodeID)
+	signer, err := release.NewSigner(ks.Release)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	logSigner, err := translog.NewSigner("hashhub/"+cfg.NodeID, ks.Log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	h.SetPublisher(&hub.Publisher{Signer: signer, Log: logSigner})
 	h.TempDir = filepath.Join(dir, "tmp")
 	if err := os.MkdirAll(h.TempDir, 0o700); err != nil {
 		db.Close()
 		return nil, err
 	}
-	srv := server.New(server.Config{Hub: h, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log})
+	srv := server.New(server.Config{Hub: h, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log,
+		Signer: signer, LogSigner: logSigner})
 	return &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log}, nil
 }
 

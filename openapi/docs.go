@@ -881,6 +881,45 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/keys": {
+            "get": {
+                "description": "Pin these out of band before a first pull: the release key verifies manifests (also with cosign or openssl), the log key verifies checkpoints.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "releases"
+                ],
+                "summary": "The node's public keys",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Keys"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/keys/release.pem": {
+            "get": {
+                "produces": [
+                    "application/x-pem-file"
+                ],
+                "tags": [
+                    "releases"
+                ],
+                "summary": "The release public key as a PEM file (for cosign and openssl)",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "type": "string"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/lists": {
             "get": {
                 "security": [
@@ -1041,6 +1080,84 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/lists/{name}/delta": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "NDJSON lines {\"op\":\"add\"|\"remove\"|\"update\",\"algo\",\"value\",\"quality\",\"severity\"} in key order. A single step (to = from+1) is the recorded delta byte for byte: its SHA-256 is the manifest's delta.sha256. A longer range is compacted (last change per entry wins); from=0 is the whole list. A from older than the retention window answers 410 with the snapshot's address. Immutable when to is given.",
+                "produces": [
+                    "application/x-ndjson",
+                    "text/csv"
+                ],
+                "tags": [
+                    "releases"
+                ],
+                "summary": "Changes between two versions",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "list name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "the version the client has (0 for none)",
+                        "name": "from",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "the version wanted (default latest)",
+                        "name": "to",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "ndjson (default) or csv",
+                        "name": "format",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "410": {
+                        "description": "Gone",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/lists/{name}/entries": {
             "get": {
                 "security": [
@@ -1094,6 +1211,388 @@ const docTemplate = `{
                         "description": "Not Found",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/lists/{name}/releases": {
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Builds version N+1 from the entries that qualify now; work is proportional to what changed since N. A list with no change still gets a new version, moving its expiry forward.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "releases"
+                ],
+                "summary": "Publish the next version of a list",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "list name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/release.Manifest"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/lists/{name}/releases/latest": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Not cacheable for long (it changes with each release); everything it points at is immutable.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "releases"
+                ],
+                "summary": "A list's latest version and links",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "list name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/LatestRelease"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/lists/{name}/releases/{version}/{file}": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "manifest.json is the exact signed bytes; manifest.sig is the base64 DER ECDSA signature (cosign verify-blob and openssl dgst -sha256 -verify accept them). Immutable, with a strong ETag.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "releases"
+                ],
+                "summary": "A version's manifest or its signature",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "list name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "version",
+                        "name": "version",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "manifest.json or manifest.sig",
+                        "name": "file",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/release.Manifest"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/lists/{name}/snapshot": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "One canonical line per entry, the bytes the set root covers (docs/release-format.md). Only the latest version is kept whole; an older one answers 410.",
+                "produces": [
+                    "application/x-ndjson",
+                    "text/csv"
+                ],
+                "tags": [
+                    "releases"
+                ],
+                "summary": "A list's whole contents at a version",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "list name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "version (default latest)",
+                        "name": "version",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "ndjson (default) or csv",
+                        "name": "format",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "410": {
+                        "description": "Gone",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/log/checkpoint": {
+            "get": {
+                "description": "A C2SP tlog-checkpoint signed note (Ed25519 log key): origin, tree size, base64 root hash, signature lines.",
+                "produces": [
+                    "text/plain"
+                ],
+                "tags": [
+                    "log"
+                ],
+                "summary": "The transparency log's signed checkpoint",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "type": "string"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/log/leaves/{index}": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "log"
+                ],
+                "summary": "A log leaf: the manifest at that index",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "leaf index",
+                        "name": "index",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/release.Manifest"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/log/proof/consistency": {
+            "get": {
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "log"
+                ],
+                "summary": "Proof that the tree of size old is a prefix of the tree of size new",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "older tree size (≥ 1)",
+                        "name": "old",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "newer tree size",
+                        "name": "new",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ConsistencyProof"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/log/proof/inclusion": {
+            "get": {
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "log"
+                ],
+                "summary": "Proof that log leaf index is in the tree of a size",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "leaf index (a manifest's log_index)",
+                        "name": "index",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "tree size (a checkpoint's)",
+                        "name": "size",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/InclusionProof"
                         }
                     },
                     "422": {
@@ -1647,6 +2146,23 @@ const docTemplate = `{
                 }
             }
         },
+        "ConsistencyProof": {
+            "type": "object",
+            "properties": {
+                "new": {
+                    "type": "integer"
+                },
+                "old": {
+                    "type": "integer"
+                },
+                "proof": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
         "CreateOrgRequest": {
             "type": "object",
             "properties": {
@@ -1763,6 +2279,75 @@ const docTemplate = `{
                 }
             }
         },
+        "InclusionProof": {
+            "type": "object",
+            "properties": {
+                "index": {
+                    "type": "integer"
+                },
+                "proof": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "size": {
+                    "type": "integer"
+                }
+            }
+        },
+        "Keys": {
+            "type": "object",
+            "properties": {
+                "log_origin": {
+                    "type": "string"
+                },
+                "log_verifier_key": {
+                    "description": "LogVerifierKey verifies checkpoints (a signed-note Ed25519 verifier key).",
+                    "type": "string"
+                },
+                "node": {
+                    "type": "string"
+                },
+                "release_key_id": {
+                    "type": "string"
+                },
+                "release_key_pem": {
+                    "description": "ReleaseKeyPEM verifies manifest signatures (ECDSA P-256, SHA-256).",
+                    "type": "string"
+                }
+            }
+        },
+        "LatestRelease": {
+            "type": "object",
+            "properties": {
+                "entries": {
+                    "type": "integer"
+                },
+                "latest": {
+                    "type": "integer"
+                },
+                "list": {
+                    "type": "string"
+                },
+                "manifest": {
+                    "type": "string",
+                    "example": "/v1/lists/verified/releases/3/manifest.json"
+                },
+                "oldest_delta": {
+                    "description": "OldestDelta is the oldest version whose single-step delta is kept:\ndelta?from=N works for N ≥ OldestDelta-1; earlier clients start from\nthe snapshot.",
+                    "type": "integer"
+                },
+                "signature": {
+                    "type": "string",
+                    "example": "/v1/lists/verified/releases/3/manifest.sig"
+                },
+                "snapshot": {
+                    "type": "string",
+                    "example": "/v1/lists/verified/snapshot?version=3"
+                }
+            }
+        },
         "ListList": {
             "type": "object",
             "properties": {
@@ -1823,6 +2408,10 @@ const docTemplate = `{
                     "description": "Field names the request field at fault, when there is one.",
                     "type": "string",
                     "example": "value"
+                },
+                "snapshot": {
+                    "description": "Snapshot is where a client too far behind starts again (410).",
+                    "type": "string"
                 },
                 "status": {
                     "type": "integer",
@@ -2544,6 +3133,84 @@ const docTemplate = `{
                 "HostingProvider",
                 "Peer"
             ]
+        },
+        "release.Delta": {
+            "type": "object",
+            "properties": {
+                "adds": {
+                    "type": "integer"
+                },
+                "bytes": {
+                    "type": "integer"
+                },
+                "from": {
+                    "type": "integer"
+                },
+                "removes": {
+                    "type": "integer"
+                },
+                "sha256": {
+                    "description": "SHA256 is the hex digest of the delta's canonical NDJSON bytes, as\nserved by GET .../delta?from=Version-1\u0026to=Version.",
+                    "type": "string"
+                },
+                "updates": {
+                    "type": "integer"
+                }
+            }
+        },
+        "release.Manifest": {
+            "type": "object",
+            "properties": {
+                "created": {
+                    "description": "Created and Expires are RFC 3339 UTC times; a client refuses a\nmanifest past Expires (a node that stops publishing cannot keep\nclients on a frozen list).",
+                    "type": "string"
+                },
+                "delta": {
+                    "description": "Delta describes the change from Version-1.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/release.Delta"
+                        }
+                    ]
+                },
+                "entries": {
+                    "description": "Entries is the number of entries at this version.",
+                    "type": "integer"
+                },
+                "expires": {
+                    "type": "string"
+                },
+                "format": {
+                    "type": "string"
+                },
+                "key_id": {
+                    "description": "KeyID is the hex SHA-256 of the DER public key that signs it.",
+                    "type": "string"
+                },
+                "list": {
+                    "type": "string"
+                },
+                "log_index": {
+                    "description": "LogIndex is this manifest's leaf index in the node's transparency log.",
+                    "type": "integer"
+                },
+                "node": {
+                    "description": "Node is the publishing node's id.",
+                    "type": "string"
+                },
+                "previous": {
+                    "description": "Previous is the hex SHA-256 of manifest Version-1's bytes (\"\" for 1):\nthe hash chain that makes history unrewritable.",
+                    "type": "string"
+                },
+                "set_root": {
+                    "description": "SetRoot is the hex set root of the entries (see setroot).",
+                    "type": "string"
+                },
+                "version": {
+                    "description": "Version counts from 1 per list and is never reused.",
+                    "type": "integer"
+                }
+            }
         }
     },
     "securityDefinitions": {

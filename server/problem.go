@@ -14,6 +14,7 @@ import (
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/translog"
 )
 
 // Problem is an RFC 9457 problem detail. Type is stable per kind of error
@@ -27,6 +28,8 @@ type Problem struct {
 	Field string `json:"field,omitempty" example:"value"`
 	// Errors lists per-line problems of an import.
 	Errors []*ingest.LineError `json:"errors,omitempty"`
+	// Snapshot is where a client too far behind starts again (410).
+	Snapshot string `json:"snapshot,omitempty"`
 } // @name Problem
 
 // ProblemPrefix starts every problem type.
@@ -61,6 +64,10 @@ var (
 	pIdemReused     = problemKind{"idempotency-key-reused", "Idempotency key reused with a different request", http.StatusUnprocessableEntity}
 	pIdemInFlight   = problemKind{"idempotency-key-in-flight", "A request with this idempotency key is in progress", http.StatusConflict}
 	pIdemWithheld   = problemKind{"idempotency-replay-withheld", "Already done; the answer is not replayed", http.StatusConflict}
+	pGone           = problemKind{"version-gone", "Version no longer kept", http.StatusGone}
+	pTooNew         = problemKind{"version-not-found", "No such version", http.StatusNotFound}
+	pNoRelease      = problemKind{"no-release", "The list has no release yet", http.StatusNotFound}
+	pLogRange       = problemKind{"log-range", "Outside the log", http.StatusUnprocessableEntity}
 	pNoRoute        = problemKind{"no-route", "No such endpoint", http.StatusNotFound}
 	pMethod         = problemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
 	pUnavailable    = problemKind{"unavailable", "Not ready", http.StatusServiceUnavailable}
@@ -72,7 +79,7 @@ func ProblemKinds() []string {
 	var out []string
 	for _, k := range []problemKind{pInvalid, pUnknownAlgo, pMalformed, pNotText, pBadHeader, pImportRejected,
 		pTooLarge, pMedia, pContentType, pUnauthorized, pInvalidToken, pForbidden, pOwnDispute, pNotFound,
-		pExists, pNothingRetract, pDisputeClosed, pIdemReused, pIdemInFlight, pIdemWithheld, pNoRoute, pMethod, pUnavailable, pInternal} {
+		pExists, pNothingRetract, pDisputeClosed, pIdemReused, pIdemInFlight, pIdemWithheld, pGone, pTooNew, pNoRelease, pLogRange, pNoRoute, pMethod, pUnavailable, pInternal} {
 		out = append(out, ProblemPrefix+k.slug)
 	}
 	return out
@@ -152,6 +159,14 @@ func (s *Server) problemFor(c *gin.Context, err error) *Problem {
 		return pDisputeClosed.with(err.Error())
 	case errors.Is(err, entries.ErrOwnDispute):
 		return pOwnDispute.with(err.Error())
+	case errors.Is(err, hub.ErrVersionGone):
+		return pGone.with(err.Error())
+	case errors.Is(err, hub.ErrVersionTooNew):
+		return pTooNew.with(err.Error())
+	case errors.Is(err, hub.ErrNotReleaseState):
+		return pNoRelease.with(err.Error())
+	case errors.Is(err, hub.ErrLogRange), errors.Is(err, translog.ErrOutOfRange):
+		return pLogRange.with(err.Error())
 	case errors.Is(err, hub.ErrForbidden):
 		return pForbidden.with(err.Error())
 	case errors.Is(err, ingest.ErrNotText):

@@ -33,7 +33,9 @@ import (
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/openapi"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/translog"
 )
 
 // Defaults, exported so flag help can show them.
@@ -48,6 +50,8 @@ const (
 // Config is what the server needs from its node.
 type Config struct {
 	Hub           *hub.Service
+	Signer        *release.Signer
+	LogSigner     *translog.Signer
 	Tokens        *auth.Tokens
 	Logger        *slog.Logger
 	MaxBody       int64
@@ -192,6 +196,20 @@ func (s *Server) routes() {
 	h("GET", "/lists/:name/entries", all, s.listEntries)
 
 	h("GET", "/audit", roles(orgs.Admin), s.auditEvents)
+
+	// Releases. Readers are checked per list (readableList); the log and
+	// keys are public so that anyone can audit what the node published.
+	h("POST", "/lists/:name/releases", roles(orgs.Admin), s.buildRelease)
+	h("GET", "/lists/:name/releases/latest", all, s.latestRelease)
+	h("GET", "/lists/:name/releases/:version/:file", all, s.manifestFile)
+	h("GET", "/lists/:name/delta", all, s.delta)
+	h("GET", "/lists/:name/snapshot", all, s.snapshot)
+	h("GET", "/log/leaves/:index", all, s.logLeaf)
+	r.GET("/v1/keys", s.keys)
+	r.GET("/v1/keys/release.pem", s.releaseKeyPEM)
+	r.GET("/v1/log/checkpoint", s.checkpoint)
+	r.GET("/v1/log/proof/inclusion", s.inclusionProof)
+	r.GET("/v1/log/proof/consistency", s.consistencyProof)
 }
 
 var swagger = ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/docs/doc.json"))

@@ -1,0 +1,322 @@
+package hub
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashhub/hashhub/entries"
+	"github.com/hashhub/hashhub/lists"
+	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/setroot"
+	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/translog"
+)
+
+// Release defaults, exported so flag help can show them.
+const (
+	// DefaultExpiry is how long a manifest stays current. A node refreshes
+	// its lists well before (see ReleaseDue), so a client that sees an
+	// expired manifest knows the node has stopped publishing.
+	DefaultExpiry = 7 * 24 * time.Hour
+	// DefaultRetention is how many versions' deltas a node keeps; a client
+	// further behind is sent to the snapshot.
+	DefaultRetention = 1000
+)
+
+// Errors of releases.
+var (
+	ErrNoRelease       = errors.New("no release")
+	ErrVersionGone     = errors.New("version outside the retention window")
+	ErrVersionTooNew   = errors.New("version newer than the latest release")
+	ErrNotReleaseState = errors.New("list has no releases yet")
+)
+
+// Publisher holds what a node needs to publish releases.
+type Publisher struct {
+	Signer    *release.Signer
+	Log       *translog.Signer
+	Expiry    time.Duration
+	Retention uint64
+}
+
+// SetPublisher enables releases.
+func (s *Service) SetPublisher(p *Publisher) {
+	if p.Expiry == 0 {
+		p.Expiry = DefaultExpiry
+	}
+	if p.Retention == 0 {
+		p.Retention = DefaultRetention
+	}
+	s.pub = p
+}
+
+// list state counters
+const (
+	cVersion      = "version"
+	cEntryCursor  = "entry_cursor"
+	cChangeCursor = "change_cursor"
+	cCount        = "count"
+	cOldestDelta  = "oldest_delta"
+	blobTree      = "tree"
+	blobPrevious  = "previous"
+)
+
+// memberChange is one entry's change on a list.
+type memberChange struct {
+	entrySeq uint64
+	key      string // algo:value
+	oldKey   []byte // member key before (nil if absent)
+	newKey   []byte // member key after (nil if removed)
+	line     []byte // new line (nil if removed)
+	op       string
+	item     release.Item
+}
+
+// BuildRelease publishes version N+1 of a list from the entries that
+// qualify now. The work is proportional to what changed since version N:
+// only entries created or rewritten since then are evaluated, only the
+// set-root buckets they touch are rehashed. Everything — members, delta,
+// manifest, signature, log leaf, audit event — commits in one transaction.
+// A list with no change still gets a new version (an empty delta) so that
+// its expiry moves forward.
+func (s *Service) BuildRelease(a Actor, name string) (*release.Manifest, error) {
+	if s.pub == nil {
+		return nil, errors.New("releases are not configured on this node")
+	}
+	var out *release.Manifest
+	err := s.db.Update(func(tx *store.Tx) error {
+		l, err := tx.List(name)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: %q", lists.ErrNotFound, name)
+			}
+			return err
+		}
+		ls, err := tx.ListState(name, true)
+		if err != nil {
+			return err
+		}
+		changes, err := s.collectChanges(tx, ls, l)
+		if err != nil {
+			return err
+		}
+		out, err = s.publish(tx, ls, l, changes, a)
+		return err
+	})
+	return out, err
+}
+
+// collectChanges evaluates every entry created or rewritten since the last
+// release against the list's policy and returns the member changes.
+func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.List) ([]memberChange, error) {
+	var changes []memberChange
+	consider := func(e *entries.Entry) {
+		oldKey, oldLine, had := ls.MemberOf(e.Seq)
+		var it *release.Item
+		if l.Policy.Evaluate(e).Qualifies() {
+			it = &release.Item{Algo: e.Algo, Value: e.Value, Quality: e.Quality, Severity: maxSeverity(e)}
+		}
+		switch {
+		case it == nil && !had:
+			return
+		case it == nil:
+			algo, value, _ := strings.Cut(keyOfLine(oldLine), ":")
+			changes = append(changes, memberChange{entrySeq: e.Seq, key: e.Key(), oldKey: bytes.Clone(oldKey), op: release.OpRemove,
+				item: release.Item{Algo: algo, Value: value}})
+		default:
+			line := it.Line()
+			if had && bytes.Equal(line, oldLine) {
+				return
+			}
+			op := release.OpAdd
+			if had {
+				op = release.OpUpdate
+			}
+			leaf := setroot.LeafHash(line)
+			nk := make([]byte, store.MemberKeyLen)
+			b := setroot.Bucket(it.Key())
+			nk[0], nk[1] = byte(b>>8), byte(b)
+			copy(nk[2:], leaf[:])
+			changes = append(changes, memberChange{entrySeq: e.Seq, key: it.Key(), oldKey: bytes.Clone(oldKey), newKey: nk, line: line, op: op, item: *it})
+		}
+	}
+	// Entries rewritten since the last release (the change feed)…
+	// An entry rewritten several times appears once per rewrite.
+	lastChange := tx.LastChangeSeq()
+	entryCursor := ls.Counter(cEntryCursor)
+	seen := map[uint64]bool{}
+	err := tx.ChangesAfter(ls.Counter(cChangeCursor), func(_, seq uint64) (bool, error) {
+		if seq > entryCursor || seen[seq] {
+			return true, nil // created since the last release: visited below
+		}
+		seen[seq] = true
+		e, err := tx.EntryAt(seq)
+		if err != nil {
+			return false, err
+		}
+		consider(e)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// …and entries created since (the entries bucket's tail).
+	lastEntry := tx.LastEntrySeq()
+	err = tx.EntriesByCreated(entryCursor, func(e *entries.Entry) (bool, error) {
+		consider(e)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := ls.SetCounter(cChangeCursor, lastChange); err != nil {
+		return nil, err
+	}
+	return changes, ls.SetCounter(cEntryCursor, lastEntry)
+}
+
+// keyOfLine extracts algo:value from a stored snapshot line.
+func keyOfLine(line []byte) string {
+	it, err := release.ParseItem(line)
+	if err != nil {
+		return ""
+	}
+	return it.Key()
+}
+
+func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, changes []memberChange, a Actor) (*release.Manifest, error) {
+	// Members: remove old keys, then write new ones, then the entry map,
+	// each pass in its own key order (bbolt's fast path).
+	slices.SortFunc(changes, func(x, y memberChange) int { return bytes.Compare(x.oldKey, y.oldKey) })
+	touched := map[uint16]bool{}
+	count := ls.Counter(cCount)
+	for i := range changes {
+		c := &changes[i]
+		if c.oldKey != nil {
+			if err := ls.DeleteMemberLine(c.oldKey); err != nil {
+				return nil, err
+			}
+			touched[uint16(c.oldKey[0])<<8|uint16(c.oldKey[1])] = true
+			count--
+		}
+	}
+	slices.SortFunc(changes, func(x, y memberChange) int { return bytes.Compare(x.newKey, y.newKey) })
+	for i := range changes {
+		c := &changes[i]
+		if c.newKey != nil {
+			if err := ls.PutMemberLine(c.newKey, c.line); err != nil {
+				return nil, err
+			}
+			touched[uint16(c.newKey[0])<<8|uint16(c.newKey[1])] = true
+			count++
+		}
+	}
+	slices.SortFunc(changes, func(x, y memberChange) int { return cmp.Compare(x.entrySeq, y.entrySeq) })
+	for i := range changes {
+		if err := ls.SetEntryMember(changes[i].entrySeq, changes[i].newKey); err != nil {
+			return nil, err
+		}
+	}
+	// Set root: rehash the touched buckets only.
+	tree := setroot.NewTree()
+	if blob := ls.Blob(blobTree); blob != nil {
+		if err := tree.UnmarshalBinary(blob); err != nil {
+			return nil, fmt.Errorf("list %q set-root tree: %w", l.Name, err)
+		}
+	}
+	var leaves []setroot.Hash
+	for b := range touched {
+		leaves = leaves[:0]
+		ls.BucketLeaves(b, func(leaf []byte) { leaves = append(leaves, setroot.Hash(leaf)) })
+		tree.SetBucket(b, setroot.BucketDigest(leaves))
+	}
+	root := tree.Root()
+	treeBlob, err := tree.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	// Delta: one canonical line per change, in key order.
+	slices.SortFunc(changes, func(x, y memberChange) int { return strings.Compare(x.key, y.key) })
+	var delta bytes.Buffer
+	var d release.Delta
+	for i := range changes {
+		c := release.Change{Op: changes[i].op, Item: changes[i].item}
+		delta.Write(c.Line())
+		delta.WriteByte('\n')
+		switch c.Op {
+		case release.OpAdd:
+			d.Adds++
+		case release.OpRemove:
+			d.Removes++
+		default:
+			d.Updates++
+		}
+	}
+	version := ls.Counter(cVersion) + 1
+	d.From = version - 1
+	d.SHA256 = release.Digest(delta.Bytes())
+	d.Bytes = int64(delta.Len())
+
+	logStore := tx.Log()
+	logIndex, err := logStore.TreeSize()
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	m := &release.Manifest{
+		Format: release.Format, Node: s.nodeID, List: l.Name, Version: version,
+		Previous: string(ls.Blob(blobPrevious)),
+		Created:  release.FormatTime(now), Expires: release.FormatTime(now.Add(s.pub.Expiry)),
+		KeyID: s.pub.Signer.KeyID(), Entries: count, SetRoot: hex.EncodeToString(root[:]),
+		Delta: d, LogIndex: logIndex,
+	}
+	raw := m.Encode()
+	idx, err := translog.Append(logStore, raw)
+	if err != nil {
+		return nil, fmt.Errorf("log append: %w", err)
+	}
+	if idx != logIndex {
+		return nil, fmt.Errorf("log append at %d, manifest says %d", idx, logIndex)
+	}
+	sig, err := s.pub.Signer.Sign(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := ls.PutRelease(version, raw, sig, delta.Bytes()); err != nil {
+		return nil, err
+	}
+	for _, kv := range []struct {
+		k string
+		v uint64
+	}{{cVersion, version}, {cCount, count}} {
+		if err := ls.SetCounter(kv.k, kv.v); err != nil {
+			return nil, err
+		}
+	}
+	if err := ls.SetBlob(blobTree, treeBlob); err != nil {
+		return nil, err
+	}
+	if err := ls.SetBlob(blobPrevious, []byte(release.Digest(raw))); err != nil {
+		return nil, err
+	}
+	// Retention: drop the delta that fell out of the window.
+	if version > s.pub.Retention {
+		old := version - s.pub.Retention
+		if err := ls.DeleteDelta(old); err != nil {
+			return nil, err
+		}
+		if err := ls.SetCounter(cOldestDelta, old+1); err != nil {
+			return nil, err
+		}
+	}
+	if err := record(tx, a.audit(), now, "release.build", fmt.Sprintf("%s@%d", l.Name, version), m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -1,0 +1,130 @@
+package release
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func sample() *Manifest {
+	return &Manifest{Format: Format, Node: "hub-nl", List: "verified", Version: 2, Previous: strings.Repeat("ab", 32),
+		Created: "2026-11-25T01:00:00Z", Expires: "2026-12-02T01:00:00Z", KeyID: strings.Repeat("cd", 32), Entries: 3,
+		SetRoot: strings.Repeat("ef", 32), Delta: Delta{From: 1, Adds: 1, SHA256: strings.Repeat("01", 32), Bytes: 70}, LogIndex: 5}
+}
+
+func TestManifestCanonicalAndStrict(t *testing.T) {
+	raw := sample().Encode()
+	want := `{"format":"hashhub.release.v1","node":"hub-nl","list":"verified","version":2,"previous":"` + strings.Repeat("ab", 32) +
+		`","created":"2026-11-25T01:00:00Z","expires":"2026-12-02T01:00:00Z","key_id":"` + strings.Repeat("cd", 32) +
+		`","entries":3,"set_root":"` + strings.Repeat("ef", 32) + `","delta":{"from":1,"adds":1,"removes":0,"updates":0,"sha256":"` +
+		strings.Repeat("01", 32) + `","bytes":70},"log_index":5}`
+	if string(raw) != want {
+		t.Fatalf("encoding:\n%s\nwant\n%s", raw, want)
+	}
+	if _, err := ParseManifest(raw); err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string]string{
+		"whitespace":    strings.Replace(want, `,"node"`, `, "node"`, 1),
+		"field order":   strings.Replace(want, `{"format":"hashhub.release.v1","node":"hub-nl"`, `{"node":"hub-nl","format":"hashhub.release.v1"`, 1),
+		"unknown field": strings.Replace(want, `"log_index":5}`, `"log_index":5,"extra":1}`, 1),
+		"format":        strings.Replace(want, `hashhub.release.v1`, `hashhub.release.v2`, 1),
+		"time":          strings.Replace(want, `2026-11-25T01:00:00Z`, `yesterday`, 1),
+		"trailing":      want + "\n",
+		"garbage":       "\x00\xff",
+	} {
+		if _, err := ParseManifest([]byte(bad)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s accepted: %v", name, err)
+		}
+	}
+}
+
+func TestSignVerify(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s, err := NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := sample().Encode()
+	sig, err := s.Sign(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(s.PublicKeyPEM())
+	if err != nil || v.KeyID() != s.KeyID() {
+		t.Fatalf("verifier: %v", err)
+	}
+	if err := v.Verify(msg, sig); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Verify(append(msg, ' '), sig); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("changed message: %v", err)
+	}
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	os, _ := NewSigner(other)
+	osig, _ := os.Sign(msg)
+	if err := v.Verify(msg, osig); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("other key's signature: %v", err)
+	}
+	if err := v.Verify(msg, []byte("not base64!")); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("garbage signature: %v", err)
+	}
+	if _, err := NewVerifier([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")); err == nil {
+		t.Fatal("garbage key accepted")
+	}
+}
+
+func TestLines(t *testing.T) {
+	q := 90
+	c := Change{Op: OpAdd, Item: Item{Algo: "pdq", Value: strings.Repeat("f0", 32), Quality: &q, Severity: "A"}}
+	line := c.Line()
+	if string(line) != `{"op":"add","algo":"pdq","value":"`+strings.Repeat("f0", 32)+`","quality":90,"severity":"A"}` {
+		t.Fatalf("line %s", line)
+	}
+	if got, err := ParseChange(line); err != nil || got.Key() != c.Key() {
+		t.Fatalf("parse: %v", err)
+	}
+	rm := Change{Op: OpRemove, Item: Item{Algo: "md5", Value: strings.Repeat("00", 16)}}
+	if _, err := ParseChange(rm.Line()); err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string]string{
+		"op":        `{"op":"upsert","algo":"md5","value":"` + strings.Repeat("00", 16) + `"}`,
+		"case":      `{"op":"add","algo":"md5","value":"` + strings.Repeat("AA", 16) + `"}`,
+		"order":     `{"algo":"md5","op":"add","value":"` + strings.Repeat("00", 16) + `"}`,
+		"remove+":   `{"op":"remove","algo":"md5","value":"` + strings.Repeat("00", 16) + `","severity":"A"}`,
+		"severity":  `{"op":"add","algo":"md5","value":"` + strings.Repeat("00", 16) + `","severity":"Z"}`,
+		"unknown":   `{"op":"add","algo":"md5","value":"` + strings.Repeat("00", 16) + `","x":1}`,
+		"algorithm": `{"op":"add","algo":"crc","value":"00"}`,
+		"long":      strings.Repeat(" ", MaxLine+1),
+	} {
+		if _, err := ParseChange([]byte(bad)); !errors.Is(err, ErrBadLine) {
+			t.Errorf("%s accepted: %v", name, err)
+		}
+	}
+}
+
+func FuzzParseManifest(f *testing.F) {
+	f.Add(sample().Encode())
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, err := ParseManifest(raw)
+		if err == nil && string(m.Encode()) != string(raw) {
+			t.Fatal("accepted a non-canonical manifest")
+		}
+	})
+}
+
+func FuzzParseChange(f *testing.F) {
+	f.Add([]byte(`{"op":"add","algo":"md5","value":"00112233445566778899aabbccddeeff"}`))
+	f.Add([]byte(`{"op":"remove","algo":"sha1","value":"da39a3ee5e6b4b0d3255bfef95601890afd80709"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := ParseChange(raw)
+		if err == nil && string(c.Line()) != string(raw) {
+			t.Fatal("accepted a non-canonical line")
+		}
+	})
+}

@@ -1,0 +1,458 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/translog"
+)
+
+// Keys is the node's published verification keys.
+type Keys struct {
+	Node string `json:"node"`
+	// ReleaseKeyPEM verifies manifest signatures (ECDSA P-256, SHA-256).
+	ReleaseKeyPEM string `json:"release_key_pem"`
+	ReleaseKeyID  string `json:"release_key_id"`
+	// LogVerifierKey verifies checkpoints (a signed-note Ed25519 verifier key).
+	LogVerifierKey string `json:"log_verifier_key"`
+	LogOrigin      string `json:"log_origin"`
+} // @name Keys
+
+// keys godoc
+//
+//	@Summary		The node's public keys
+//	@Description	Pin these out of band before a first pull: the release key verifies manifests (also with cosign or openssl), the log key verifies checkpoints.
+//	@Tags			releases
+//	@Produce		json
+//	@Success		200	{object}	Keys
+//	@Router			/v1/keys [get]
+func (s *Server) keys(c *gin.Context) {
+	k := Keys{Node: s.hub.NodeID(), LogVerifierKey: s.hub.LogVerifierKey()}
+	if s.cfg.Signer != nil {
+		k.ReleaseKeyPEM, k.ReleaseKeyID = string(s.cfg.Signer.PublicKeyPEM()), s.cfg.Signer.KeyID()
+	}
+	if s.cfg.LogSigner != nil {
+		k.LogOrigin = s.cfg.LogSigner.Origin()
+	}
+	c.JSON(http.StatusOK, k)
+}
+
+// releaseKeyPEM godoc
+//
+//	@Summary	The release public key as a PEM file (for cosign and openssl)
+//	@Tags		releases
+//	@Produce	application/x-pem-file
+//	@Success	200	{string}	string
+//	@Router		/v1/keys/release.pem [get]
+func (s *Server) releaseKeyPEM(c *gin.Context) {
+	c.Data(http.StatusOK, "application/x-pem-file", s.cfg.Signer.PublicKeyPEM())
+}
+
+// buildRelease godoc
+//
+//	@Summary		Publish the next version of a list
+//	@Description	Builds version N+1 from the entries that qualify now; work is proportional to what changed since N. A list with no change still gets a new version, moving its expiry forward.
+//	@Tags			releases
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			name	path		string	true	"list name"
+//	@Success		201		{object}	release.Manifest
+//	@Failure		401,403,404	{object}	Problem
+//	@Router			/v1/lists/{name}/releases [post]
+func (s *Server) buildRelease(c *gin.Context) {
+	m, err := s.hub.BuildRelease(actor(c), c.Param("name"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, m)
+}
+
+// LatestRelease points at a list's newest version.
+type LatestRelease struct {
+	hub.ReleaseInfo
+	Manifest  string `json:"manifest" example:"/v1/lists/verified/releases/3/manifest.json"`
+	Signature string `json:"signature" example:"/v1/lists/verified/releases/3/manifest.sig"`
+	Snapshot  string `json:"snapshot" example:"/v1/lists/verified/snapshot?version=3"`
+} // @name LatestRelease
+
+// latestRelease godoc
+//
+//	@Summary		A list's latest version and links
+//	@Description	Not cacheable for long (it changes with each release); everything it points at is immutable.
+//	@Tags			releases
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			name	path		string	true	"list name"
+//	@Success		200		{object}	LatestRelease
+//	@Failure		401,404	{object}	Problem
+//	@Router			/v1/lists/{name}/releases/latest [get]
+func (s *Server) latestRelease(c *gin.Context) {
+	l, ok := s.readableList(c)
+	if !ok {
+		return
+	}
+	ri, err := s.hub.Releases(l.Name)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	base := fmt.Sprintf("/v1/lists/%s/releases/%d/", l.Name, ri.Latest)
+	c.Header("Cache-Control", "no-cache")
+	c.JSON(http.StatusOK, LatestRelease{ReleaseInfo: *ri, Manifest: base + "manifest.json", Signature: base + "manifest.sig",
+		Snapshot: fmt.Sprintf("/v1/lists/%s/snapshot?version=%d", l.Name, ri.Latest)})
+}
+
+// immutable marks an artifact that never changes, with a strong ETag, and
+// answers 304 to a matching If-None-Match.
+func immutable(c *gin.Context, body []byte) bool {
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	if c.GetHeader("If-None-Match") == etag {
+		c.Status(http.StatusNotModified)
+		return true
+	}
+	return false
+}
+
+func (s *Server) versionParam(c *gin.Context, name string) (uint64, bool) {
+	v, err := strconv.ParseUint(c.Param(name), 10, 64)
+	if err != nil || v == 0 {
+		p := pInvalid.with(fmt.Sprintf("%s: a version is a positive integer", name))
+		p.Field = name
+		writeProblem(c, p)
+		return 0, false
+	}
+	return v, true
+}
+
+// manifestFile godoc
+//
+//	@Summary		A version's manifest or its signature
+//	@Description	manifest.json is the exact signed bytes; manifest.sig is the base64 DER ECDSA signature (cosign verify-blob and openssl dgst -sha256 -verify accept them). Immutable, with a strong ETag.
+//	@Tags			releases
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			name	path		string	true	"list name"
+//	@Param			version	path		int		true	"version"
+//	@Param			file	path		string	true	"manifest.json or manifest.sig"
+//	@Success		200		{object}	release.Manifest
+//	@Failure		401,404,422	{object}	Problem
+//	@Router			/v1/lists/{name}/releases/{version}/{file} [get]
+func (s *Server) manifestFile(c *gin.Context) {
+	l, ok := s.readableList(c)
+	if !ok {
+		return
+	}
+	v, ok := s.versionParam(c, "version")
+	if !ok {
+		return
+	}
+	file := c.Param("file")
+	if file != "manifest.json" && file != "manifest.sig" {
+		writeProblem(c, pNoRoute.with("releases hold manifest.json and manifest.sig"))
+		return
+	}
+	m, sig, err := s.hub.Manifest(l.Name, v)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	body, ctype := m, "application/json"
+	if file == "manifest.sig" {
+		body, ctype = sig, "text/plain; charset=utf-8"
+	}
+	if immutable(c, body) {
+		return
+	}
+	c.Data(http.StatusOK, ctype, body)
+}
+
+func (s *Server) uintQuery(c *gin.Context, name string, def uint64) (uint64, bool) {
+	q := c.Query(name)
+	if q == "" {
+		return def, true
+	}
+	v, err := strconv.ParseUint(q, 10, 64)
+	if err != nil {
+		p := pInvalid.with(fmt.Sprintf("%s: a version is a non-negative integer", name))
+		p.Field = name
+		writeProblem(c, p)
+		return 0, false
+	}
+	return v, true
+}
+
+func (s *Server) formatQuery(c *gin.Context) (hub.DeltaFormat, string, bool) {
+	switch c.DefaultQuery("format", "ndjson") {
+	case "ndjson":
+		return hub.NDJSON, "application/x-ndjson", true
+	case "csv":
+		return hub.CSV, "text/csv; charset=utf-8", true
+	}
+	p := pInvalid.with("format: ndjson or csv")
+	p.Field = "format"
+	writeProblem(c, p)
+	return 0, "", false
+}
+
+// delta godoc
+//
+//	@Summary		Changes between two versions
+//	@Description	NDJSON lines {"op":"add"|"remove"|"update","algo","value","quality","severity"} in key order. A single step (to = from+1) is the recorded delta byte for byte: its SHA-256 is the manifest's delta.sha256. A longer range is compacted (last change per entry wins); from=0 is the whole list. A from older than the retention window answers 410 with the snapshot's address. Immutable when to is given.
+//	@Tags			releases
+//	@Produce		application/x-ndjson
+//	@Produce		text/csv
+//	@Security		Bearer
+//	@Param			name	path		string	true	"list name"
+//	@Param			from	query		int		true	"the version the client has (0 for none)"
+//	@Param			to		query		int		false	"the version wanted (default latest)"
+//	@Param			format	query		string	false	"ndjson (default) or csv"
+//	@Success		200		{string}	string
+//	@Failure		401,404,410,422	{object}	Problem
+//	@Router			/v1/lists/{name}/delta [get]
+func (s *Server) delta(c *gin.Context) {
+	l, ok := s.readableList(c)
+	if !ok {
+		return
+	}
+	if c.Query("from") == "" {
+		p := pInvalid.with("from: required (the version you have; 0 for none)")
+		p.Field = "from"
+		writeProblem(c, p)
+		return
+	}
+	from, ok := s.uintQuery(c, "from", 0)
+	if !ok {
+		return
+	}
+	to, ok := s.uintQuery(c, "to", 0)
+	if !ok {
+		return
+	}
+	format, ctype, ok := s.formatQuery(c)
+	if !ok {
+		return
+	}
+	explicitTo := to != 0
+	to, err := s.hub.DeltaRange(l.Name, from, to)
+	if err != nil {
+		s.failRelease(c, l.Name, err)
+		return
+	}
+	if explicitTo {
+		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		c.Header("ETag", fmt.Sprintf(`"%s-%d-%d-%d"`, l.Name, from, to, format))
+	} else {
+		c.Header("Cache-Control", "no-cache")
+	}
+	c.Header("Content-Type", ctype)
+	c.Header("X-Hashhub-Version", strconv.FormatUint(to, 10))
+	c.Status(http.StatusOK)
+	if err := s.hub.WriteDelta(c.Writer, l.Name, from, to, format); err != nil {
+		// Headers are sent; the client sees a truncated body, which the
+		// digest or set-root check refuses.
+		s.log.Error("write delta", "list", l.Name, "err", err)
+	}
+}
+
+// snapshot godoc
+//
+//	@Summary		A list's whole contents at a version
+//	@Description	One canonical line per entry, the bytes the set root covers (docs/release-format.md). Only the latest version is kept whole; an older one answers 410.
+//	@Tags			releases
+//	@Produce		application/x-ndjson
+//	@Produce		text/csv
+//	@Security		Bearer
+//	@Param			name	path		string	true	"list name"
+//	@Param			version	query		int		false	"version (default latest)"
+//	@Param			format	query		string	false	"ndjson (default) or csv"
+//	@Success		200		{string}	string
+//	@Failure		401,404,410,422	{object}	Problem
+//	@Router			/v1/lists/{name}/snapshot [get]
+func (s *Server) snapshot(c *gin.Context) {
+	l, ok := s.readableList(c)
+	if !ok {
+		return
+	}
+	v, ok := s.uintQuery(c, "version", 0)
+	if !ok {
+		return
+	}
+	format, ctype, ok := s.formatQuery(c)
+	if !ok {
+		return
+	}
+	latest, err := s.hub.SnapshotVersion(l.Name)
+	if err == nil && v != 0 && v != latest {
+		err = fmt.Errorf("%w: only the latest snapshot (version %d) is kept", hub.ErrVersionGone, latest)
+		if v > latest {
+			err = fmt.Errorf("%w: version %d (latest %d)", hub.ErrVersionTooNew, v, latest)
+		}
+	}
+	if err != nil {
+		s.failRelease(c, l.Name, err)
+		return
+	}
+	c.Header("ETag", fmt.Sprintf(`"%s-snapshot-%d-%d"`, l.Name, latest, format))
+	if v != 0 {
+		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		c.Header("Cache-Control", "no-cache")
+	}
+	c.Header("Content-Type", ctype)
+	c.Header("X-Hashhub-Version", strconv.FormatUint(latest, 10))
+	c.Status(http.StatusOK)
+	if err := s.hub.WriteSnapshot(c.Writer, l.Name, latest, format); err != nil {
+		s.log.Error("write snapshot", "list", l.Name, "err", err)
+	}
+}
+
+// failRelease adds the snapshot's address to a 410.
+func (s *Server) failRelease(c *gin.Context, list string, err error) {
+	p := s.problemFor(c, err)
+	if p.Status == http.StatusGone {
+		p.Snapshot = "/v1/lists/" + list + "/snapshot"
+		c.Header("Link", `<`+p.Snapshot+`>; rel="alternate"`)
+	}
+	writeProblem(c, p)
+}
+
+// InclusionProof proves a leaf is in a tree: base64 hashes, bottom-up.
+type InclusionProof struct {
+	Index int64    `json:"index"`
+	Size  int64    `json:"size"`
+	Proof []string `json:"proof"`
+} // @name InclusionProof
+
+// ConsistencyProof proves a tree of size Old is a prefix of one of size New.
+type ConsistencyProof struct {
+	Old   int64    `json:"old"`
+	New   int64    `json:"new"`
+	Proof []string `json:"proof"`
+} // @name ConsistencyProof
+
+// checkpoint godoc
+//
+//	@Summary		The transparency log's signed checkpoint
+//	@Description	A C2SP tlog-checkpoint signed note (Ed25519 log key): origin, tree size, base64 root hash, signature lines.
+//	@Tags			log
+//	@Produce		plain
+//	@Success		200	{string}	string
+//	@Router			/v1/log/checkpoint [get]
+func (s *Server) checkpoint(c *gin.Context) {
+	cp, err := s.hub.Checkpoint()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", cp)
+}
+
+func (s *Server) int64Query(c *gin.Context, name string) (int64, bool) {
+	v, err := strconv.ParseInt(c.Query(name), 10, 64)
+	if err != nil || v < 0 {
+		p := pInvalid.with(name + ": a non-negative integer is required")
+		p.Field = name
+		writeProblem(c, p)
+		return 0, false
+	}
+	return v, true
+}
+
+// inclusionProof godoc
+//
+//	@Summary	Proof that log leaf index is in the tree of a size
+//	@Tags		log
+//	@Produce	json
+//	@Param		index	query		int	true	"leaf index (a manifest's log_index)"
+//	@Param		size	query		int	true	"tree size (a checkpoint's)"
+//	@Success	200		{object}	InclusionProof
+//	@Failure	422		{object}	Problem
+//	@Router		/v1/log/proof/inclusion [get]
+func (s *Server) inclusionProof(c *gin.Context) {
+	i, ok := s.int64Query(c, "index")
+	if !ok {
+		return
+	}
+	n, ok := s.int64Query(c, "size")
+	if !ok {
+		return
+	}
+	p, err := s.hub.InclusionProof(i, n)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	c.JSON(http.StatusOK, InclusionProof{Index: i, Size: n, Proof: translog.EncodeProof(p)})
+}
+
+// consistencyProof godoc
+//
+//	@Summary	Proof that the tree of size old is a prefix of the tree of size new
+//	@Tags		log
+//	@Produce	json
+//	@Param		old	query		int	true	"older tree size (≥ 1)"
+//	@Param		new	query		int	true	"newer tree size"
+//	@Success	200	{object}	ConsistencyProof
+//	@Failure	422	{object}	Problem
+//	@Router		/v1/log/proof/consistency [get]
+func (s *Server) consistencyProof(c *gin.Context) {
+	old, ok := s.int64Query(c, "old")
+	if !ok {
+		return
+	}
+	n, ok := s.int64Query(c, "new")
+	if !ok {
+		return
+	}
+	p, err := s.hub.ConsistencyProof(old, n)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	c.JSON(http.StatusOK, ConsistencyProof{Old: old, New: n, Proof: translog.EncodeProof(p)})
+}
+
+// logLeaf godoc
+//
+//	@Summary	A log leaf: the manifest at that index
+//	@Tags		log
+//	@Produce	json
+//	@Security	Bearer
+//	@Param		index	path		int	true	"leaf index"
+//	@Success	200		{object}	release.Manifest
+//	@Failure	401,422	{object}	Problem
+//	@Router		/v1/log/leaves/{index} [get]
+func (s *Server) logLeaf(c *gin.Context) {
+	i, err := strconv.ParseInt(c.Param("index"), 10, 64)
+	if err != nil || i < 0 {
+		p := pInvalid.with("index: a non-negative integer")
+		p.Field = "index"
+		writeProblem(c, p)
+		return
+	}
+	data, err := s.hub.LogLeaf(i)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if immutable(c, data) {
+		return
+	}
+	c.Data(http.StatusOK, "application/json", data)
+}
+
+var _ = release.Manifest{}

@@ -1,0 +1,287 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/hashhub/hashhub/entries"
+)
+
+// A list's published state lives in a bucket of its own under bListState:
+//
+//	meta      small counters and cursors, and the set-root tree blob
+//	members   bucket(2) | leaf hash(32) → snapshot line: the list's contents
+//	          at its latest version, in set-root order, so one bucket's
+//	          leaves are one prefix scan
+//	by_entry  entry sequence(8) → bucket(2) | leaf hash(32): the member an
+//	          entry currently is, to update or remove it
+//	manifests version(8) → manifest bytes;  sigs  version(8) → signature
+//	deltas    version(8) | chunk(4) → the version's canonical delta bytes
+var (
+	bListState = []byte("list_state")
+	bLogHashes = []byte("log_hashes")
+	bLogLeaves = []byte("log_leaves")
+
+	lsMeta      = []byte("meta")
+	lsMembers   = []byte("members")
+	lsByEntry   = []byte("by_entry")
+	lsManifests = []byte("manifests")
+	lsSigs      = []byte("sigs")
+	lsDeltas    = []byte("deltas")
+)
+
+// DeltaChunk is the size of the pieces a delta is stored in.
+const DeltaChunk = 1 << 20
+
+// ListState is one list's published state inside a transaction.
+type ListState struct {
+	t *Tx
+	b *bolt.Bucket
+}
+
+// ListState opens a list's state; with create it is made on first use
+// (read-only transactions get ErrNotFound for a list never released).
+func (t *Tx) ListState(name string, create bool) (*ListState, error) {
+	root := t.b(bListState)
+	b := root.Bucket([]byte(name))
+	if b == nil {
+		if !create {
+			return nil, ErrNotFound
+		}
+		var err error
+		if b, err = root.CreateBucket([]byte(name)); err != nil {
+			return nil, err
+		}
+		for _, sub := range [][]byte{lsMeta, lsMembers, lsByEntry, lsManifests, lsSigs, lsDeltas} {
+			if _, err := b.CreateBucket(sub); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &ListState{t: t, b: b}, nil
+}
+
+func (ls *ListState) sub(name []byte) *bolt.Bucket { return ls.b.Bucket(name) }
+
+// Counter reads a uint64 from meta (0 when unset).
+func (ls *ListState) Counter(key string) uint64 {
+	v := ls.sub(lsMeta).Get([]byte(key))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// SetCounter writes a uint64 to meta.
+func (ls *ListState) SetCounter(key string, n uint64) error {
+	return ls.sub(lsMeta).Put([]byte(key), ls.t.seqKey(n))
+}
+
+// Blob reads bytes from meta (nil when unset). The slice is valid only in
+// the transaction.
+func (ls *ListState) Blob(key string) []byte { return ls.sub(lsMeta).Get([]byte(key)) }
+
+// SetBlob writes bytes to meta.
+func (ls *ListState) SetBlob(key string, v []byte) error {
+	return ls.sub(lsMeta).Put([]byte(key), ls.t.keep(v))
+}
+
+// MemberKeyLen is bucket(2) + leaf hash(32).
+const MemberKeyLen = 34
+
+// MemberOf returns the member key and line an entry currently has.
+func (ls *ListState) MemberOf(entrySeq uint64) (key, line []byte, ok bool) {
+	key = ls.sub(lsByEntry).Get(seqKey(entrySeq))
+	if key == nil {
+		return nil, nil, false
+	}
+	return key, ls.sub(lsMembers).Get(key), true
+}
+
+// The two halves of a member are written separately so that a caller can
+// write each in its own key order: bbolt inserts into a node by copying,
+// so many inserts out of order into a fresh bucket cost quadratic time.
+
+// PutMemberLine stores a member's line under its member key.
+func (ls *ListState) PutMemberLine(key, line []byte) error {
+	if len(key) != MemberKeyLen {
+		return fmt.Errorf("member key of %d bytes", len(key))
+	}
+	return ls.sub(lsMembers).Put(ls.t.keep(key), ls.t.keep(line))
+}
+
+// DeleteMemberLine removes a member key.
+func (ls *ListState) DeleteMemberLine(key []byte) error { return ls.sub(lsMembers).Delete(key) }
+
+// SetEntryMember records which member key an entry is (nil: none).
+func (ls *ListState) SetEntryMember(entrySeq uint64, key []byte) error {
+	if key == nil {
+		return ls.sub(lsByEntry).Delete(seqKey(entrySeq))
+	}
+	return ls.sub(lsByEntry).Put(ls.t.seqKey(entrySeq), ls.t.keep(key))
+}
+
+// BucketLeaves calls fn with the leaf hash of every member in a set-root
+// bucket, in ascending order.
+func (ls *ListState) BucketLeaves(bucket uint16, fn func(leaf []byte)) {
+	var prefix [2]byte
+	binary.BigEndian.PutUint16(prefix[:], bucket)
+	c := ls.sub(lsMembers).Cursor()
+	for k, _ := c.Seek(prefix[:]); k != nil && bytes.HasPrefix(k, prefix[:]); k, _ = c.Next() {
+		fn(k[2:])
+	}
+}
+
+// Members calls fn with every member's line in set-root order, until fn
+// returns false.
+func (ls *ListState) Members(fn func(line []byte) bool) {
+	c := ls.sub(lsMembers).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if !fn(v) {
+			return
+		}
+	}
+}
+
+// PutRelease stores a version's manifest, signature and delta bytes.
+func (ls *ListState) PutRelease(version uint64, manifest, sig, delta []byte) error {
+	vk := ls.t.seqKey(version)
+	if err := ls.sub(lsManifests).Put(vk, ls.t.keep(manifest)); err != nil {
+		return err
+	}
+	if err := ls.sub(lsSigs).Put(vk, ls.t.keep(sig)); err != nil {
+		return err
+	}
+	db := ls.sub(lsDeltas)
+	db.FillPercent = 1.0
+	for i := 0; i*DeltaChunk < len(delta) || i == 0; i++ {
+		chunk := delta[i*DeltaChunk : min((i+1)*DeltaChunk, len(delta))]
+		var k [12]byte
+		binary.BigEndian.PutUint64(k[:8], version)
+		binary.BigEndian.PutUint32(k[8:], uint32(i))
+		// Chunks reference the caller's delta buffer, which outlives the
+		// transaction's commit.
+		if err := db.Put(ls.t.keep(k[:]), chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Manifest returns a version's manifest and signature (copies).
+func (ls *ListState) Manifest(version uint64) (manifest, sig []byte, err error) {
+	m := ls.sub(lsManifests).Get(seqKey(version))
+	if m == nil {
+		return nil, nil, ErrNotFound
+	}
+	s := ls.sub(lsSigs).Get(seqKey(version))
+	return bytes.Clone(m), bytes.Clone(s), nil
+}
+
+// DeltaChunks calls fn with each stored chunk of a version's delta, in
+// order. The slices are valid only in the transaction.
+func (ls *ListState) DeltaChunks(version uint64, fn func(chunk []byte) error) error {
+	c := ls.sub(lsDeltas).Cursor()
+	prefix := seqKey(version)
+	found := false
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		found = true
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	if !found {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteDelta drops a version's delta (retention); the manifest stays.
+func (ls *ListState) DeleteDelta(version uint64) error {
+	c := ls.sub(lsDeltas).Cursor()
+	prefix := seqKey(version)
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EntryAt reads an entry by its sequence number.
+func (t *Tx) EntryAt(seq uint64) (*entries.Entry, error) { return t.entryAt(seqKey(seq)) }
+
+// LastEntrySeq is the sequence number of the newest entry.
+func (t *Tx) LastEntrySeq() uint64 { return t.b(bEntries).Sequence() }
+
+// LastChangeSeq is the change feed's last number.
+func (t *Tx) LastChangeSeq() uint64 { return t.b(bChanges).Sequence() }
+
+// ---- transparency log storage ----
+
+// LogStorage keeps the transparency log's stored hashes and leaves in this
+// transaction (see translog.Storage).
+type LogStorage struct{ t *Tx }
+
+// Log returns the log storage of the transaction.
+func (t *Tx) Log() *LogStorage { return &LogStorage{t} }
+
+const metaLogSize = "log_size"
+
+// ReadHashes returns stored hashes by storage index.
+func (l *LogStorage) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	b := l.t.b(bLogHashes)
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		v := b.Get(seqKey(uint64(x)))
+		if len(v) != 32 {
+			return nil, fmt.Errorf("log hash %d: %w", x, ErrNotFound)
+		}
+		copy(out[i][:], v)
+	}
+	return out, nil
+}
+
+// WriteHashes stores hashes at consecutive storage indexes.
+func (l *LogStorage) WriteHashes(start int64, hashes []tlog.Hash) error {
+	b := l.t.b(bLogHashes)
+	b.FillPercent = 1.0
+	for i := range hashes {
+		if err := b.Put(l.t.seqKey(uint64(start)+uint64(i)), l.t.keep(hashes[i][:])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Leaf returns a leaf's data.
+func (l *LogStorage) Leaf(index int64) ([]byte, error) {
+	v := l.t.b(bLogLeaves).Get(seqKey(uint64(index)))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	return bytes.Clone(v), nil
+}
+
+// PutLeaf stores a leaf's data.
+func (l *LogStorage) PutLeaf(index int64, data []byte) error {
+	b := l.t.b(bLogLeaves)
+	b.FillPercent = 1.0
+	return b.Put(l.t.seqKey(uint64(index)), l.t.keep(data))
+}
+
+// TreeSize is the number of leaves.
+func (l *LogStorage) TreeSize() (int64, error) {
+	var n int64
+	if err := l.t.get(bMeta, metaLogSize, &n); err != nil && err != ErrNotFound {
+		return 0, err
+	}
+	return n, nil
+}
+
+// SetTreeSize records the number of leaves.
+func (l *LogStorage) SetTreeSize(n int64) error { return l.t.put(bMeta, metaLogSize, n) }
