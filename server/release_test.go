@@ -1,0 +1,128 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/server"
+)
+
+// TestReleaseServing checks the release endpoints' HTTP contract: reader
+// restrictions, immutable artifacts with strong ETags, byte-exact deltas,
+// CSV, 410 past retention, clear 4xx for versions that do not exist, and a
+// public log.
+func TestReleaseServing(t *testing.T) {
+	tn := newTestNode(t)
+	hl := tn.member(orgs.Hotline, "NL")
+	pl := tn.member(orgs.Platform, "US")
+	other := tn.member(orgs.Platform, "US")
+	tn.postJSON("/v1/lists", tn.admin.Token, map[string]any{"name": "one", "policy": map[string]any{"min_assessments": 1},
+		"readers": map[string]any{"orgs": []string{pl.Org}}}).decode(t, http.StatusCreated, nil)
+	build := func() {
+		tn.do(request{method: "POST", path: "/v1/lists/one/releases", token: tn.admin.Token}).decode(t, http.StatusCreated, nil)
+	}
+	// No release yet.
+	tn.get("/v1/lists/one/releases/latest", pl.Token).problem(t, http.StatusNotFound, "no-release")
+	v1 := strings.Repeat("a1", 16)
+	tn.postJSON("/v1/hashes", hl.Token, map[string]any{"algo": "md5", "value": v1, "severity": "C"}).decode(t, http.StatusCreated, nil)
+	build()
+
+	var latest server.LatestRelease
+	tn.get("/v1/lists/one/releases/latest", pl.Token).decode(t, http.StatusOK, &latest)
+	if latest.Latest != 1 || latest.Entries != 1 || latest.Manifest != "/v1/lists/one/releases/1/manifest.json" {
+		t.Fatalf("latest: %+v", latest)
+	}
+	// Readers only: another platform, and analysts, do not see the list.
+	for _, p := range []*principal{other, hl} {
+		tn.get("/v1/lists/one/releases/latest", p.Token).problem(t, http.StatusNotFound, "not-found")
+		tn.get("/v1/lists/one/delta?from=0", p.Token).problem(t, http.StatusNotFound, "not-found")
+		tn.get("/v1/lists/one/snapshot", p.Token).problem(t, http.StatusNotFound, "not-found")
+	}
+	tn.get("/v1/lists/one/releases/1/manifest.json", "").problem(t, http.StatusUnauthorized, "unauthorized")
+
+	m := tn.get("/v1/lists/one/releases/1/manifest.json", pl.Token)
+	m.decode(t, http.StatusOK, nil)
+	etag := m.header.Get("ETag")
+	if !strings.HasPrefix(etag, `"`) || !strings.Contains(m.header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("manifest headers: %v", m.header)
+	}
+	again := tn.do(request{method: "GET", path: "/v1/lists/one/releases/1/manifest.json", token: pl.Token, header: map[string]string{"If-None-Match": etag}})
+	if again.status != http.StatusNotModified || len(again.body) != 0 {
+		t.Fatalf("conditional GET: %d %s", again.status, again.body)
+	}
+	sig := tn.get("/v1/lists/one/releases/1/manifest.sig", pl.Token)
+	sig.decode(t, http.StatusOK, nil)
+	if sig.header.Get("ETag") == etag || len(sig.body) < 60 {
+		t.Fatalf("signature: %s", sig.body)
+	}
+	tn.get("/v1/lists/one/releases/2/manifest.json", pl.Token).problem(t, http.StatusNotFound, "version-not-found")
+	tn.get("/v1/lists/one/releases/0/manifest.json", pl.Token).problem(t, http.StatusUnprocessableEntity, "invalid-input")
+	tn.get("/v1/lists/one/releases/1/other.txt", pl.Token).problem(t, http.StatusNotFound, "no-route")
+
+	// Deltas.
+	d := tn.get("/v1/lists/one/delta?from=0&to=1", pl.Token)
+	d.decode(t, http.StatusOK, nil)
+	want := `{"op":"add","algo":"md5","value":"` + v1 + `","severity":"C"}` + "\n"
+	if string(d.body) != want || d.header.Get("Content-Type") != "application/x-ndjson" || !strings.Contains(d.header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("delta: %q %v", d.body, d.header)
+	}
+	csv := tn.get("/v1/lists/one/delta?from=0&to=1&format=csv", pl.Token)
+	csv.decode(t, http.StatusOK, nil)
+	if string(csv.body) != "op,algo,value,quality,severity\nadd,md5,"+v1+",,C\n" {
+		t.Fatalf("csv delta: %q", csv.body)
+	}
+	tn.get("/v1/lists/one/delta", pl.Token).problem(t, http.StatusUnprocessableEntity, "invalid-input")
+	tn.get("/v1/lists/one/delta?from=x", pl.Token).problem(t, http.StatusUnprocessableEntity, "invalid-input")
+	tn.get("/v1/lists/one/delta?from=0&format=xml", pl.Token).problem(t, http.StatusUnprocessableEntity, "invalid-input")
+	tn.get("/v1/lists/one/delta?from=5", pl.Token).problem(t, http.StatusNotFound, "version-not-found")
+
+	// Snapshot: latest only; older versions are gone, newer do not exist.
+	s := tn.get("/v1/lists/one/snapshot", pl.Token)
+	s.decode(t, http.StatusOK, nil)
+	if string(s.body) != `{"algo":"md5","value":"`+v1+`","severity":"C"}`+"\n" || s.header.Get("X-Hashhub-Version") != "1" {
+		t.Fatalf("snapshot: %q", s.body)
+	}
+	build()
+	p := tn.get("/v1/lists/one/snapshot?version=1", pl.Token).problem(t, http.StatusGone, "version-gone")
+	if p.Snapshot != "/v1/lists/one/snapshot" {
+		t.Fatalf("410 without the snapshot's address: %+v", p)
+	}
+	tn.get("/v1/lists/one/snapshot?version=3", pl.Token).problem(t, http.StatusNotFound, "version-not-found")
+
+	// The log is public: checkpoint and proofs need no token; leaves do.
+	cp := tn.get("/v1/log/checkpoint", "")
+	cp.decode(t, http.StatusOK, nil)
+	if !strings.HasPrefix(string(cp.body), "hashhub/node-a\n2\n") {
+		t.Fatalf("checkpoint:\n%s", cp.body)
+	}
+	var incl server.InclusionProof
+	tn.get("/v1/log/proof/inclusion?index=0&size=2", "").decode(t, http.StatusOK, &incl)
+	if len(incl.Proof) != 1 {
+		t.Fatalf("inclusion proof: %+v", incl)
+	}
+	var cons server.ConsistencyProof
+	tn.get("/v1/log/proof/consistency?old=1&new=2", "").decode(t, http.StatusOK, &cons)
+	if len(cons.Proof) != 1 {
+		t.Fatalf("consistency proof: %+v", cons)
+	}
+	for _, bad := range []string{"/v1/log/proof/inclusion?index=2&size=2", "/v1/log/proof/inclusion?index=0&size=9",
+		"/v1/log/proof/consistency?old=0&new=2", "/v1/log/proof/consistency?old=3&new=2", "/v1/log/proof/inclusion?index=-1&size=1"} {
+		r := tn.get(bad, "")
+		if r.status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d %s", bad, r.status, r.body)
+		}
+	}
+	tn.get("/v1/log/leaves/0", "").problem(t, http.StatusUnauthorized, "unauthorized")
+	leaf := tn.get("/v1/log/leaves/0", pl.Token)
+	leaf.decode(t, http.StatusOK, nil)
+	if string(leaf.body) != string(m.body) {
+		t.Fatal("log leaf 0 is not manifest 1")
+	}
+	var keys server.Keys
+	tn.get("/v1/keys", "").decode(t, http.StatusOK, &keys)
+	if !strings.Contains(keys.ReleaseKeyPEM, "BEGIN PUBLIC KEY") || !strings.HasPrefix(keys.LogVerifierKey, "hashhub/node-a+") {
+		t.Fatalf("keys: %+v", keys)
+	}
+}
