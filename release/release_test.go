@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func sample() *Manifest {
@@ -127,4 +128,53 @@ func FuzzParseChange(f *testing.F) {
 			t.Fatal("accepted a non-canonical line")
 		}
 	})
+}
+
+func TestRotation(t *testing.T) {
+	k1, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k3, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s1, _ := NewSigner(k1)
+	s3, _ := NewSigner(k3)
+	v1, _ := NewVerifier(s1.PublicKeyPEM())
+	r12, err := SignRotation("hub-nl", k1, k2, time.Unix(1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r23, _ := SignRotation("hub-nl", k2, k3, time.Unix(2, 0))
+	chain, err := FollowChain(v1, []SignedRotation{*r23, *r12}, s3.KeyID())
+	if err != nil || len(chain) != 3 || chain[2].KeyID() != s3.KeyID() {
+		t.Fatalf("chain: %v %v", chain, err)
+	}
+	// A release signed by the newest key verifies with the end of the chain.
+	msg := sample().Encode()
+	sig, _ := s3.Sign(msg)
+	if err := chain[2].Verify(msg, sig); err != nil {
+		t.Fatal(err)
+	}
+	// A statement not signed by the trusted key leads nowhere.
+	kx, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	forged, _ := SignRotation("hub-nl", kx, k3, time.Unix(3, 0))
+	forged.Statement = strings.Replace(forged.Statement, mustKeyID(t, kx), s1.KeyID(), 1) // claims to succeed k1
+	if _, err := FollowChain(v1, []SignedRotation{*forged}, s3.KeyID()); !errors.Is(err, ErrRotation) {
+		t.Fatalf("forged rotation followed: %v", err)
+	}
+	// A missing link is refused.
+	if _, err := FollowChain(v1, []SignedRotation{*r23}, s3.KeyID()); !errors.Is(err, ErrRotation) {
+		t.Fatalf("gap in rotations: %v", err)
+	}
+	// A tampered statement is refused.
+	bad := *r12
+	bad.Statement = strings.Replace(bad.Statement, "hub-nl", "hub-xx", 1)
+	if _, _, err := bad.Follow(v1); !errors.Is(err, ErrRotation) {
+		t.Fatalf("tampered statement: %v", err)
+	}
+}
+
+func mustKeyID(t *testing.T, k *ecdsa.PrivateKey) string {
+	id, err := KeyID(k.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

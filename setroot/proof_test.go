@@ -15,7 +15,7 @@ import (
 func proofFixture(t testing.TB) (*set, string) {
 	t.Helper()
 	s := newSet()
-	for i := range 150_000 {
+	for i := range 100_000 {
 		v := sha256.Sum256(fmt.Appendf(nil, "proof %d", i))
 		key := fmt.Sprintf("sha256:%x", v)
 		s.put(key, fmt.Appendf(nil, "{\"algo\":\"sha256\",\"value\":\"%x\",\"severity\":\"A\"}", v))
