@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -152,8 +153,8 @@ type Node struct {
 	Log    *slog.Logger
 }
 
-// Open loads a node from its data directory.
-func Open(dir string, log *slog.Logger) (*Node, error) {
+// ReadConfig reads a node's identity from its data directory.
+func ReadConfig(dir string) (*Config, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, ConfigFile))
 	if err != nil {
 		return nil, fmt.Errorf("read node config (run hashhub init first?): %w", err)
@@ -161,6 +162,23 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 	var cfg Config
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", ConfigFile, err)
+	}
+	return &cfg, nil
+}
+
+// Open loads a node from its data directory.
+func Open(dir string, log *slog.Logger) (*Node, error) {
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	c, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := *c
+	rotations, err := keys.LoadRotations(dir)
+	if err != nil {
+		return nil, err
 	}
 	ks, err := keys.Load(dir)
 	if err != nil {
@@ -188,7 +206,7 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	srv := server.New(server.Config{Hub: h, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log,
-		Signer: signer, LogSigner: logSigner})
+		Signer: signer, LogSigner: logSigner, Rotations: rotations})
 	return &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log}, nil
 }
 

@@ -2315,6 +2315,13 @@ const docTemplate = `{
                 "release_key_pem": {
                     "description": "ReleaseKeyPEM verifies manifest signatures (ECDSA P-256, SHA-256).",
                     "type": "string"
+                },
+                "rotations": {
+                    "description": "Rotations lead from earlier release keys to the current one, each\nsigned by the key it replaces and by its successor.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/release.SignedRotation"
+                    }
                 }
             }
         },
@@ -3209,6 +3216,20 @@ const docTemplate = `{
                 "version": {
                     "description": "Version counts from 1 per list and is never reused.",
                     "type": "integer"
+                }
+            }
+        },
+        "release.SignedRotation": {
+            "type": "object",
+            "properties": {
+                "new_signature": {
+                    "type": "string"
+                },
+                "old_signature": {
+                    "type": "string"
+                },
+                "statement": {
+                    "type": "string"
                 }
             }
         }

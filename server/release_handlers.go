@@ -23,6 +23,9 @@ type Keys struct {
 	// LogVerifierKey verifies checkpoints (a signed-note Ed25519 verifier key).
 	LogVerifierKey string `json:"log_verifier_key"`
 	LogOrigin      string `json:"log_origin"`
+	// Rotations lead from earlier release keys to the current one, each
+	// signed by the key it replaces and by its successor.
+	Rotations []release.SignedRotation `json:"rotations"`
 } // @name Keys
 
 // keys godoc
@@ -34,7 +37,10 @@ type Keys struct {
 //	@Success		200	{object}	Keys
 //	@Router			/v1/keys [get]
 func (s *Server) keys(c *gin.Context) {
-	k := Keys{Node: s.hub.NodeID(), LogVerifierKey: s.hub.LogVerifierKey()}
+	k := Keys{Node: s.hub.NodeID(), LogVerifierKey: s.hub.LogVerifierKey(), Rotations: s.cfg.Rotations}
+	if k.Rotations == nil {
+		k.Rotations = []release.SignedRotation{}
+	}
 	if s.cfg.Signer != nil {
 		k.ReleaseKeyPEM, k.ReleaseKeyID = string(s.cfg.Signer.PublicKeyPEM()), s.cfg.Signer.KeyID()
 	}
@@ -454,5 +460,3 @@ func (s *Server) logLeaf(c *gin.Context) {
 	}
 	c.Data(http.StatusOK, "application/json", data)
 }
-
-var _ = release.Manifest{}

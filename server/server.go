@@ -52,6 +52,7 @@ type Config struct {
 	Hub           *hub.Service
 	Signer        *release.Signer
 	LogSigner     *translog.Signer
+	Rotations     []release.SignedRotation
 	Tokens        *auth.Tokens
 	Logger        *slog.Logger
 	MaxBody       int64

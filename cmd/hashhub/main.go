@@ -3,6 +3,7 @@
 //	hashhub init  --data DIR [--node-id ID] [--jurisdiction CC]
 //	hashhub serve --data DIR --addr HOST:PORT
 //	hashhub audit verify --data DIR
+//	hashhub keys rotate --data DIR
 //
 // Flags fall back to the environment (HASHHUB_DATA, HASHHUB_ADDR) and then
 // to the defaults ./hashhub-data and 127.0.0.1:8080.
@@ -10,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,9 +22,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/node"
+	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/store"
 )
 
@@ -36,6 +41,7 @@ Commands:
   init          create a data directory: keys, store and the first admin
   serve         run the node's HTTP API (initialises an empty data dir first)
   audit verify  check the audit chain offline and name the first broken link
+  keys rotate   replace the release key (node stopped); the old key signs the hand-over
 
 Run "hashhub COMMAND -h" for a command's flags.
 `
@@ -57,6 +63,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = cmdAuditVerify(args[2:], stdout, stderr)
+	case "keys":
+		if len(args) < 2 || args[1] != "rotate" {
+			fmt.Fprint(stderr, "usage: hashhub keys rotate --data DIR\n")
+			return 2
+		}
+		err = cmdKeysRotate(args[2:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -155,5 +167,37 @@ func cmdAuditVerify(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "audit chain intact: %d events\n", n)
+	return nil
+}
+
+func cmdKeysRotate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hashhub keys rotate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := dataFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Holding the store's lock proves the node is stopped: a running node
+	// would go on signing with the old key.
+	db, err := store.Open(*data, store.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("%w (stop the node first)", err)
+	}
+	defer db.Close()
+	cfg, err := node.ReadConfig(*data)
+	if err != nil {
+		return err
+	}
+	sr, err := keys.RotateRelease(*data, cfg.NodeID, time.Now())
+	if err != nil {
+		return err
+	}
+	var r release.Rotation
+	if err := json.Unmarshal([]byte(sr.Statement), &r); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "release key rotated\n  old key id: %s\n  new key id: %s\n", r.OldKeyID, r.NewKeyID)
+	fmt.Fprintf(stdout, "the statement signed by both keys is in %s; clients that pin the old key follow it.\n",
+		filepath.Join(*data, keys.Dir, keys.RotationsFile))
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,7 +22,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/hashhub/hashhub/keys"
+	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/node"
+	"github.com/hashhub/hashhub/release"
 )
 
 func TestInitCreatesKeysAndAdmin(t *testing.T) {
@@ -263,4 +266,63 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, out)
 		}
 	})
+}
+
+// TestKeyRotation: releases before a rotation stay verifiable with the old
+// key, releases after it verify with the new one, and a client that pins
+// the old key reaches the new one through the statement the node serves.
+func TestKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := node.Init(dir, "hub-rot", "NL"); err != nil {
+		t.Fatal(err)
+	}
+	publish := func() (manifest, sig []byte, rots []release.SignedRotation) {
+		n, err := node.Open(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		a := adminActor(t, n)
+		if _, err := n.Hub.CreateList(a, lists.List{Name: "l", Policy: lists.Policy{MinAssessments: 1}}); err != nil && !errors.Is(err, lists.ErrExists) {
+			t.Fatal(err)
+		}
+		m, err := n.Hub.BuildRelease(a, "l")
+		if err != nil {
+			t.Fatal(err)
+		}
+		manifest, sig, err = n.Hub.Manifest("l", m.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rots, _ = keys.LoadRotations(dir)
+		return manifest, sig, rots
+	}
+	m1, s1, _ := publish()
+	oldPEM, _ := os.ReadFile(filepath.Join(dir, keys.Dir, keys.ReleasePubFile))
+	var out, errb bytes.Buffer
+	if code := run([]string{"keys", "rotate", "--data", dir}, &out, &errb); code != 0 {
+		t.Fatalf("rotate: %s", errb.String())
+	}
+	if !strings.Contains(out.String(), "new key id:") {
+		t.Fatalf("rotate output: %s", out.String())
+	}
+	m2, s2, rots := publish()
+	pinned, err := release.NewVerifier(oldPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pinned.Verify(m1, s1); err != nil {
+		t.Fatalf("old release with the old key: %v", err)
+	}
+	if err := pinned.Verify(m2, s2); err == nil {
+		t.Fatal("the old key verifies a release signed after rotation")
+	}
+	man2, _ := release.ParseManifest(m2)
+	chain, err := release.FollowChain(pinned, rots, man2.KeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chain[len(chain)-1].Verify(m2, s2); err != nil {
+		t.Fatalf("new release with the followed key: %v", err)
+	}
 }
