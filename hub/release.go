@@ -320,3 +320,64 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 	}
 	return m, nil
 }
+
+// ReleaseDue reports whether a list should get a new version now: entries
+// changed since its last release, or its latest manifest is past half its
+// lifetime (so that clients never see it expire while the node is up).
+func (s *Service) ReleaseDue(name string) (bool, error) {
+	if s.pub == nil {
+		return false, nil
+	}
+	var due bool
+	err := s.db.View(func(tx *store.Tx) error {
+		ls, err := tx.ListState(name, false)
+		if errors.Is(err, store.ErrNotFound) {
+			due = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		v := ls.Counter(cVersion)
+		if v == 0 || tx.LastChangeSeq() > ls.Counter(cChangeCursor) || tx.LastEntrySeq() > ls.Counter(cEntryCursor) {
+			due = true
+			return nil
+		}
+		raw, _, err := ls.Manifest(v)
+		if err != nil {
+			return err
+		}
+		m, err := release.ParseManifest(raw)
+		if err != nil {
+			return err
+		}
+		due = s.now().After(m.CreatedTime().Add(s.pub.Expiry / 2))
+		return nil
+	})
+	return due, err
+}
+
+// ScheduledReleases builds a release of every list that is due, as the
+// node itself (audited as the system), and returns the manifests built.
+func (s *Service) ScheduledReleases() ([]*release.Manifest, error) {
+	ls, err := s.Lists()
+	if err != nil {
+		return nil, err
+	}
+	var out []*release.Manifest
+	var errs []error
+	for _, l := range ls {
+		due, err := s.ReleaseDue(l.Name)
+		if err != nil || !due {
+			errs = append(errs, err)
+			continue
+		}
+		m, err := s.BuildRelease(Actor{User: "system", Org: "system", Role: "system"}, l.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("list %q: %w", l.Name, err))
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, errors.Join(errs...)
+}

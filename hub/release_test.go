@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/hashes"
@@ -240,4 +241,35 @@ func TestReleaseRootMatchesFromScratch(t *testing.T) {
 		}
 	}
 	var _ = store.ErrNotFound
+}
+
+func TestScheduledReleases(t *testing.T) {
+	f := newFixture(t)
+	withPublisher(t, f)
+	clock := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	f.s.now = func() time.Time { return clock }
+	// A list never released is due.
+	ms, err := f.s.ScheduledReleases()
+	if err != nil || len(ms) != 1 || ms[0].Version != 1 {
+		t.Fatalf("first run: %v %v", ms, err)
+	}
+	// Nothing changed, manifest fresh: not due.
+	if ms, err := f.s.ScheduledReleases(); err != nil || len(ms) != 0 {
+		t.Fatalf("idle run released %d", len(ms))
+	}
+	// A change makes it due.
+	h, _ := hashes.Parse("md5", strings.Repeat("44", 16), nil)
+	f.s.Submit(f.nl, h, entries.Input{})
+	if ms, _ := f.s.ScheduledReleases(); len(ms) != 1 || ms[0].Version != 2 {
+		t.Fatalf("after a change: %v", ms)
+	}
+	// Past half the expiry with no change: a heartbeat release.
+	clock = clock.Add(DefaultExpiry/2 + time.Minute)
+	if ms, _ := f.s.ScheduledReleases(); len(ms) != 1 || ms[0].Version != 3 || ms[0].Delta.Bytes != 0 {
+		t.Fatalf("heartbeat: %v", ms)
+	}
+	n, _ := f.s.AuditEvents(0, 1000)
+	if n[len(n)-1].Actor.User != "system" || n[len(n)-1].Action != "release.build" {
+		t.Fatalf("scheduled release audited as %+v", n[len(n)-1])
+	}
 }

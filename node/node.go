@@ -145,12 +145,16 @@ func Initialised(dir string) bool {
 
 // Node is a running node's parts.
 type Node struct {
-	Config Config
-	DB     *store.DB
-	Hub    *hub.Service
-	Server *server.Server
-	Keys   *keys.Set
-	Log    *slog.Logger
+	// ReleaseInterval is how often lists are checked for a due release
+	// (changes, or a manifest past half its lifetime); 0 turns the
+	// schedule off, leaving releases to POST /v1/lists/{name}/releases.
+	ReleaseInterval time.Duration
+	Config          Config
+	DB              *store.DB
+	Hub             *hub.Service
+	Server          *server.Server
+	Keys            *keys.Set
+	Log             *slog.Logger
 }
 
 // ReadConfig reads a node's identity from its data directory.
@@ -226,6 +230,9 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go n.housekeeping(ctx)
+	if n.ReleaseInterval > 0 {
+		go n.releaseSchedule(ctx)
+	}
 	n.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("node", n.Config.NodeID))
 	select {
 	case err := <-errc:
@@ -261,6 +268,31 @@ func (n *Node) housekeeping(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// DefaultReleaseInterval is the release schedule's default period.
+const DefaultReleaseInterval = 10 * time.Minute
+
+// releaseSchedule publishes due releases every ReleaseInterval. The first
+// run is one interval after start, so a restart does not release at once.
+func (n *Node) releaseSchedule(ctx context.Context) {
+	t := time.NewTicker(n.ReleaseInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ms, err := n.Hub.ScheduledReleases()
+		for _, m := range ms {
+			n.Log.Info("released", slog.String("list", m.List), slog.Uint64("version", m.Version),
+				slog.Uint64("entries", m.Entries), slog.Uint64("adds", m.Delta.Adds), slog.Uint64("removes", m.Delta.Removes))
+		}
+		if err != nil {
+			n.Log.Error("scheduled release", slog.Any("err", err))
 		}
 	}
 }

@@ -93,6 +93,13 @@ func envOr(key, def string) string {
 	return def
 }
 
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
+	}
+	return def
+}
+
 func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", envOr("HASHHUB_DATA", node.DefaultData), "data directory (env HASHHUB_DATA)")
 }
@@ -127,6 +134,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", envOr("HASHHUB_ADDR", node.DefaultAddr), "listen address (env HASHHUB_ADDR)")
 	id := fs.String("node-id", "", "node identifier, used only when initialising an empty data dir")
 	jur := fs.String("jurisdiction", "", "jurisdiction, used only when initialising an empty data dir")
+	every := fs.Duration("release-interval", envDuration("HASHHUB_RELEASE_INTERVAL", node.DefaultReleaseInterval),
+		"how often to publish due list releases; 0 turns the schedule off (env HASHHUB_RELEASE_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,6 +150,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer n.Close()
+	n.ReleaseInterval = *every
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
