@@ -3,6 +3,7 @@ package hub
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/setroot"
 	"github.com/hashhub/hashhub/store"
 )
 
@@ -336,4 +338,54 @@ func (lw *lineWriter) csvItem(it release.Item) error {
 func (lw *lineWriter) flush() error {
 	lw.start()
 	return lw.w.Flush()
+}
+
+// EntryProof shows that one entry is in a list's latest version: its
+// snapshot line, the bucket's leaf hashes and the bucket's audit path to
+// the manifest's set root (setroot.VerifyProof checks it).
+type EntryProof struct {
+	List    string   `json:"list"`
+	Version uint64   `json:"version"`
+	SetRoot string   `json:"set_root"`
+	Key     string   `json:"key"`
+	Line    string   `json:"line"`
+	Bucket  uint16   `json:"bucket"`
+	Leaves  []string `json:"leaves"`
+	Path    []string `json:"path"`
+}
+
+// ErrNotInList is returned when the entry is not in the list's latest version.
+var ErrNotInList = errors.New("entry not in the list")
+
+// ProveEntry builds the proof that the entry with key is in the list.
+func (s *Service) ProveEntry(name, key string) (*EntryProof, error) {
+	var p *EntryProof
+	err := s.db.View(func(tx *store.Tx) error {
+		ls, err := s.listState(tx, name)
+		if err != nil {
+			return err
+		}
+		e, err := tx.Entry(key)
+		if err != nil {
+			return fmt.Errorf("%w: %q", ErrNotInList, key)
+		}
+		mk, line, ok := ls.MemberOf(e.Seq)
+		if !ok {
+			return fmt.Errorf("%w: %q", ErrNotInList, key)
+		}
+		tree := setroot.NewTree()
+		if err := tree.UnmarshalBinary(ls.Blob(blobTree)); err != nil {
+			return err
+		}
+		b := uint16(mk[0])<<8 | uint16(mk[1])
+		root := tree.Root()
+		p = &EntryProof{List: name, Version: ls.Counter(cVersion), SetRoot: hex.EncodeToString(root[:]), Key: key,
+			Line: string(line), Bucket: b, Leaves: []string{}}
+		ls.BucketLeaves(b, func(leaf []byte) { p.Leaves = append(p.Leaves, hex.EncodeToString(leaf)) })
+		for _, h := range tree.Path(b) {
+			p.Path = append(p.Path, hex.EncodeToString(h[:]))
+		}
+		return nil
+	})
+	return p, err
 }

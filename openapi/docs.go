@@ -1222,6 +1222,72 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/lists/{name}/proof": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "The entry's snapshot line, every leaf hash of its set-root bucket and the bucket's audit path: with the manifest's set_root, setroot.VerifyProof (or the procedure in docs/release-format.md) checks it without the rest of the list. An entry not in the list answers 404.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "releases"
+                ],
+                "summary": "Proof that one entry is in a list's latest version",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "list name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "algorithm",
+                        "name": "algo",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "hash value",
+                        "name": "value",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/hub.EntryProof"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/lists/{name}/releases": {
             "post": {
                 "security": [
@@ -2804,6 +2870,41 @@ const docTemplate = `{
                 "Illegal",
                 "NotIllegal"
             ]
+        },
+        "hub.EntryProof": {
+            "type": "object",
+            "properties": {
+                "bucket": {
+                    "type": "integer"
+                },
+                "key": {
+                    "type": "string"
+                },
+                "leaves": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "line": {
+                    "type": "string"
+                },
+                "list": {
+                    "type": "string"
+                },
+                "path": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "set_root": {
+                    "type": "string"
+                },
+                "version": {
+                    "type": "integer"
+                }
+            }
         },
         "hub.History": {
             "type": "object",

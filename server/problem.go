@@ -163,6 +163,8 @@ func (s *Server) problemFor(c *gin.Context, err error) *Problem {
 		return pGone.with(err.Error())
 	case errors.Is(err, hub.ErrVersionTooNew):
 		return pTooNew.with(err.Error())
+	case errors.Is(err, hub.ErrNotInList):
+		return pNotFound.with(err.Error())
 	case errors.Is(err, hub.ErrNotReleaseState):
 		return pNoRelease.with(err.Error())
 	case errors.Is(err, hub.ErrLogRange), errors.Is(err, translog.ErrOutOfRange):

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/translog"
@@ -459,4 +460,36 @@ func (s *Server) logLeaf(c *gin.Context) {
 		return
 	}
 	c.Data(http.StatusOK, "application/json", data)
+}
+
+// entryProof godoc
+//
+//	@Summary		Proof that one entry is in a list's latest version
+//	@Description	The entry's snapshot line, every leaf hash of its set-root bucket and the bucket's audit path: with the manifest's set_root, setroot.VerifyProof (or the procedure in docs/release-format.md) checks it without the rest of the list. An entry not in the list answers 404.
+//	@Tags			releases
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			name	path		string	true	"list name"
+//	@Param			algo	query		string	true	"algorithm"
+//	@Param			value	query		string	true	"hash value"
+//	@Success		200		{object}	hub.EntryProof
+//	@Failure		401,404,422	{object}	Problem
+//	@Router			/v1/lists/{name}/proof [get]
+func (s *Server) entryProof(c *gin.Context) {
+	l, ok := s.readableList(c)
+	if !ok {
+		return
+	}
+	h, err := hashes.Parse(c.Query("algo"), c.Query("value"), nil)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	p, err := s.hub.ProveEntry(l.Name, h.Key())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-cache")
+	c.JSON(http.StatusOK, p)
 }

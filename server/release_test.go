@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/server"
+	"github.com/hashhub/hashhub/setroot"
 )
 
 // TestReleaseServing checks the release endpoints' HTTP contract: reader
@@ -78,6 +81,15 @@ func TestReleaseServing(t *testing.T) {
 	tn.get("/v1/lists/one/delta?from=0&format=xml", pl.Token).problem(t, http.StatusUnprocessableEntity, "invalid-input")
 	tn.get("/v1/lists/one/delta?from=5", pl.Token).problem(t, http.StatusNotFound, "version-not-found")
 
+	// An entry's proof verifies against the manifest's set root.
+	var ep hub.EntryProof
+	tn.get("/v1/lists/one/proof?algo=md5&value="+v1, pl.Token).decode(t, http.StatusOK, &ep)
+	if err := verifyEntryProof(ep); err != nil {
+		t.Fatalf("entry proof: %v (%+v)", err, ep)
+	}
+	tn.get("/v1/lists/one/proof?algo=md5&value="+strings.Repeat("ee", 16), pl.Token).problem(t, http.StatusNotFound, "not-found")
+	tn.get("/v1/lists/one/proof?algo=md5&value=zz", pl.Token).problem(t, http.StatusUnprocessableEntity, "invalid-input")
+
 	// Snapshot: latest only; older versions are gone, newer do not exist.
 	s := tn.get("/v1/lists/one/snapshot", pl.Token)
 	s.decode(t, http.StatusOK, nil)
@@ -125,4 +137,20 @@ func TestReleaseServing(t *testing.T) {
 	if !strings.Contains(keys.ReleaseKeyPEM, "BEGIN PUBLIC KEY") || !strings.HasPrefix(keys.LogVerifierKey, "hashhub/node-a+") {
 		t.Fatalf("keys: %+v", keys)
 	}
+}
+
+func verifyEntryProof(ep hub.EntryProof) error {
+	root, err := setroot.ParseRoot(ep.SetRoot)
+	if err != nil {
+		return err
+	}
+	dec := func(hs []string) []setroot.Hash {
+		out := make([]setroot.Hash, len(hs))
+		for i, h := range hs {
+			b, _ := hex.DecodeString(h)
+			copy(out[i][:], b)
+		}
+		return out
+	}
+	return setroot.VerifyProof(root, ep.Key, []byte(ep.Line), setroot.Proof{Bucket: ep.Bucket, Leaves: dec(ep.Leaves), Path: dec(ep.Path)})
 }

@@ -124,6 +124,7 @@ var routeCases = []routeCase{
 	{"GET", "/v1/lists/{name}/releases/{version}/{file}", everyone, noBody("/v1/lists/{name}/releases/1/manifest.json")},
 	{"GET", "/v1/lists/{name}/delta", everyone, noBody("/v1/lists/{name}/delta?from=0")},
 	{"GET", "/v1/lists/{name}/snapshot", everyone, noBody("/v1/lists/{name}/snapshot")},
+	{"GET", "/v1/lists/{name}/proof", everyone, noBody("/v1/lists/{name}/proof?algo={algo}&value={value}")},
 	{"GET", "/v1/log/leaves/{index}", everyone, noBody("/v1/log/leaves/0")},
 }
 

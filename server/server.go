@@ -205,6 +205,7 @@ func (s *Server) routes() {
 	h("GET", "/lists/:name/releases/:version/:file", all, s.manifestFile)
 	h("GET", "/lists/:name/delta", all, s.delta)
 	h("GET", "/lists/:name/snapshot", all, s.snapshot)
+	h("GET", "/lists/:name/proof", all, s.entryProof)
 	h("GET", "/log/leaves/:index", all, s.logLeaf)
 	r.GET("/v1/keys", s.keys)
 	r.GET("/v1/keys/release.pem", s.releaseKeyPEM)
