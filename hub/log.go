@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -23,8 +24,12 @@ func (s *Service) Checkpoint() ([]byte, error) {
 	err := s.db.View(func(tx *store.Tx) error {
 		ls := tx.Log()
 		var err error
-		if size, err = ls.TreeSize(); err != nil || size == 0 {
+		if size, err = ls.TreeSize(); err != nil {
 			return err
+		}
+		if size == 0 {
+			root = tlog.Hash(sha256.Sum256(nil)) // RFC 6962: the empty tree
+			return nil
 		}
 		root, err = translog.Root(ls, size)
 		return err

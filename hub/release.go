@@ -269,6 +269,15 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 		return nil, err
 	}
 	now := s.now().UTC()
+	// Versions never go back in time, even if the node's clock does: a
+	// client refuses a manifest created before its predecessor.
+	if version > 1 {
+		if prevRaw, _, err := ls.Manifest(version - 1); err == nil {
+			if prev, err := release.ParseManifest(prevRaw); err == nil && prev.CreatedTime().After(now) {
+				now = prev.CreatedTime()
+			}
+		}
+	}
 	m := &release.Manifest{
 		Format: release.Format, Node: s.nodeID, List: l.Name, Version: version,
 		Previous: string(ls.Blob(blobPrevious)),

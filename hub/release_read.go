@@ -213,8 +213,10 @@ func compact(ls *store.ListState, from, to uint64, out *lineWriter) error {
 
 // WriteSnapshot writes a list's entries at the latest version, one
 // canonical line each (the lines the set root covers). Older versions are
-// not kept whole: they answer ErrVersionGone.
-func (s *Service) WriteSnapshot(w io.Writer, name string, version uint64, format DeltaFormat) error {
+// not kept whole: they answer ErrVersionGone. start, if set, is called
+// with the version being written before the first byte, in the same read
+// transaction, so a caller's headers always describe the body.
+func (s *Service) WriteSnapshot(w io.Writer, name string, version uint64, format DeltaFormat, start func(version uint64)) error {
 	return s.db.View(func(tx *store.Tx) error {
 		ls, err := s.listState(tx, name)
 		if err != nil {
@@ -226,6 +228,9 @@ func (s *Service) WriteSnapshot(w io.Writer, name string, version uint64, format
 			return fmt.Errorf("%w: version %d (latest %d)", ErrVersionTooNew, version, latest)
 		case version != 0 && version != latest:
 			return fmt.Errorf("%w: only the latest snapshot (version %d) is kept", ErrVersionGone, latest)
+		}
+		if start != nil {
+			start(latest)
 		}
 		out := newLineWriter(w, format)
 		if format == CSV {
@@ -252,15 +257,6 @@ func (s *Service) WriteSnapshot(w io.Writer, name string, version uint64, format
 		}
 		return out.flush()
 	})
-}
-
-// SnapshotVersion is the version WriteSnapshot serves.
-func (s *Service) SnapshotVersion(name string) (uint64, error) {
-	ri, err := s.Releases(name)
-	if err != nil {
-		return 0, err
-	}
-	return ri.Latest, nil
 }
 
 // lineWriter writes delta or snapshot lines as NDJSON or CSV.

@@ -54,7 +54,7 @@ func (f *fixture) delta(t *testing.T, from, to uint64) string {
 func (f *fixture) snapshotRoot(t *testing.T) (setroot.Hash, int) {
 	t.Helper()
 	var b bytes.Buffer
-	if err := f.s.WriteSnapshot(&b, "two-orgs", 0, NDJSON); err != nil {
+	if err := f.s.WriteSnapshot(&b, "two-orgs", 0, NDJSON, nil); err != nil {
 		t.Fatal(err)
 	}
 	return setroot.Compute(func(yield func(string, []byte) bool) {
@@ -164,7 +164,7 @@ func TestReleasesFollowPolicyAndChain(t *testing.T) {
 	if _, err := f.s.DeltaRange("two-orgs", 9, 0); !errors.Is(err, ErrVersionTooNew) {
 		t.Fatalf("from=9: %v", err)
 	}
-	if err := f.s.WriteSnapshot(&bytes.Buffer{}, "two-orgs", 2, NDJSON); !errors.Is(err, ErrVersionGone) {
+	if err := f.s.WriteSnapshot(&bytes.Buffer{}, "two-orgs", 2, NDJSON, nil); !errors.Is(err, ErrVersionGone) {
 		t.Fatalf("old snapshot: %v", err)
 	}
 
@@ -227,7 +227,7 @@ func TestReleaseRootMatchesFromScratch(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b bytes.Buffer
-		f.s.WriteSnapshot(&b, "one", 0, NDJSON)
+		f.s.WriteSnapshot(&b, "one", 0, NDJSON, nil)
 		root, n := setroot.Compute(func(yield func(string, []byte) bool) {
 			for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
 				it, _ := release.ParseItem([]byte(line))
@@ -271,5 +271,21 @@ func TestScheduledReleases(t *testing.T) {
 	n, _ := f.s.AuditEvents(0, 1000)
 	if n[len(n)-1].Actor.User != "system" || n[len(n)-1].Action != "release.build" {
 		t.Fatalf("scheduled release audited as %+v", n[len(n)-1])
+	}
+}
+
+func TestReleaseTimeNeverGoesBack(t *testing.T) {
+	f := newFixture(t)
+	withPublisher(t, f)
+	clock := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	f.s.now = func() time.Time { return clock }
+	m1, _ := f.s.BuildRelease(f.admin, "two-orgs")
+	clock = clock.Add(-time.Hour) // the node's clock steps back
+	m2, err := f.s.BuildRelease(f.admin, "two-orgs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.CreatedTime().Before(m1.CreatedTime()) {
+		t.Fatalf("version 2 created %s, before version 1 %s", m2.Created, m1.Created)
 	}
 }

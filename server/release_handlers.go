@@ -299,27 +299,25 @@ func (s *Server) snapshot(c *gin.Context) {
 	if !ok {
 		return
 	}
-	latest, err := s.hub.SnapshotVersion(l.Name)
-	if err == nil && v != 0 && v != latest {
-		err = fmt.Errorf("%w: only the latest snapshot (version %d) is kept", hub.ErrVersionGone, latest)
-		if v > latest {
-			err = fmt.Errorf("%w: version %d (latest %d)", hub.ErrVersionTooNew, v, latest)
+	started := false
+	err := s.hub.WriteSnapshot(c.Writer, l.Name, v, format, func(latest uint64) {
+		started = true
+		c.Header("ETag", fmt.Sprintf(`"%s-snapshot-%d-%d"`, l.Name, latest, format))
+		if v != 0 {
+			c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			c.Header("Cache-Control", "no-cache")
 		}
-	}
-	if err != nil {
+		c.Header("Content-Type", ctype)
+		c.Header("X-Hashhub-Version", strconv.FormatUint(latest, 10))
+		c.Status(http.StatusOK)
+	})
+	switch {
+	case err != nil && !started:
 		s.failRelease(c, l.Name, err)
-		return
-	}
-	c.Header("ETag", fmt.Sprintf(`"%s-snapshot-%d-%d"`, l.Name, latest, format))
-	if v != 0 {
-		c.Header("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		c.Header("Cache-Control", "no-cache")
-	}
-	c.Header("Content-Type", ctype)
-	c.Header("X-Hashhub-Version", strconv.FormatUint(latest, 10))
-	c.Status(http.StatusOK)
-	if err := s.hub.WriteSnapshot(c.Writer, l.Name, latest, format); err != nil {
+	case err != nil:
+		// Headers are sent; the client sees a truncated body, which the
+		// set-root check refuses.
 		s.log.Error("write snapshot", "list", l.Name, "err", err)
 	}
 }

@@ -28,6 +28,12 @@ func TestReleaseServing(t *testing.T) {
 	}
 	// No release yet.
 	tn.get("/v1/lists/one/releases/latest", pl.Token).problem(t, http.StatusNotFound, "no-release")
+	// Before any release the log is empty, and its checkpoint says so.
+	empty := tn.get("/v1/log/checkpoint", "")
+	empty.decode(t, http.StatusOK, nil)
+	if !strings.HasPrefix(string(empty.body), "hashhub/node-a\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n") {
+		t.Fatalf("empty checkpoint:\n%s", empty.body)
+	}
 	v1 := strings.Repeat("a1", 16)
 	tn.postJSON("/v1/hashes", hl.Token, map[string]any{"algo": "md5", "value": v1, "severity": "C"}).decode(t, http.StatusCreated, nil)
 	build()

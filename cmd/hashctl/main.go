@@ -77,6 +77,10 @@ func init() {
 		{"disputes resolve", "ID --outcome upheld|overturned --reason TEXT", "resolve a dispute (an analyst of another organisation)", cmdDisputesResolve},
 		{"review", "[--limit N] [--cursor C]", "your review queue: open disputes and entries one short of a list", cmdReview},
 
+		{"pull", "--list NAME --dir DIR [--key FILE --log-key KEY | --trust-on-first-use]", "pull a list's signed releases into a local mirror, verifying each (platforms)", cmdPull},
+		{"verify", "--dir DIR [--allow-expired]", "re-check a local mirror offline: signatures, hash chain, checkpoint, set root", cmdVerify},
+		{"mirror export", "--dir DIR [--format ndjson|csv] [--out FILE]", "write a mirror's entries, to load into a matcher", cmdMirrorExport},
+
 		{"help", "[COMMAND]", "show help for hashctl or a command", cmdHelp},
 	}
 }

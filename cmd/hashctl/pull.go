@@ -1,0 +1,277 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hashhub/hashhub/client"
+	"github.com/hashhub/hashhub/mirror"
+	"github.com/hashhub/hashhub/release"
+)
+
+// clock is the time manifests' expiry is judged at. Tests move it; there
+// is deliberately no flag for it, since a clock set back would accept a
+// frozen list.
+var clock = time.Now
+
+// cmdPull pulls a list's releases into a local mirror, verifying each.
+func cmdPull(e *env, args []string) error {
+	fs := e.flags()
+	list := fs.String("list", "", "the list to mirror")
+	dir := fs.String("dir", "", "`DIR` of the mirror; the first pull creates it, later pulls use its pinned keys and its server")
+	keyFile := fs.String("key", "", "PEM `FILE` of the node's release key, obtained out of band, to pin on the first pull")
+	logKey := fs.String("log-key", "", "the node's log verifier `KEY` (name+hash+base64), obtained out of band, to pin on the first pull")
+	tofu := fs.Bool("trust-on-first-use", false, "on the first pull, pin whatever keys the node serves at /v1/keys (their fingerprints are printed); later pulls use the pinned keys")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := e.need("list", *list, "dir", *dir); err != nil {
+		return err
+	}
+	var pem []byte
+	if *keyFile != "" {
+		var err error
+		if pem, err = os.ReadFile(*keyFile); err != nil {
+			return e.usagef("--key: %v", err)
+		}
+	}
+
+	exists := mirror.Exists(*dir)
+	if exists {
+		if err := e.checkMirror(*dir, *list, pem, *logKey); err != nil {
+			return err
+		}
+	} else {
+		switch {
+		case *tofu && (pem != nil || *logKey != ""):
+			return e.usagef("pin the keys with --key and --log-key, or trust them on first use, not both")
+		case !*tofu && (pem == nil || *logKey == ""):
+			return e.usagef("%s holds no mirror yet: pin the node's keys with --key FILE and --log-key KEY "+
+				"(obtained from the node's operator), or pass --trust-on-first-use", *dir)
+		}
+	}
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
+	if !exists {
+		if *tofu {
+			k, err := cl.Keys(e.ctx)
+			if err != nil {
+				return fmt.Errorf("fetch the node's keys: %w", err)
+			}
+			pem, *logKey = []byte(k.ReleaseKeyPEM), k.LogVerifierKey
+			if err := e.warnTOFU(pem, k); err != nil {
+				return err
+			}
+		}
+		if err := mirror.Init(*dir, cl.Server(), *list, pem, *logKey); err != nil {
+			return err
+		}
+	}
+	m, err := mirror.Open(*dir)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	progress := func(s string) { fmt.Fprintf(e.stderr, "  %s\n", s) }
+	res, perr := m.Pull(e.ctx, cl, clock(), progress)
+	if res == nil {
+		return perr
+	}
+	if e.g.json.v {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		if err := writeJSON(e.stdout, b); err != nil {
+			return err
+		}
+	} else {
+		printPull(e.stdout, *dir, res)
+	}
+	if perr != nil {
+		return &hinted{err: fmt.Errorf("pull: %w", perr),
+			hint: fmt.Sprintf("nothing of the refused step was kept: %s holds version %d, as after its last good step", *dir, res.Version)}
+	}
+	return nil
+}
+
+// checkMirror refuses a pull whose flags disagree with the mirror in dir:
+// another list, another server, or keys other than the pinned ones.
+func (e *env) checkMirror(dir, list string, pem []byte, logKey string) error {
+	m, err := mirror.OpenReadOnly(dir)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	st, err := m.State()
+	if err != nil {
+		return err
+	}
+	if st.List != list {
+		return e.usagef("%s mirrors list %q, not %q: use another --dir", dir, st.List, list)
+	}
+	server := e.g.server.v
+	if !e.g.server.set {
+		server = os.Getenv(envServer)
+	}
+	if server == "" {
+		// The mirror remembers where it pulls from.
+		e.g.server = strFlag{v: st.Server, set: true}
+	} else if s, err := client.NormalizeServer(server); err != nil || s != st.Server {
+		return e.usagef("%s mirrors %q from %s, not %s: use another --dir", dir, list, st.Server, server)
+	}
+	if err := m.CheckPins(pem, logKey); err != nil {
+		return &hinted{err: fmt.Errorf("refused: %w", err),
+			hint: "a mirror's keys are pinned when it is made; to follow a node's new keys, pull into a new --dir"}
+	}
+	return nil
+}
+
+// warnTOFU says loudly that the keys were not checked, and shows their
+// fingerprints so they can be compared with the operator's afterwards.
+func (e *env) warnTOFU(pem []byte, k *client.Keys) error {
+	v, err := release.NewVerifier(pem)
+	if err != nil {
+		return fmt.Errorf("the node's release key: %w", err)
+	}
+	if k.ReleaseKeyID != "" && k.ReleaseKeyID != v.KeyID() {
+		return fmt.Errorf("the node's release key has id %s but it says %s", v.KeyID(), k.ReleaseKeyID)
+	}
+	fmt.Fprintf(e.stderr, `hashctl: warning: trusting the keys the node serves, unchecked (--trust-on-first-use):
+  release key: %s (SHA-256 of its DER public key)
+  log key:     %s
+  Compare them with what the node's operator publishes. From now on this mirror refuses
+  anything not signed by these keys.
+`, v.KeyID(), k.LogVerifierKey)
+	return nil
+}
+
+func printPull(w io.Writer, dir string, r *mirror.Result) {
+	switch {
+	case r.UpToDate:
+		fmt.Fprintf(w, "%s in %s is up to date at version %d\n", r.List, dir, r.Version)
+	case len(r.Steps) == 0:
+		fmt.Fprintf(w, "Pulled nothing into %s: %s stays at version %d\n", dir, r.List, r.Version)
+	default:
+		fmt.Fprintf(w, "Pulled %s into %s: version %d → %d\n", r.List, dir, r.From, r.Version)
+	}
+	for _, s := range r.Steps {
+		if s.Snapshot {
+			fmt.Fprintf(w, "  version %d: loaded from the snapshot, %d entries\n", s.Version, s.Entries)
+			continue
+		}
+		fmt.Fprintf(w, "  version %d: %d added, %d removed, %d updated, %d entries\n", s.Version, s.Adds, s.Removes, s.Updates, s.Entries)
+	}
+	if r.Version == 0 {
+		return
+	}
+	fields(w, "version", strconv.FormatUint(r.Version, 10),
+		"changes", fmt.Sprintf("%d added, %d removed, %d updated", r.Adds, r.Removes, r.Updates),
+		"entries", strconv.FormatUint(r.Entries, 10),
+		"set_root", r.SetRoot,
+		"checkpoint", fmt.Sprintf("log size %d", r.CheckpointSize),
+		"expires", r.Expires)
+}
+
+// cmdVerify re-checks a mirror without the network.
+func cmdVerify(e *env, args []string) error {
+	fs := e.flags()
+	dir := fs.String("dir", "", "`DIR` of the mirror")
+	allowExpired := fs.Bool("allow-expired", false, "accept a mirror whose newest manifest has expired (e.g. an archive); it is still reported")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := e.need("dir", *dir); err != nil {
+		return err
+	}
+	rep, err := mirror.Verify(*dir, clock())
+	expired := errors.Is(err, mirror.ErrExpired)
+	if err != nil && !(expired && *allowExpired) {
+		if expired {
+			return &hinted{err: err, hint: "every other check passed; --allow-expired accepts an expired list"}
+		}
+		return err
+	}
+	if e.g.json.v {
+		b, err := json.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		return writeJSON(e.stdout, b)
+	}
+	fmt.Fprintf(e.stdout, "Mirror %s of %s from %s (node %s): OK\n", *dir, rep.List, rep.Server, rep.Node)
+	fields(e.stdout, "version", strconv.FormatUint(rep.Version, 10),
+		"chain", fmt.Sprintf("%d manifests from version %d, signatures and links checked", rep.Manifests, rep.Base),
+		"entries", strconv.FormatUint(rep.Entries, 10),
+		"set_root", rep.SetRoot+" (recomputed from the entries)",
+		"checkpoint", fmt.Sprintf("log size %d, signature and inclusion checked", rep.CheckpointSize),
+		"release_key", rep.ReleaseKeyID,
+		"expires", rep.Expires)
+	for _, n := range rep.Notes {
+		fmt.Fprintf(e.stdout, "note: %s\n", n)
+	}
+	if expired {
+		fmt.Fprintf(e.stderr, "hashctl: warning: %v\n", err)
+	}
+	return nil
+}
+
+// cmdMirrorExport writes a mirror's entries.
+func cmdMirrorExport(e *env, args []string) error {
+	fs := e.flags()
+	dir := fs.String("dir", "", "`DIR` of the mirror")
+	format := fs.String("format", mirror.ExportNDJSON, "ndjson (the node's snapshot lines) or csv")
+	out := fs.String("out", "", "write to `FILE` instead of standard output")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := e.need("dir", *dir); err != nil {
+		return err
+	}
+	if *format != mirror.ExportNDJSON && *format != mirror.ExportCSV {
+		return e.usagef("--format: ndjson or csv")
+	}
+	m, err := mirror.OpenReadOnly(*dir)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	st, err := m.State()
+	if err != nil {
+		return err
+	}
+	if st.Version == 0 {
+		return fmt.Errorf("%w: run hashctl pull first", mirror.ErrEmpty)
+	}
+	if !clock().Before(st.ExpiresTime()) {
+		fmt.Fprintf(e.stderr, "hashctl: warning: version %d of %s expired at %s; pull to refresh it\n", st.Version, st.List, st.Expires)
+	}
+	w := e.stdout
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return e.usagef("--out: %v", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := m.Export(w, *format); err != nil {
+		return err
+	}
+	if f, ok := w.(*os.File); ok && *out != "" {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", *out, err)
+		}
+	}
+	if *out != "" {
+		fmt.Fprintf(e.stderr, "hashctl: wrote %d entries of %s version %d to %s\n", st.Entries, st.List, st.Version, *out)
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package mirror
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+
+	"github.com/hashhub/hashhub/release"
+)
+
+// Delta and snapshot bytes are untrusted until checked, and may be large
+// (a first release, a snapshot of millions of entries). They are read to a
+// spool first — memory for small ones, an unlinked temporary file beyond
+// memSpool — so that the digest is checked before any line is parsed, and
+// no network read ever happens inside a bbolt write transaction.
+
+// memSpool is the largest download kept in memory.
+const memSpool = 8 << 20
+
+// spool is a downloaded body with its length and SHA-256.
+type spool struct {
+	mem  bytes.Buffer
+	file *os.File
+	n    int64
+	h    hash.Hash
+}
+
+// download reads r to a spool, at most limit+1 bytes: a caller that sees
+// n > limit knows the body was longer than allowed without reading it all.
+func download(r io.Reader, limit int64) (*spool, error) {
+	s := &spool{h: sha256.New()}
+	n, err := io.Copy(io.MultiWriter(s.h, s), io.LimitReader(r, limit+1))
+	s.n = n
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *spool) Write(p []byte) (int, error) {
+	if s.file == nil && s.mem.Len()+len(p) <= memSpool {
+		return s.mem.Write(p)
+	}
+	if s.file == nil {
+		f, err := os.CreateTemp("", "hashhub-mirror-*")
+		if err != nil {
+			return 0, fmt.Errorf("spool: %w", err)
+		}
+		// Unlinked at once: the data is reachable only through f, and
+		// nothing is left behind whatever happens to the process.
+		os.Remove(f.Name())
+		if _, err := f.Write(s.mem.Bytes()); err != nil {
+			f.Close()
+			return 0, fmt.Errorf("spool: %w", err)
+		}
+		s.file, s.mem = f, bytes.Buffer{}
+	}
+	return s.file.Write(p)
+}
+
+// sum is the spooled bytes' SHA-256, hex.
+func (s *spool) sum() string { return fmt.Sprintf("%x", s.h.Sum(nil)) }
+
+// reader reads the spooled bytes from the start.
+func (s *spool) reader() (io.Reader, error) {
+	if s.file == nil {
+		return bytes.NewReader(s.mem.Bytes()), nil
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return s.file, nil
+}
+
+func (s *spool) Close() {
+	if s.file != nil {
+		s.file.Close()
+	}
+}
+
+// readLines calls fn with each line of r, without its newline. Every line
+// must end in '\n' (so a body cut at a line boundary is still noticed) and
+// be at most release.MaxLine bytes. The slice passed to fn is reused.
+func readLines(r io.Reader, fn func(n int, line []byte) error) error {
+	br := bufio.NewReaderSize(r, release.MaxLine+1)
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			return fmt.Errorf("%w: line %d is longer than %d bytes", ErrBadLine, n, release.MaxLine)
+		case err == io.EOF && len(line) == 0:
+			return nil
+		case err == io.EOF:
+			return fmt.Errorf("%w: line %d does not end in a newline", ErrBadLine, n)
+		case err != nil:
+			return err
+		}
+		if err := fn(n, line[:len(line)-1]); err != nil {
+			return err
+		}
+	}
+}
+
+// parseDelta reads delta lines strictly: each a canonical change line
+// (release.ParseChange), in strictly increasing key order, which is how a
+// node writes them and what makes "one change per entry" checkable
+// without remembering every key.
+func parseDelta(r io.Reader, fn func(release.Change) error) error {
+	prev := ""
+	return readLines(r, func(n int, line []byte) error {
+		c, err := release.ParseChange(line)
+		if err != nil {
+			return fmt.Errorf("%w: line %d: %s", ErrBadLine, n, detail(err, release.ErrBadLine))
+		}
+		key := c.Key()
+		if n > 1 && release.CompareKeys(prev, key) >= 0 {
+			return fmt.Errorf("%w: line %d: not in strictly increasing key order", ErrBadLine, n)
+		}
+		prev = key
+		return fn(c)
+	})
+}
+
+// parseSnapshot reads snapshot lines strictly: each a canonical item line
+// (release.ParseItem). A snapshot is in set-root order, not key order, so
+// duplicates are the caller's to catch (by its index).
+func parseSnapshot(r io.Reader, fn func(release.Item) error) error {
+	return readLines(r, func(n int, line []byte) error {
+		it, err := release.ParseItem(line)
+		if err != nil {
+			return fmt.Errorf("%w: line %d: %s", ErrBadLine, n, detail(err, release.ErrBadLine))
+		}
+		if err := fn(it); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		return nil
+	})
+}
