@@ -67,6 +67,10 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"rejected:   1",
 		"line 3: value:",
 		"audit chain intact",
+		"Released verified version 1",
+		"): OK",
+		"Verified OK",
+		`{"algo":"md5","value":"` + md5 + `","severity":"B"}`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("walkthrough output lacks %q", want)

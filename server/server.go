@@ -200,7 +200,7 @@ func (s *Server) routes() {
 
 	// Releases. Readers are checked per list (readableList); the log and
 	// keys are public so that anyone can audit what the node published.
-	h("POST", "/lists/:name/releases", roles(orgs.Admin), s.buildRelease)
+	h("POST", "/lists/:name/releases", roles(orgs.Admin).creates(), s.buildRelease)
 	h("GET", "/lists/:name/releases/latest", all, s.latestRelease)
 	h("GET", "/lists/:name/releases/:version/:file", all, s.manifestFile)
 	h("GET", "/lists/:name/delta", all, s.delta)

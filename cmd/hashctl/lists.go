@@ -238,3 +238,30 @@ func qualifiedRow(h client.QualifiedHash) []string {
 	}
 	return []string{h.Algo, h.Value, q, h.Severity}
 }
+
+func cmdListsRelease(e *env, args []string) error {
+	fs := e.flags()
+	pos, err := e.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	m, err := c.BuildRelease(e.call(), pos[0])
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	fmt.Fprintf(e.stdout, "Released %s version %d\n", m.List, m.Version)
+	fields(e.stdout,
+		"entries", strconv.FormatUint(m.Entries, 10),
+		"changes", fmt.Sprintf("%d added, %d removed, %d updated", m.Delta.Adds, m.Delta.Removes, m.Delta.Updates),
+		"set_root", m.SetRoot,
+		"log_index", strconv.FormatInt(m.LogIndex, 10),
+		"expires", m.Expires)
+	return nil
+}

@@ -64,6 +64,7 @@ func init() {
 		{"lists list", "", "list the lists you may read", cmdListsList},
 		{"lists show", "NAME", "show a list's policy and readers", cmdListsShow},
 		{"lists entries", "NAME [--limit N] [--cursor C] [--all]", "show the entries that qualify for a list now", cmdListsEntries},
+		{"lists release", "NAME", "publish the next signed version of a list now (admin)", cmdListsRelease},
 
 		{"hashes submit", "--algo ALGO --value VALUE [--quality Q] [--category C] [--jurisdictions CC,..] [--severity A|B|C] [--note TEXT]", "submit one hash with your assessment (analysts)", cmdHashesSubmit},
 		{"hashes import", "FILE|- [--format ndjson|csv]", "import hashes from an NDJSON or CSV file (analysts)", cmdHashesImport},
