@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -500,6 +501,7 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 		members, index := tx.Bucket(bMembers), tx.Bucket(bIndex)
 		count := getU64(tx.Bucket(bMeta), mEntries)
 		touched := map[uint16]bool{}
+		var mw memberWrites
 		err := parseDelta(r, func(c release.Change) error {
 			key := []byte(c.Key())
 			old := bytes.Clone(index.Get(key))
@@ -511,9 +513,7 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 				return fmt.Errorf("%w: %s", ErrBadLine, what)
 			}
 			if old != nil {
-				if err := members.Delete(old); err != nil {
-					return err
-				}
+				mw.del(old)
 				touched[binary.BigEndian.Uint16(old)] = true
 			}
 			switch c.Op {
@@ -530,11 +530,12 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 			line := c.Item.Line()
 			mk := memberKey(c.Key(), line)
 			touched[binary.BigEndian.Uint16(mk)] = true
-			if err := members.Put(mk, line); err != nil {
-				return err
-			}
+			mw.put(mk, line)
 			return index.Put(key, mk)
 		})
+		if err == nil {
+			err = mw.apply(members)
+		}
 		if err != nil {
 			return err
 		}
@@ -658,19 +659,21 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 			}
 		}
 		members, index := tx.Bucket(bMembers), tx.Bucket(bIndex)
+		var mw, iw memberWrites
 		err := parseSnapshot(r, func(it release.Item) error {
-			key := []byte(it.Key())
-			if index.Get(key) != nil {
-				return fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
-			}
 			line := it.Line()
 			mk := memberKey(it.Key(), line)
 			count++
-			if err := members.Put(mk, line); err != nil {
-				return err
-			}
-			return index.Put(key, mk)
+			mw.put(mk, line)
+			iw.put([]byte(it.Key()), mk)
+			return nil
 		})
+		if err == nil {
+			err = iw.applyUnique(index, "the entry is in the snapshot twice")
+		}
+		if err == nil {
+			err = mw.apply(members)
+		}
 		if err != nil {
 			return err
 		}
@@ -738,4 +741,45 @@ func rehashAll(tx *bolt.Tx, tree *setroot.Tree) error {
 		return err
 	}
 	return flush()
+}
+
+// memberWrites collects a step's writes to one bucket and applies them in
+// key order. bbolt inserts into a node by copying its tail, so a large
+// step written in arrival order into a young bucket costs quadratic time;
+// in key order every insert is an append.
+type memberWrites struct {
+	dels [][]byte
+	puts []memberKV
+}
+
+type memberKV struct{ k, v []byte }
+
+func (w *memberWrites) del(k []byte)    { w.dels = append(w.dels, k) }
+func (w *memberWrites) put(k, v []byte) { w.puts = append(w.puts, memberKV{k, v}) }
+
+func (w *memberWrites) apply(b *bolt.Bucket) error {
+	slices.SortFunc(w.dels, bytes.Compare)
+	for _, k := range w.dels {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(w.puts, func(x, y memberKV) int { return bytes.Compare(x.k, y.k) })
+	for _, p := range w.puts {
+		if err := b.Put(p.k, p.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyUnique is apply for a fresh bucket whose keys must not repeat.
+func (w *memberWrites) applyUnique(b *bolt.Bucket, dupReason string) error {
+	slices.SortFunc(w.puts, func(x, y memberKV) int { return bytes.Compare(x.k, y.k) })
+	for i := 1; i < len(w.puts); i++ {
+		if bytes.Equal(w.puts[i-1].k, w.puts[i].k) {
+			return fmt.Errorf("%w: %s", ErrBadLine, dupReason)
+		}
+	}
+	return w.apply(b)
 }
