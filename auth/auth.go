@@ -72,6 +72,7 @@ type Tokens struct {
 	audience string
 	ttl      time.Duration
 	now      func() time.Time
+	replay   replayCache
 }
 
 // NewTokens returns a token issuer/verifier. Issuer and audience name the node.
@@ -87,6 +88,13 @@ func Issuer(nodeID string) string { return "urn:hashhub:node:" + nodeID }
 
 // Audience is the aud claim a node requires.
 func Audience(nodeID string) string { return "urn:hashhub:node:" + nodeID + ":api" }
+
+// SetClock replaces the clock (tests).
+func (t *Tokens) SetClock(now func() time.Time) { t.now = now }
+
+// PublicKey is the node key: it verifies the node's access tokens, and the
+// client assertions the node presents to its peers.
+func (t *Tokens) PublicKey() ed25519.PublicKey { return t.key.Public().(ed25519.PublicKey) }
 
 // TTL is how long issued tokens live.
 func (t *Tokens) TTL() time.Duration { return t.ttl }

@@ -2090,6 +2090,280 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/peers": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "peers"
+                ],
+                "summary": "List peers",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/PeerList"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "The peer's id, base URL and keys (copy node_key_pem, release_key_pem and log_verifier_key from its /v1/keys, checked out of band), the lists to pull from it, the jurisdictions whose reports route to it, and how its assessments count here. The peer authenticates with a JWT client assertion signed by its node key; it gets a local organisation of kind peer.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "peers"
+                ],
+                "summary": "Register a peer node",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "makes retries safe",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "description": "peer (org, paused and created are set by the node)",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/peers.Peer"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/peers.Peer"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "Conflict",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/peers/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "peers"
+                ],
+                "summary": "Read a peer",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "peer node id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/peers.Peer"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "It can no longer authenticate and nothing is pulled from it; its organisation stays, so history still names it.",
+                "tags": [
+                    "peers"
+                ],
+                "summary": "Remove a peer",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "peer node id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/peers/{id}/{action}": {
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "peers"
+                ],
+                "summary": "Pause or resume syncing with a peer",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "peer node id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "pause or resume",
+                        "name": "action",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/peers.Peer"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/review": {
             "get": {
                 "security": [
@@ -2375,6 +2649,10 @@ const docTemplate = `{
                 "node": {
                     "type": "string"
                 },
+                "node_key_pem": {
+                    "description": "NodeKeyPEM is the node's Ed25519 key: it signs the client assertions\nthe node authenticates with at its peers (and its access tokens).",
+                    "type": "string"
+                },
                 "release_key_id": {
                     "type": "string"
                 },
@@ -2459,6 +2737,17 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/orgs.Org"
+                    }
+                }
+            }
+        },
+        "PeerList": {
+            "type": "object",
+            "properties": {
+                "peers": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/peers.Peer"
                     }
                 }
             }
@@ -3241,6 +3530,82 @@ const docTemplate = `{
                 "HostingProvider",
                 "Peer"
             ]
+        },
+        "peers.CountAs": {
+            "type": "object",
+            "properties": {
+                "jurisdiction": {
+                    "type": "string"
+                },
+                "org": {
+                    "type": "string"
+                }
+            }
+        },
+        "peers.Peer": {
+            "type": "object",
+            "properties": {
+                "base_url": {
+                    "description": "BaseURL is where its API answers, e.g. https://hub.example.org.",
+                    "type": "string"
+                },
+                "count_as": {
+                    "description": "CountAs says how the peer's assessments count toward local list\npolicies: as one organisation in one jurisdiction.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/peers.CountAs"
+                        }
+                    ]
+                },
+                "created": {
+                    "type": "string"
+                },
+                "id": {
+                    "description": "ID is the peer's node id (its tokens' issuer and its log's origin\nare derived from it).",
+                    "type": "string"
+                },
+                "jurisdiction": {
+                    "description": "Jurisdiction is where the peer's organisation sits.",
+                    "type": "string"
+                },
+                "lists": {
+                    "description": "Lists are the peer's lists this node pulls.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "log_key": {
+                    "description": "LogKey is the note verifier key of the peer's transparency log.",
+                    "type": "string"
+                },
+                "name": {
+                    "description": "Name is a human name for the organisation running it.",
+                    "type": "string"
+                },
+                "node_key_pem": {
+                    "description": "NodeKeyPEM is the peer's Ed25519 node key: it signs the JWT client\nassertions the peer authenticates with (RFC 7523).",
+                    "type": "string"
+                },
+                "org": {
+                    "description": "Org is the local organisation (kind peer) the peer acts as here.",
+                    "type": "string"
+                },
+                "paused": {
+                    "type": "boolean"
+                },
+                "release_key_pem": {
+                    "description": "ReleaseKeyPEM verifies the peer's release manifests.",
+                    "type": "string"
+                },
+                "routed_jurisdictions": {
+                    "description": "RoutedJurisdictions are the hosting jurisdictions whose reports go\nto this peer.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
         },
         "release.Delta": {
             "type": "object",

@@ -14,6 +14,7 @@ import (
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/peers"
 	"github.com/hashhub/hashhub/translog"
 )
 
@@ -135,7 +136,12 @@ func (s *Server) problemFor(c *gin.Context, err error) *Problem {
 	var ef *entries.FieldError
 	var of *orgs.FieldError
 	var lf *lists.FieldError
+	var pf *peers.FieldError
 	switch {
+	case errors.As(err, &pf):
+		p := pInvalid.with(pf.Error())
+		p.Field = pf.Field
+		return p
 	case errors.As(err, &ef):
 		p := pInvalid.with(ef.Error())
 		p.Field = ef.Field
@@ -149,9 +155,9 @@ func (s *Server) problemFor(c *gin.Context, err error) *Problem {
 		p.Field = lf.Field
 		return p
 	case errors.Is(err, entries.ErrNotFound), errors.Is(err, orgs.ErrNotFound),
-		errors.Is(err, lists.ErrNotFound), errors.Is(err, entries.ErrDisputeNotFound):
+		errors.Is(err, lists.ErrNotFound), errors.Is(err, entries.ErrDisputeNotFound), errors.Is(err, peers.ErrNotFound):
 		return pNotFound.with(err.Error())
-	case errors.Is(err, orgs.ErrExists), errors.Is(err, lists.ErrExists):
+	case errors.Is(err, orgs.ErrExists), errors.Is(err, lists.ErrExists), errors.Is(err, peers.ErrExists):
 		return pExists.with(err.Error())
 	case errors.Is(err, entries.ErrNothingToRetract):
 		return pNothingRetract.with(err.Error())

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/hub"
@@ -24,6 +25,9 @@ type Keys struct {
 	// LogVerifierKey verifies checkpoints (a signed-note Ed25519 verifier key).
 	LogVerifierKey string `json:"log_verifier_key"`
 	LogOrigin      string `json:"log_origin"`
+	// NodeKeyPEM is the node's Ed25519 key: it signs the client assertions
+	// the node authenticates with at its peers (and its access tokens).
+	NodeKeyPEM string `json:"node_key_pem"`
 	// Rotations lead from earlier release keys to the current one, each
 	// signed by the key it replaces and by its successor.
 	Rotations []release.SignedRotation `json:"rotations"`
@@ -41,6 +45,9 @@ func (s *Server) keys(c *gin.Context) {
 	k := Keys{Node: s.hub.NodeID(), LogVerifierKey: s.hub.LogVerifierKey(), Rotations: s.cfg.Rotations}
 	if k.Rotations == nil {
 		k.Rotations = []release.SignedRotation{}
+	}
+	if pemBytes, err := cryptoutils.MarshalPublicKeyToPEM(s.tokens.PublicKey()); err == nil {
+		k.NodeKeyPEM = string(pemBytes)
 	}
 	if s.cfg.Signer != nil {
 		k.ReleaseKeyPEM, k.ReleaseKeyID = string(s.cfg.Signer.PublicKeyPEM()), s.cfg.Signer.KeyID()

@@ -126,6 +126,15 @@ var routeCases = []routeCase{
 	{"GET", "/v1/lists/{name}/snapshot", everyone, noBody("/v1/lists/{name}/snapshot")},
 	{"GET", "/v1/lists/{name}/proof", everyone, noBody("/v1/lists/{name}/proof?algo={algo}&value={value}")},
 	{"GET", "/v1/log/leaves/{index}", everyone, noBody("/v1/log/leaves/0")},
+
+	// Peers: admins only. The route test's peer is never registered, so the
+	// allowed calls answer 404 (or 422 for the empty registration): the
+	// handler's own answer, not a refusal.
+	{"POST", "/v1/peers", adminOnly, jsonBody("/v1/peers", func(*fixture, orgs.Role) any { return map[string]any{} })},
+	{"GET", "/v1/peers", adminOnly, noBody("/v1/peers")},
+	{"GET", "/v1/peers/{id}", adminOnly, noBody("/v1/peers/node-z")},
+	{"POST", "/v1/peers/{id}/{action}", adminOnly, noBody("/v1/peers/node-z/pause")},
+	{"DELETE", "/v1/peers/{id}", adminOnly, noBody("/v1/peers/node-z")},
 }
 
 // publicRoute reports routes anyone may call without a token: the keys
@@ -241,6 +250,8 @@ func TestRoutesByRole(t *testing.T) {
 				switch {
 				case r.status == http.StatusUnauthorized, r.status == http.StatusForbidden, r.status >= 500:
 					t.Fatalf("%s %s as %s: %d %s", c.method, path, role, r.status, r.body)
+				case strings.HasPrefix(c.path, "/v1/peers") && (r.status == http.StatusNotFound || r.status == http.StatusUnprocessableEntity):
+					// No such peer, or an empty registration: the handler answered.
 				case r.status >= 300 && !(c.path == "/v1/disputes/{id}/resolve" && r.status == http.StatusConflict):
 					// Every request here is valid for its caller, so only
 					// the second resolution of the one dispute may fail.

@@ -198,6 +198,12 @@ func (s *Server) routes() {
 
 	h("GET", "/audit", roles(orgs.Admin), s.auditEvents)
 
+	h("POST", "/peers", roles(orgs.Admin).accepts("json").creates(), s.addPeer)
+	h("GET", "/peers", roles(orgs.Admin), s.listPeers)
+	h("GET", "/peers/:id", roles(orgs.Admin), s.getPeer)
+	h("POST", "/peers/:id/:action", roles(orgs.Admin), s.pausePeer)
+	h("DELETE", "/peers/:id", roles(orgs.Admin), s.removePeer)
+
 	// Releases. Readers are checked per list (readableList); the log and
 	// keys are public so that anyone can audit what the node published.
 	h("POST", "/lists/:name/releases", roles(orgs.Admin).creates(), s.buildRelease)

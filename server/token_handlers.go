@@ -1,12 +1,15 @@
 package server
 
 import (
+	"crypto/ed25519"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hashhub/hashhub/auth"
 	"github.com/hashhub/hashhub/hub"
 )
 
@@ -60,7 +63,7 @@ func (s *Server) token(c *gin.Context) {
 		return
 	}
 	form := c.Request.PostForm
-	for _, k := range []string{"grant_type", "client_id", "client_secret", "scope"} {
+	for _, k := range []string{"grant_type", "client_id", "client_secret", "scope", "client_assertion", "client_assertion_type"} {
 		if len(form[k]) > 1 {
 			oauthErr(http.StatusBadRequest, "invalid_request", k+" given more than once")
 			return
@@ -72,6 +75,10 @@ func (s *Server) token(c *gin.Context) {
 		} else {
 			oauthErr(http.StatusBadRequest, "unsupported_grant_type", "only client_credentials is supported")
 		}
+		return
+	}
+	if form.Get("client_assertion_type") != "" || form.Get("client_assertion") != "" {
+		s.peerToken(c, form, oauthErr)
 		return
 	}
 	id, secret, basic := c.Request.BasicAuth()
@@ -132,4 +139,45 @@ type Me struct {
 func (s *Server) me(c *gin.Context) {
 	a := actor(c)
 	c.JSON(http.StatusOK, Me{User: a.User, Org: a.Org, Role: string(a.Role), Jurisdiction: a.Jurisdiction})
+}
+
+// peerToken authenticates a peer node by its JWT client assertion (RFC
+// 7523 §2.2) and issues it an access token for its local organisation.
+func (s *Server) peerToken(c *gin.Context, form url.Values, oauthErr func(int, string, string)) {
+	if form.Get("client_assertion_type") != auth.AssertionType {
+		oauthErr(http.StatusBadRequest, "invalid_request", "client_assertion_type must be "+auth.AssertionType)
+		return
+	}
+	if _, _, basic := c.Request.BasicAuth(); basic || form.Get("client_secret") != "" {
+		oauthErr(http.StatusBadRequest, "invalid_request", "use one client authentication method, not both")
+		return
+	}
+	raw := form.Get("client_assertion")
+	if raw == "" || len(raw) > 8<<10 {
+		oauthErr(http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	peerID, err := auth.AssertionIssuer(raw)
+	if err == nil && form.Get("client_id") != "" && form.Get("client_id") != peerID {
+		err = errors.New("client_id differs from the assertion's issuer")
+	}
+	var a hub.Actor
+	if err == nil {
+		var key ed25519.PublicKey
+		a, key, err = s.hub.PeerIdentity(peerID)
+		if err == nil {
+			err = s.tokens.VerifyAssertion(raw, peerID, key)
+		}
+	}
+	if err != nil {
+		s.log.Info("peer authentication refused", slog.String("peer", peerID), slog.Any("err", err))
+		oauthErr(http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	tok, err := s.tokens.Issue(a.User, a.Org, string(a.Role), a.Jurisdiction)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(s.tokens.TTL().Seconds())})
 }
