@@ -34,8 +34,15 @@ type creds struct{ id, secret string }
 // until the test ends.
 func startNode(t *testing.T, jur string) *testNode {
 	t.Helper()
+	return startNamedNode(t, "test-node", jur)
+}
+
+// startNamedNode is startNode with a node id of the caller's choosing, for
+// tests with several nodes.
+func startNamedNode(t *testing.T, id, jur string) *testNode {
+	t.Helper()
 	dir := t.TempDir()
-	c, err := node.Init(dir, "test-node", jur)
+	c, err := node.Init(dir, id, jur)
 	if err != nil {
 		t.Fatalf("init: %v", err)
 	}

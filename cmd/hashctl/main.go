@@ -78,6 +78,13 @@ func init() {
 		{"disputes resolve", "ID --outcome upheld|overturned --reason TEXT", "resolve a dispute (an analyst of another organisation)", cmdDisputesResolve},
 		{"review", "[--limit N] [--cursor C]", "your review queue: open disputes and entries one short of a list", cmdReview},
 
+		{"peers add", "--name NAME --jurisdiction CC --url URL --keys FILE [--lists L,..] [--routed-jurisdictions CC,..] [--count-as-org NAME] [--count-as-jurisdiction CC]", "register a peer node from its /v1/keys answer (admin)", cmdPeersAdd},
+		{"peers list", "", "list peer nodes (admin)", cmdPeersList},
+		{"peers show", "ID", "show a peer (admin)", cmdPeersShow},
+		{"peers pause", "ID", "pause syncing with a peer (admin)", peerPause(true)},
+		{"peers resume", "ID", "resume syncing with a peer (admin)", peerPause(false)},
+		{"peers remove", "ID", "remove a peer (admin)", cmdPeersRemove},
+
 		{"pull", "--list NAME --dir DIR [--key FILE --log-key KEY | --trust-on-first-use]", "pull a list's signed releases into a local mirror, verifying each (platforms)", cmdPull},
 		{"verify", "--dir DIR [--allow-expired]", "re-check a local mirror offline: signatures, hash chain, checkpoint, set root", cmdVerify},
 		{"mirror export", "--dir DIR [--format ndjson|csv] [--out FILE]", "write a mirror's entries, to load into a matcher", cmdMirrorExport},

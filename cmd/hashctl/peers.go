@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/hashhub/hashhub/peers"
+)
+
+// peerKeys is the part of a node's GET /v1/keys a peer registration needs.
+type peerKeys struct {
+	Node           string `json:"node"`
+	NodeKeyPEM     string `json:"node_key_pem"`
+	ReleaseKeyPEM  string `json:"release_key_pem"`
+	LogVerifierKey string `json:"log_verifier_key"`
+}
+
+func cmdPeersAdd(e *env, args []string) error {
+	fs := e.flags()
+	name := fs.String("name", "", "the organisation running the peer (`NAME`)")
+	jur := fs.String("jurisdiction", "", "the peer organisation's jurisdiction (`CC`)")
+	base := fs.String("url", "", "the peer's base `URL`")
+	keysFile := fs.String("keys", "", "`FILE` holding the peer's GET /v1/keys answer, obtained and checked out of band")
+	countOrg := fs.String("count-as-org", "", "organisation its assessments count as here (`NAME`; default --name)")
+	countJur := fs.String("count-as-jurisdiction", "", "jurisdiction its assessments count in here (`CC`; default --jurisdiction)")
+	var ls, routed listFlag
+	fs.Var(&ls, "lists", "the peer's lists to pull (`NAMES`, comma-separated)")
+	fs.Var(&routed, "routed-jurisdictions", "hosting jurisdictions whose reports go to the peer (`CCS`)")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := e.need("name", *name, "jurisdiction", *jur, "url", *base, "keys", *keysFile); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(*keysFile)
+	if err != nil {
+		return e.usagef("--keys: %v", err)
+	}
+	var k peerKeys
+	if err := json.Unmarshal(raw, &k); err != nil || k.Node == "" {
+		return e.usagef("--keys %s: not a node's /v1/keys answer", *keysFile)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	p, err := c.AddPeer(e.call(), peers.Peer{ID: k.Node, Name: *name, Jurisdiction: *jur, BaseURL: *base,
+		NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM, LogKey: k.LogVerifierKey,
+		Lists: ls, RoutedJurisdictions: routed, CountAs: peers.CountAs{Org: *countOrg, Jurisdiction: *countJur}})
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	fmt.Fprintf(e.stdout, "Added peer %s\n", p.ID)
+	printPeer(e, p)
+	return nil
+}
+
+func printPeer(e *env, p *peers.Peer) {
+	fields(e.stdout,
+		"id", p.ID,
+		"name", p.Name,
+		"jurisdiction", p.Jurisdiction,
+		"url", p.BaseURL,
+		"lists", join(p.Lists),
+		"routed_jurisdictions", join(p.RoutedJurisdictions),
+		"counts_as", p.CountAs.Org+" in "+p.CountAs.Jurisdiction,
+		"org", p.Org,
+		"paused", strconv.FormatBool(p.Paused),
+		"created", p.Created.Format("2006-01-02T15:04:05Z"))
+}
+
+func cmdPeersList(e *env, args []string) error {
+	fs := e.flags()
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	ps, err := c.Peers(e.call())
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	if len(ps) == 0 {
+		fmt.Fprintln(e.stdout, "No peers.")
+		return nil
+	}
+	t := newTable(e.stdout, "ID", "NAME", "JURISDICTION", "URL", "LISTS", "PAUSED")
+	for _, p := range ps {
+		t.row(p.ID, p.Name, p.Jurisdiction, p.BaseURL, join(p.Lists), strconv.FormatBool(p.Paused))
+	}
+	t.flush()
+	return nil
+}
+
+func cmdPeersShow(e *env, args []string) error {
+	fs := e.flags()
+	pos, err := e.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	p, err := c.Peer(e.call(), pos[0])
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	printPeer(e, p)
+	return nil
+}
+
+func peerPause(paused bool) func(e *env, args []string) error {
+	return func(e *env, args []string) error {
+		fs := e.flags()
+		pos, err := e.parse(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		c, err := e.client()
+		if err != nil {
+			return err
+		}
+		p, err := c.SetPeerPaused(e.call(), pos[0], paused)
+		if err != nil {
+			return err
+		}
+		if e.g.json.v {
+			return e.printRaw()
+		}
+		state := "resumed"
+		if p.Paused {
+			state = "paused"
+		}
+		fmt.Fprintf(e.stdout, "Peer %s %s\n", p.ID, state)
+		return nil
+	}
+}
+
+func cmdPeersRemove(e *env, args []string) error {
+	fs := e.flags()
+	pos, err := e.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	if err := c.RemovePeer(e.call(), pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Removed peer %s\n", pos[0])
+	return nil
+}
