@@ -48,6 +48,9 @@ type Keys struct {
 	ReleaseKeyID   string `json:"release_key_id"`
 	LogVerifierKey string `json:"log_verifier_key"`
 	LogOrigin      string `json:"log_origin"`
+	NodeKeyPEM     string `json:"node_key_pem"`
+	// Rotations lead from earlier release keys to the current one.
+	Rotations []release.SignedRotation `json:"rotations"`
 }
 
 // LatestRelease points at a list's newest version. Nothing in it is

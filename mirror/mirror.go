@@ -26,12 +26,15 @@
 package mirror
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -148,6 +151,7 @@ const (
 	mBase       = "base"
 	mEntries    = "entries"
 	mCheckpoint = "checkpoint"
+	mRotations  = "rotations"
 	mInclusion  = "inclusion"
 )
 
@@ -160,7 +164,13 @@ type Mirror struct {
 	dir      string
 	db       *bolt.DB
 	verifier *release.Verifier
-	logKey   string
+	// keys are every release key the mirror trusts, by key id: the pinned
+	// one and those reached from it through rotation statements.
+	keys      map[string]*release.Verifier
+	rotations []release.SignedRotation
+	// newRotations are followed during a pull and not yet stored.
+	newRotations bool
+	logKey       string
 	// tree is the set-root tree of the committed contents.
 	tree *setroot.Tree
 
@@ -323,6 +333,16 @@ func (m *Mirror) load(tx *bolt.Tx) error {
 		return fmt.Errorf("%w: pinned %w", ErrCorrupt, err)
 	}
 	m.verifier, m.logKey = v, string(meta.Get([]byte(mLogKey)))
+	m.keys = map[string]*release.Verifier{v.KeyID(): v}
+	if raw := meta.Get([]byte(mRotations)); raw != nil {
+		if err := json.Unmarshal(raw, &m.rotations); err != nil {
+			return fmt.Errorf("%w: stored rotations: %w", ErrCorrupt, err)
+		}
+		// Each stored statement is checked again from the pinned key.
+		if err := m.followAll(); err != nil {
+			return fmt.Errorf("%w: stored rotations: %w", ErrCorrupt, err)
+		}
+	}
 	m.tree = setroot.NewTree()
 	return tx.Bucket(bTree).ForEach(func(k, d []byte) error {
 		if len(k) != 2 || len(d) != setroot.HashSize {
@@ -414,3 +434,72 @@ func memberKey(key string, line []byte) []byte {
 }
 
 func hexRoot(h setroot.Hash) string { return hex.EncodeToString(h[:]) }
+
+// followAll trusts every key reachable from the trusted ones through the
+// mirror's rotation statements, each checked against the key it replaces.
+func (m *Mirror) followAll() error {
+	for progress := true; progress; {
+		progress = false
+		for i := range m.rotations {
+			for _, k := range m.keys {
+				next, _, err := m.rotations[i].Follow(k)
+				if err != nil {
+					continue
+				}
+				if _, ok := m.keys[next.KeyID()]; !ok {
+					m.keys[next.KeyID()] = next
+					progress = true
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// learnRotations fetches the node's rotation statements and trusts the
+// keys they lead to from a key already trusted. A statement that does not
+// verify is ignored: it leads nowhere.
+func (m *Mirror) learnRotations(ctx context.Context, src Source, keyID string) error {
+	ks, ok := src.(KeySource)
+	if !ok {
+		return nil
+	}
+	k, err := ks.Keys(ctx)
+	if err != nil {
+		return fmt.Errorf("fetch keys: %w", err)
+	}
+	for _, sr := range k.Rotations {
+		if !slices.ContainsFunc(m.rotations, func(x release.SignedRotation) bool { return x.Statement == sr.Statement }) {
+			m.rotations = append(m.rotations, sr)
+		}
+	}
+	before := len(m.keys)
+	if err := m.followAll(); err != nil {
+		return err
+	}
+	if len(m.keys) > before {
+		m.newRotations = true
+	}
+	if _, ok := m.keys[keyID]; !ok {
+		return fmt.Errorf("%w: key_id %s, and no rotation signed by a trusted key leads to it", ErrWrongKey, keyID)
+	}
+	return nil
+}
+
+// KeySource is a Source that also serves the node's keys, where rotation
+// statements are published.
+type KeySource interface {
+	Keys(ctx context.Context) (*client.Keys, error)
+}
+
+// putRotations stores the rotation statements followed in this pull.
+func (m *Mirror) putRotations(tx *bolt.Tx) error {
+	if !m.newRotations {
+		return nil
+	}
+	raw, err := json.Marshal(m.rotations)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bMeta).Put([]byte(mRotations), raw)
+}
