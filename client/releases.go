@@ -49,6 +49,8 @@ type Keys struct {
 	LogVerifierKey string `json:"log_verifier_key"`
 	LogOrigin      string `json:"log_origin"`
 	NodeKeyPEM     string `json:"node_key_pem"`
+	// WitnessKey verifies the node's cosignatures of its peers' logs.
+	WitnessKey string `json:"witness_verifier_key"`
 	// Rotations lead from earlier release keys to the current one.
 	Rotations []release.SignedRotation `json:"rotations"`
 }

@@ -40,6 +40,9 @@ type Service struct {
 	nodeID string
 	now    func() time.Time
 	pub    *Publisher
+	// onRelease, if set, runs after each release commits (the node uses
+	// it to ask its witnesses for cosignatures at once).
+	onRelease func()
 	// ImportBatch is how many import lines are sorted in memory per run
 	// and committed per transaction.
 	ImportBatch int
@@ -131,3 +134,6 @@ func (s *Service) Authenticate(clientID, secret string) (Actor, error) {
 	})
 	return a, err
 }
+
+// OnRelease sets a function to run after each release commits.
+func (s *Service) OnRelease(f func()) { s.onRelease = f }

@@ -4,20 +4,62 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/hashhub/hashhub/store"
 	"github.com/hashhub/hashhub/translog"
+	"github.com/hashhub/hashhub/witness"
 )
 
 // Errors of log reads.
 var ErrLogRange = errors.New("outside the log")
 
-// Checkpoint signs the log's current size and root (C2SP tlog-checkpoint).
+// Checkpoint signs the log's current size and root (C2SP tlog-checkpoint)
+// and appends the cosignatures peer witnesses returned for that size.
 func (s *Service) Checkpoint() ([]byte, error) {
+	signed, size, err := s.SignedCheckpoint()
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	err = s.db.View(func(tx *store.Tx) error {
+		m, err := tx.Cosignatures(size)
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			lines = append(lines, m[name])
+		}
+		return err
+	})
+	if err != nil || len(lines) == 0 {
+		return signed, err
+	}
+	return witness.AppendCosignatures(signed, lines)
+}
+
+// PutCosignature records a peer witness's cosignature of this node's
+// checkpoint of a tree size.
+func (s *Service) PutCosignature(size int64, name, line string) error {
+	return s.db.Update(func(tx *store.Tx) error { return tx.PutCosignature(size, name, line) })
+}
+
+// HasCosignature reports whether a witness already cosigned a size.
+func (s *Service) HasCosignature(size int64, name string) (bool, error) {
+	var ok bool
+	err := s.db.View(func(tx *store.Tx) error {
+		m, err := tx.Cosignatures(size)
+		_, ok = m[name]
+		return err
+	})
+	return ok, err
+}
+
+// SignedCheckpoint is the log's own signed checkpoint, without
+// cosignatures, and its size.
+func (s *Service) SignedCheckpoint() ([]byte, int64, error) {
 	if s.pub == nil {
-		return nil, errors.New("releases are not configured on this node")
+		return nil, 0, errors.New("releases are not configured on this node")
 	}
 	var size int64
 	var root tlog.Hash
@@ -35,9 +77,10 @@ func (s *Service) Checkpoint() ([]byte, error) {
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return s.pub.Log.Sign(size, root)
+	signed, err := s.pub.Log.Sign(size, root)
+	return signed, size, err
 }
 
 // LogVerifierKey is the note verifier key clients pin for checkpoints.

@@ -109,6 +109,9 @@ func (s *Service) BuildRelease(a Actor, name string) (*release.Manifest, error) 
 		out, err = s.publish(tx, ls, l, changes, a)
 		return err
 	})
+	if err == nil && s.onRelease != nil {
+		s.onRelease()
+	}
 	return out, err
 }
 

@@ -27,6 +27,10 @@ const (
 	ReleasePubFile = "release.pub.pem"
 	LogKeyFile     = "log.key"
 	TokenKeyFile   = "token.key"
+	// WitnessKeyFile signs the cosignatures this node makes as a witness
+	// of its peers' logs: a key of its own, so that cosigning and signing
+	// this node's own log never share a key.
+	WitnessKeyFile = "witness.key"
 )
 
 // Set is a node's keys.
@@ -34,6 +38,7 @@ type Set struct {
 	Release *ecdsa.PrivateKey
 	Log     ed25519.PrivateKey
 	Token   ed25519.PrivateKey
+	Witness ed25519.PrivateKey
 }
 
 // ErrExists is returned by Create when keys are already there: a node's
@@ -61,7 +66,11 @@ func Create(dataDir string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, k := range map[string]crypto.PrivateKey{ReleaseKeyFile: rel, LogKeyFile: logKey, TokenKeyFile: tokKey} {
+	_, witKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	for name, k := range map[string]crypto.PrivateKey{ReleaseKeyFile: rel, LogKeyFile: logKey, TokenKeyFile: tokKey, WitnessKeyFile: witKey} {
 		pemBytes, err := cryptoutils.MarshalPrivateKeyToPEM(k)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", name, err)
@@ -77,7 +86,7 @@ func Create(dataDir string) (*Set, error) {
 	if err := writeExclusive(filepath.Join(dir, ReleasePubFile), pub); err != nil {
 		return nil, err
 	}
-	return &Set{Release: rel, Log: logKey, Token: tokKey}, nil
+	return &Set{Release: rel, Log: logKey, Token: tokKey, Witness: witKey}, nil
 }
 
 func writeExclusive(path string, data []byte) error {
@@ -108,6 +117,9 @@ func Load(dataDir string) (*Set, error) {
 		return nil, err
 	}
 	if s.Token, err = load[ed25519.PrivateKey](filepath.Join(dir, TokenKeyFile)); err != nil {
+		return nil, err
+	}
+	if s.Witness, err = loadOrCreateEd25519(filepath.Join(dir, WitnessKeyFile)); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -141,4 +153,23 @@ func load[K crypto.PrivateKey](path string) (K, error) {
 func Exist(dataDir string) bool {
 	_, err := os.Stat(filepath.Join(dataDir, Dir, ReleaseKeyFile))
 	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// loadOrCreateEd25519 loads an Ed25519 key, creating it first if the data
+// directory predates it.
+func loadOrCreateEd25519(path string) (ed25519.PrivateKey, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		pemBytes, err := cryptoutils.MarshalPrivateKeyToPEM(k)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeExclusive(path, pemBytes); err != nil {
+			return nil, err
+		}
+	}
+	return load[ed25519.PrivateKey](path)
 }

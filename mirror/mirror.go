@@ -43,6 +43,7 @@ import (
 	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/setroot"
+	"github.com/hashhub/hashhub/witness"
 )
 
 // FileName is the mirror's one file inside its directory.
@@ -100,6 +101,9 @@ var (
 	// ErrInconsistentLog: the checkpoint does not extend the one the
 	// mirror last trusted (a forked or rewritten log).
 	ErrInconsistentLog = errors.New("log inconsistent with the trusted checkpoint")
+	// ErrWitnessPolicy: the checkpoint lacks the cosignatures the pull's
+	// witness policy requires (k of n witnesses, from enough jurisdictions).
+	ErrWitnessPolicy = errors.New("witness policy not met")
 	// ErrDeltaDigest: the delta's length or SHA-256 is not the manifest's.
 	ErrDeltaDigest = errors.New("delta digest mismatch")
 	// ErrBadLine: a delta or snapshot line is malformed, out of order, or
@@ -176,6 +180,8 @@ type Mirror struct {
 
 	// SnapshotAfter overrides DefaultSnapshotAfter (0 keeps the default).
 	SnapshotAfter uint64
+	// WitnessPolicy, if set, is required of every checkpoint a pull uses.
+	WitnessPolicy *witness.Policy
 }
 
 // State is what a mirror holds, as recorded.

@@ -84,7 +84,7 @@ type verified struct {
 // network or local error.
 var refusals = []error{ErrSignature, ErrWrongKey, ErrMalformed, ErrWrongList, ErrRollback, ErrGap,
 	ErrVersionMismatch, ErrChain, ErrExpired, ErrNotIncluded, ErrBadCheckpoint, ErrInconsistentLog,
-	ErrDeltaDigest, ErrBadLine, ErrDeltaCounts, ErrSetRoot}
+	ErrDeltaDigest, ErrBadLine, ErrDeltaCounts, ErrSetRoot, ErrWitnessPolicy}
 
 func isRefusal(err error) bool {
 	for _, r := range refusals {
@@ -241,6 +241,13 @@ func (m *Mirror) checkpoint(ctx context.Context, src Source, progress func(strin
 	cp, err := openCheckpoint(raw, m.logKey)
 	if err != nil {
 		return nil, fmt.Errorf("refused checkpoint: %w", err)
+	}
+	if m.WitnessPolicy != nil {
+		names, err := m.WitnessPolicy.Check(cp.Note)
+		if err != nil {
+			return nil, fmt.Errorf("refused checkpoint: %w: %w", ErrWitnessPolicy, err)
+		}
+		progress(fmt.Sprintf("checkpoint: cosigned by %s", strings.Join(names, ", ")))
 	}
 	var old []byte
 	if err := m.db.View(func(tx *bolt.Tx) error {

@@ -15,9 +15,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hashhub/hashhub/auth"
+	"github.com/hashhub/hashhub/federation"
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/jurisdiction"
 	"github.com/hashhub/hashhub/keys"
@@ -26,6 +28,7 @@ import (
 	"github.com/hashhub/hashhub/server"
 	"github.com/hashhub/hashhub/store"
 	"github.com/hashhub/hashhub/translog"
+	"github.com/hashhub/hashhub/witness"
 )
 
 // Files in the data directory.
@@ -149,12 +152,17 @@ type Node struct {
 	// (changes, or a manifest past half its lifetime); 0 turns the
 	// schedule off, leaving releases to POST /v1/lists/{name}/releases.
 	ReleaseInterval time.Duration
-	Config          Config
-	DB              *store.DB
-	Hub             *hub.Service
-	Server          *server.Server
-	Keys            *keys.Set
-	Log             *slog.Logger
+	// CosignInterval is how often peers are asked to cosign the latest
+	// checkpoint (besides right after each release).
+	CosignInterval time.Duration
+	cosigner       *federation.Cosigner
+	cosignKick     chan struct{}
+	Config         Config
+	DB             *store.DB
+	Hub            *hub.Service
+	Server         *server.Server
+	Keys           *keys.Set
+	Log            *slog.Logger
 }
 
 // ReadConfig reads a node's identity from its data directory.
@@ -209,9 +217,34 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
+	// The witness cosigns the logs of active peers, each with the log key
+	// the peer was registered with.
+	wit, err := witness.New("hashhub/"+cfg.NodeID+"/witness", ks.Witness, func(origin string) (string, bool) {
+		id, ok := strings.CutPrefix(origin, "hashhub/")
+		if !ok {
+			return "", false
+		}
+		p, err := h.Peer(id)
+		if err != nil || p.Paused {
+			return "", false
+		}
+		return p.LogKey, true
+	}, db.Witness(), time.Now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	srv := server.New(server.Config{Hub: h, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log,
-		Signer: signer, LogSigner: logSigner, Rotations: rotations})
-	return &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log}, nil
+		Signer: signer, LogSigner: logSigner, Rotations: rotations, Witness: wit, Evidence: db.Witness().WitnessEvidence})
+	cosign := make(chan struct{}, 1)
+	h.OnRelease(func() {
+		select {
+		case cosign <- struct{}{}:
+		default:
+		}
+	})
+	return &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log,
+		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign}, nil
 }
 
 // Close releases the store.
@@ -230,6 +263,11 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go n.housekeeping(ctx)
+	every := n.CosignInterval
+	if every <= 0 {
+		every = federation.DefaultCosignInterval
+	}
+	go n.cosigner.Run(ctx, every, n.cosignKick)
 	if n.ReleaseInterval > 0 {
 		go n.releaseSchedule(ctx)
 	}

@@ -2420,6 +2420,145 @@ const docTemplate = `{
                     }
                 }
             }
+        },
+        "/v1/witness/add-checkpoint": {
+            "post": {
+                "description": "Body: \"old \u003csize\u003e\", the consistency proof lines (base64), a blank line, the signed checkpoint. The checkpoint's signature by a peer's pinned log key authenticates the request. 200 answers the cosignature/v1 line; 409 (text/x.tlog.size) the size this witness last cosigned; 422 a proof that does not verify (the checkpoint is kept as evidence); 403 a bad signature; 404 an unknown log.",
+                "consumes": [
+                    "text/plain"
+                ],
+                "produces": [
+                    "text/plain"
+                ],
+                "tags": [
+                    "witness"
+                ],
+                "summary": "Ask this node to witness a peer's checkpoint (C2SP tlog-witness)",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "409": {
+                        "description": "Conflict",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "type": "string"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/witness/evidence": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Validly signed by the peer's log but inconsistent with what this node cosigned before: evidence of a forked or rolled-back log.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "witness"
+                ],
+                "summary": "Checkpoints this node's witness refused",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the log's origin, hashhub/\u003cpeer id\u003e",
+                        "name": "origin",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/EvidenceList"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/witness/{origin}/checkpoint": {
+            "get": {
+                "produces": [
+                    "text/plain"
+                ],
+                "tags": [
+                    "witness"
+                ],
+                "summary": "The last checkpoint of a peer's log this node cosigned",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "hex SHA-256 of the log's origin",
+                        "name": "origin",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "type": "string"
+                        }
+                    }
+                }
+            }
         }
     },
     "definitions": {
@@ -2603,6 +2742,17 @@ const docTemplate = `{
                 }
             }
         },
+        "EvidenceList": {
+            "type": "object",
+            "properties": {
+                "evidence": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/store.Evidence"
+                    }
+                }
+            }
+        },
         "FeedbackRequest": {
             "type": "object",
             "properties": {
@@ -2666,6 +2816,10 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/release.SignedRotation"
                     }
+                },
+                "witness_verifier_key": {
+                    "description": "WitnessVerifierKey verifies this node's cosignatures of its peers'\ncheckpoints (cosignature/v1).",
+                    "type": "string"
                 }
             }
         },
@@ -3604,6 +3758,10 @@ const docTemplate = `{
                     "items": {
                         "type": "string"
                     }
+                },
+                "witness_key": {
+                    "description": "WitnessKey is the verifier key of the peer's witness cosignatures\n(witness_verifier_key of its /v1/keys); empty if it does not\nwitness this node's log.",
+                    "type": "string"
                 }
             }
         },
@@ -3695,6 +3853,20 @@ const docTemplate = `{
                     "type": "string"
                 },
                 "statement": {
+                    "type": "string"
+                }
+            }
+        },
+        "store.Evidence": {
+            "type": "object",
+            "properties": {
+                "note": {
+                    "type": "string"
+                },
+                "origin": {
+                    "type": "string"
+                },
+                "reason": {
                     "type": "string"
                 }
             }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashhub/hashhub/jurisdiction"
 	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/witness"
 )
 
 // Errors callers map to responses.
@@ -53,6 +54,10 @@ type Peer struct {
 	ReleaseKeyPEM string `json:"release_key_pem"`
 	// LogKey is the note verifier key of the peer's transparency log.
 	LogKey string `json:"log_key"`
+	// WitnessKey is the verifier key of the peer's witness cosignatures
+	// (witness_verifier_key of its /v1/keys); empty if it does not
+	// witness this node's log.
+	WitnessKey string `json:"witness_key,omitempty"`
 	// Lists are the peer's lists this node pulls.
 	Lists []string `json:"lists"`
 	// RoutedJurisdictions are the hosting jurisdictions whose reports go
@@ -111,6 +116,11 @@ func (p *Peer) Validate(selfID string) error {
 	}
 	if v.Name() != "hashhub/"+p.ID {
 		return &FieldError{"log_key", fmt.Sprintf("the key is named %q; the peer's log is hashhub/%s", v.Name(), p.ID)}
+	}
+	if p.WitnessKey != "" {
+		if _, err := witness.NewCosignatureVerifier(p.WitnessKey); err != nil {
+			return &FieldError{"witness_key", "a cosignature verifier key (witness_verifier_key of the peer's /v1/keys): " + err.Error()}
+		}
 	}
 	for _, l := range p.Lists {
 		if !listRE.MatchString(l) {

@@ -28,6 +28,9 @@ type Keys struct {
 	// NodeKeyPEM is the node's Ed25519 key: it signs the client assertions
 	// the node authenticates with at its peers (and its access tokens).
 	NodeKeyPEM string `json:"node_key_pem"`
+	// WitnessVerifierKey verifies this node's cosignatures of its peers'
+	// checkpoints (cosignature/v1).
+	WitnessVerifierKey string `json:"witness_verifier_key,omitempty"`
 	// Rotations lead from earlier release keys to the current one, each
 	// signed by the key it replaces and by its successor.
 	Rotations []release.SignedRotation `json:"rotations"`
@@ -45,6 +48,9 @@ func (s *Server) keys(c *gin.Context) {
 	k := Keys{Node: s.hub.NodeID(), LogVerifierKey: s.hub.LogVerifierKey(), Rotations: s.cfg.Rotations}
 	if k.Rotations == nil {
 		k.Rotations = []release.SignedRotation{}
+	}
+	if s.cfg.Witness != nil {
+		k.WitnessVerifierKey = s.cfg.Witness.VerifierKey()
 	}
 	if pemBytes, err := cryptoutils.MarshalPublicKeyToPEM(s.tokens.PublicKey()); err == nil {
 		k.NodeKeyPEM = string(pemBytes)

@@ -135,6 +135,7 @@ var routeCases = []routeCase{
 	{"GET", "/v1/peers/{id}", adminOnly, noBody("/v1/peers/node-z")},
 	{"POST", "/v1/peers/{id}/{action}", adminOnly, noBody("/v1/peers/node-z/pause")},
 	{"DELETE", "/v1/peers/{id}", adminOnly, noBody("/v1/peers/node-z")},
+	{"GET", "/v1/witness/evidence", adminOnly, noBody("/v1/witness/evidence?origin=hashhub/node-z")},
 }
 
 // publicRoute reports routes anyone may call without a token: the keys
@@ -142,7 +143,9 @@ var routeCases = []routeCase{
 // party can audit what the node published. They reveal no hash.
 func publicRoute(path string) bool {
 	return path == "/v1/keys" || path == "/v1/keys/release.pem" || path == "/v1/log/checkpoint" ||
-		strings.HasPrefix(path, "/v1/log/proof/")
+		strings.HasPrefix(path, "/v1/log/proof/") ||
+		// Witnessing authenticates by the submitted checkpoint's signature.
+		path == "/v1/witness/add-checkpoint" || path == "/v1/witness/:origin/checkpoint"
 }
 
 // opsRoute reports routes outside the role model: operations, docs, token.

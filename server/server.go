@@ -36,6 +36,7 @@ import (
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/store"
 	"github.com/hashhub/hashhub/translog"
+	"github.com/hashhub/hashhub/witness"
 )
 
 // Defaults, exported so flag help can show them.
@@ -49,10 +50,13 @@ const (
 
 // Config is what the server needs from its node.
 type Config struct {
-	Hub           *hub.Service
-	Signer        *release.Signer
-	LogSigner     *translog.Signer
-	Rotations     []release.SignedRotation
+	Hub       *hub.Service
+	Signer    *release.Signer
+	LogSigner *translog.Signer
+	Rotations []release.SignedRotation
+	Witness   *witness.Witness
+	// Evidence lists refused checkpoints kept by the witness.
+	Evidence      func(origin string) ([]store.Evidence, error)
 	Tokens        *auth.Tokens
 	Logger        *slog.Logger
 	MaxBody       int64
@@ -218,6 +222,13 @@ func (s *Server) routes() {
 	r.GET("/v1/log/checkpoint", s.checkpoint)
 	r.GET("/v1/log/proof/inclusion", s.inclusionProof)
 	r.GET("/v1/log/proof/consistency", s.consistencyProof)
+
+	// Witnessing (C2SP tlog-witness): the checkpoint's own signature is
+	// the authentication, so these take no token; answers are the spec's,
+	// not problem documents.
+	r.POST("/v1/witness/add-checkpoint", s.addCheckpoint)
+	r.GET("/v1/witness/:origin/checkpoint", s.witnessedCheckpoint)
+	h("GET", "/witness/evidence", roles(orgs.Admin), s.witnessEvidence)
 }
 
 var swagger = ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/docs/doc.json"))

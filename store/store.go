@@ -38,7 +38,8 @@ var (
 	bIdem     = []byte("idempotency")
 
 	allBuckets = [][]byte{bMeta, bOrgs, bOrgNames, bUsers, bClients, bEntries, bIndex,
-		bChanges, bFeedback, bDisputes, bLists, bAudit, bIdem, bListState, bLogHashes, bLogLeaves, bPeers}
+		bChanges, bFeedback, bDisputes, bLists, bAudit, bIdem, bListState, bLogHashes, bLogLeaves, bPeers,
+		bWitnessLogs, bWitnessEvidence, bCosignatures}
 )
 
 // ErrNotFound is returned when a key is absent. Not-found is an error, never

@@ -15,6 +15,7 @@ type peerKeys struct {
 	NodeKeyPEM     string `json:"node_key_pem"`
 	ReleaseKeyPEM  string `json:"release_key_pem"`
 	LogVerifierKey string `json:"log_verifier_key"`
+	WitnessKey     string `json:"witness_verifier_key"`
 }
 
 func cmdPeersAdd(e *env, args []string) error {
@@ -47,7 +48,7 @@ func cmdPeersAdd(e *env, args []string) error {
 		return err
 	}
 	p, err := c.AddPeer(e.call(), peers.Peer{ID: k.Node, Name: *name, Jurisdiction: *jur, BaseURL: *base,
-		NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM, LogKey: k.LogVerifierKey,
+		NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM, LogKey: k.LogVerifierKey, WitnessKey: k.WitnessKey,
 		Lists: ls, RoutedJurisdictions: routed, CountAs: peers.CountAs{Org: *countOrg, Jurisdiction: *countJur}})
 	if err != nil {
 		return err

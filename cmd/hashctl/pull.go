@@ -12,6 +12,7 @@ import (
 	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/mirror"
 	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/witness"
 )
 
 // clock is the time manifests' expiry is judged at. Tests move it; there
@@ -26,12 +27,23 @@ func cmdPull(e *env, args []string) error {
 	dir := fs.String("dir", "", "`DIR` of the mirror; the first pull creates it, later pulls use its pinned keys and its server")
 	keyFile := fs.String("key", "", "PEM `FILE` of the node's release key, obtained out of band, to pin on the first pull")
 	logKey := fs.String("log-key", "", "the node's log verifier `KEY` (name+hash+base64), obtained out of band, to pin on the first pull")
+	policyFile := fs.String("witness-policy", "", "JSON `FILE` naming witnesses (name, verifier_key, jurisdiction), the quorum and min_jurisdictions a checkpoint's cosignatures must meet")
 	tofu := fs.Bool("trust-on-first-use", false, "on the first pull, pin whatever keys the node serves at /v1/keys (their fingerprints are printed); later pulls use the pinned keys")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
 	if err := e.need("list", *list, "dir", *dir); err != nil {
 		return err
+	}
+	var policy *witness.Policy
+	if *policyFile != "" {
+		raw, err := os.ReadFile(*policyFile)
+		if err != nil {
+			return e.usagef("--witness-policy: %v", err)
+		}
+		if policy, err = witness.ParsePolicy(raw); err != nil {
+			return e.usagef("--witness-policy %s: %v", *policyFile, err)
+		}
 	}
 	var pem []byte
 	if *keyFile != "" {
@@ -80,6 +92,7 @@ func cmdPull(e *env, args []string) error {
 	}
 	defer m.Close()
 	progress := func(s string) { fmt.Fprintf(e.stderr, "  %s\n", s) }
+	m.WitnessPolicy = policy
 	res, perr := m.Pull(e.ctx, cl, clock(), progress)
 	if res == nil {
 		return perr

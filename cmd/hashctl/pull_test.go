@@ -57,8 +57,14 @@ type relNode struct {
 // it serves (to set a short expiry).
 func startRelNode(t *testing.T, prepare func(dir string), configure func(*node.Node)) *relNode {
 	t.Helper()
+	return startRelNodeID(t, "test-node", prepare, configure)
+}
+
+// startRelNodeID is startRelNode with a node id of the caller's choosing.
+func startRelNodeID(t *testing.T, id string, prepare func(dir string), configure func(*node.Node)) *relNode {
+	t.Helper()
 	dir := t.TempDir()
-	adminCreds, err := node.Init(dir, "test-node", "NL")
+	adminCreds, err := node.Init(dir, id, "NL")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func TestInitCreatesKeysAndAdmin(t *testing.T) {
 	if code := run([]string{"init", "--data", dir, "--node-id", "hub-nl", "--jurisdiction", "NL"}, &out, &errb); code != 0 {
 		t.Fatalf("init exit %d: %s", code, errb.String())
 	}
-	for _, f := range []string{"keys/" + keys.ReleaseKeyFile, "keys/" + keys.LogKeyFile, "keys/" + keys.TokenKeyFile, node.AdminFile, node.ConfigFile, "hashhub.db"} {
+	for _, f := range []string{"keys/" + keys.ReleaseKeyFile, "keys/" + keys.LogKeyFile, "keys/" + keys.TokenKeyFile, "keys/" + keys.WitnessKeyFile, node.AdminFile, node.ConfigFile, "hashhub.db"} {
 		fi, err := os.Stat(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)
