@@ -1,0 +1,202 @@
+// Command pull measures `hashctl pull` of a 10,000-change release onto a
+// mirror of a large list (issue: signed releases). In-process it serves a
+// real node on 127.0.0.1, imports N synthetic entries, publishes version 1
+// and lets a real hashctl process pull it into a fresh mirror; then it
+// makes 10,000 changes (half new entries, a quarter retractions, a quarter
+// severity updates), publishes version 2 and times a second hashctl pull —
+// every check included: signature, chain, expiry, log inclusion and
+// consistency, delta digest, strict line parsing and the set root — and
+// reports its wall time and the hashctl process's peak RSS (GNU time).
+//
+//	go run ./scripts/bench/pull -n 1000000 -hashctl /path/to/hashctl
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/ingest"
+	"github.com/hashhub/hashhub/lists"
+	"github.com/hashhub/hashhub/node"
+	"github.com/hashhub/hashhub/orgs"
+)
+
+func main() {
+	n := flag.Int("n", 1_000_000, "entries in the list")
+	changes := flag.Int("changes", 10_000, "changes between the two versions")
+	hashctl := flag.String("hashctl", "hashctl", "hashctl binary")
+	flag.Parse()
+	if err := run(*n, *changes, *hashctl); err != nil {
+		fmt.Fprintln(os.Stderr, "pull bench:", err)
+		os.Exit(1)
+	}
+}
+
+func out(k string, v any) { fmt.Printf("%s=%v\n", k, v) }
+
+func run(n, changes int, hashctl string) error {
+	work, err := os.MkdirTemp("", "pullbench")
+	if err != nil {
+		return err
+	}
+	if os.Getenv("PULLBENCH_KEEP") == "" {
+		defer os.RemoveAll(work)
+	} else {
+		out("work", work)
+	}
+	dir := filepath.Join(work, "node")
+	creds, err := node.Init(dir, "bench", "NL")
+	if err != nil {
+		return err
+	}
+	nd, err := node.Open(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer nd.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go nd.Serve(ctx, ln)
+	url := "http://" + ln.Addr().String()
+	h := nd.Hub
+	orgList, err := h.Orgs("", 10)
+	if err != nil {
+		return err
+	}
+	admin := hub.Actor{User: "bench-admin", Org: orgList[0].ID, Role: orgs.Admin, Jurisdiction: "NL"}
+	hot, err := h.CreateOrg(admin, orgs.Org{Name: "Hotline", Kind: orgs.Hotline, Jurisdiction: "NL"})
+	if err != nil {
+		return err
+	}
+	u1, _ := h.CreateUser(admin, hot.ID, "Analyst One")
+	u2, _ := h.CreateUser(admin, hot.ID, "Analyst Two")
+	a1 := hub.Actor{User: u1.User.ID, Org: hot.ID, Role: orgs.Hotline, Jurisdiction: "NL"}
+	a2 := hub.Actor{User: u2.User.ID, Org: hot.ID, Role: orgs.Hotline, Jurisdiction: "NL"}
+	plat, err := h.CreateOrg(admin, orgs.Org{Name: "Platform", Kind: orgs.Platform, Jurisdiction: "IE"})
+	if err != nil {
+		return err
+	}
+	pu, err := h.CreateUser(admin, plat.ID, "Puller")
+	if err != nil {
+		return err
+	}
+	if _, err := h.CreateList(admin, lists.List{Name: "bench", Policy: lists.Policy{MinAssessments: 1},
+		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var values []string
+	gen := func(count int) *bytes.Buffer {
+		var b bytes.Buffer
+		raw := make([]byte, 32)
+		for i := 0; i < count; i++ {
+			for j := range raw {
+				raw[j] = byte(rng.Uint32())
+			}
+			v := hex.EncodeToString(raw)
+			values = append(values, v)
+			fmt.Fprintf(&b, `{"algo":"sha256","value":%q,"severity":"B"}`+"\n", v)
+		}
+		return &b
+	}
+	start := time.Now()
+	if _, err := h.Import(a1, ingest.NewNDJSON(gen(n), ingest.DefaultMaxLine), "bench-1", nil); err != nil {
+		return err
+	}
+	out("import_seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()))
+	start = time.Now()
+	if _, err := h.BuildRelease(admin, "bench"); err != nil {
+		return err
+	}
+	out("release_v1_seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()))
+	// Give the first release's memory back before a second process (the
+	// first pull) needs its own: both are large at 10M entries.
+	debug.FreeOSMemory()
+	credFile := filepath.Join(work, "platform.json")
+	cj, _ := json.Marshal(map[string]string{"client_id": pu.ClientID, "client_secret": pu.ClientSecret})
+	if err := os.WriteFile(credFile, cj, 0o600); err != nil {
+		return err
+	}
+	_ = creds
+	mirrorDir := filepath.Join(work, "mirror")
+	pull := func(label string) error {
+		timeFile := filepath.Join(work, "time.txt")
+		cmd := exec.Command("/usr/bin/time", "-f", "%e %M", "-o", timeFile, hashctl, "pull", "--list", "bench", "--dir", mirrorDir,
+			"--trust-on-first-use", "--server", url, "--credentials", credFile)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%s: %v\n%s", label, err, stderr.String())
+		}
+		wall := time.Since(start)
+		t, _ := os.ReadFile(timeFile)
+		var secs float64
+		var kb int
+		fmt.Sscanf(strings.TrimSpace(string(t)), "%f %d", &secs, &kb)
+		out(label+"_seconds", fmt.Sprintf("%.3f", wall.Seconds()))
+		out(label+"_peak_rss_mb", kb/1024)
+		return nil
+	}
+	if err := pull("pull_v1"); err != nil {
+		return err
+	}
+	// 10,000 changes: half new, a quarter retracted, a quarter updated.
+	newOnes := gen(changes / 2)
+	if _, err := h.Import(a1, ingest.NewNDJSON(newOnes, ingest.DefaultMaxLine), "bench-2", nil); err != nil {
+		return err
+	}
+	for i := 0; i < changes/4; i++ {
+		if _, err := h.Retract(a1, "sha256:"+values[i], "bench"); err != nil {
+			return err
+		}
+	}
+	var upd bytes.Buffer
+	for i := changes / 4; i < changes/2; i++ {
+		fmt.Fprintf(&upd, `{"algo":"sha256","value":%q,"severity":"A"}`+"\n", values[i])
+	}
+	if _, err := h.Import(a2, ingest.NewNDJSON(&upd, ingest.DefaultMaxLine), "bench-3", nil); err != nil {
+		return err
+	}
+	m, err := h.BuildRelease(admin, "bench")
+	if err != nil {
+		return err
+	}
+	out("v2_delta", fmt.Sprintf("+%d-%d~%d", m.Delta.Adds, m.Delta.Removes, m.Delta.Updates))
+	if os.Getenv("PULLBENCH_STOP") != "" {
+		out("url", url)
+		out("stopped_before_second_pull", 1)
+		time.Sleep(time.Hour)
+	}
+	if err := pull("pull_10k_changes"); err != nil {
+		return err
+	}
+	if err := pull("pull_up_to_date"); err != nil {
+		return err
+	}
+	start = time.Now()
+	if err := exec.Command(hashctl, "verify", "--dir", mirrorDir).Run(); err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	out("verify_offline_seconds", fmt.Sprintf("%.2f", time.Since(start).Seconds()))
+	return nil
+}
