@@ -10,6 +10,7 @@ import (
 	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/release"
 )
 
 func cmdListsCreate(e *env, args []string) error {
@@ -124,24 +125,8 @@ func orAll(s string) string {
 }
 
 func cmdListsShow(e *env, args []string) error {
-	fs := e.flags()
-	pos, err := e.parse(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	l, err := c.List(e.call(), pos[0])
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	printList(e, l)
-	return nil
+	return show(e, args, 1, func(c *client.Client, pos []string) (*lists.List, error) { return c.List(e.call(), pos[0]) },
+		func(l *lists.List) { printList(e, l) })
 }
 
 func cmdListsEntries(e *env, args []string) error {
@@ -240,28 +225,15 @@ func qualifiedRow(h client.QualifiedHash) []string {
 }
 
 func cmdListsRelease(e *env, args []string) error {
-	fs := e.flags()
-	pos, err := e.parse(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	m, err := c.BuildRelease(e.call(), pos[0])
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	fmt.Fprintf(e.stdout, "Released %s version %d\n", m.List, m.Version)
-	fields(e.stdout,
-		"entries", strconv.FormatUint(m.Entries, 10),
-		"changes", fmt.Sprintf("%d added, %d removed, %d updated", m.Delta.Adds, m.Delta.Removes, m.Delta.Updates),
-		"set_root", m.SetRoot,
-		"log_index", strconv.FormatInt(m.LogIndex, 10),
-		"expires", m.Expires)
-	return nil
+	return show(e, args, 1, func(c *client.Client, pos []string) (*release.Manifest, error) {
+		return c.BuildRelease(e.call(), pos[0])
+	}, func(m *release.Manifest) {
+		fmt.Fprintf(e.stdout, "Released %s version %d\n", m.List, m.Version)
+		fields(e.stdout,
+			"entries", strconv.FormatUint(m.Entries, 10),
+			"changes", fmt.Sprintf("%d added, %d removed, %d updated", m.Delta.Adds, m.Delta.Removes, m.Delta.Updates),
+			"set_root", m.SetRoot,
+			"log_index", strconv.FormatInt(m.LogIndex, 10),
+			"expires", m.Expires)
+	})
 }

@@ -512,3 +512,27 @@ func cmdHelp(e *env, args []string) error {
 	// Run the command with -h: it registers its flags and prints them.
 	return c.run(e, []string{"-h"})
 }
+
+// show runs the common shape of a command that takes only positional
+// arguments: parse them, call the node, and print either the node's raw
+// answer (--json) or the human form.
+func show[T any](e *env, args []string, npos int, call func(c *client.Client, pos []string) (T, error), print func(T)) error {
+	fs := e.flags()
+	pos, err := e.parse(fs, args, npos)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	v, err := call(c, pos)
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	print(v)
+	return nil
+}

@@ -76,24 +76,8 @@ func cmdOrgsList(e *env, args []string) error {
 }
 
 func cmdOrgsShow(e *env, args []string) error {
-	fs := e.flags()
-	pos, err := e.parse(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	o, err := c.Org(e.call(), pos[0])
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	printOrg(e, o)
-	return nil
+	return show(e, args, 1, func(c *client.Client, pos []string) (*orgs.Org, error) { return c.Org(e.call(), pos[0]) },
+		func(o *orgs.Org) { printOrg(e, o) })
 }
 
 func cmdUsersCreate(e *env, args []string) error {

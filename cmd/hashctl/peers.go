@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/peers"
 )
 
@@ -76,78 +77,36 @@ func printPeer(e *env, p *peers.Peer) {
 }
 
 func cmdPeersList(e *env, args []string) error {
-	fs := e.flags()
-	if _, err := e.parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	ps, err := c.Peers(e.call())
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	if len(ps) == 0 {
-		fmt.Fprintln(e.stdout, "No peers.")
-		return nil
-	}
-	t := newTable(e.stdout, "ID", "NAME", "JURISDICTION", "URL", "LISTS", "PAUSED")
-	for _, p := range ps {
-		t.row(p.ID, p.Name, p.Jurisdiction, p.BaseURL, join(p.Lists), strconv.FormatBool(p.Paused))
-	}
-	t.flush()
-	return nil
+	return show(e, args, 0, func(c *client.Client, _ []string) ([]peers.Peer, error) { return c.Peers(e.call()) },
+		func(ps []peers.Peer) {
+			if len(ps) == 0 {
+				fmt.Fprintln(e.stdout, "No peers.")
+				return
+			}
+			t := newTable(e.stdout, "ID", "NAME", "JURISDICTION", "URL", "LISTS", "PAUSED")
+			for _, p := range ps {
+				t.row(p.ID, p.Name, p.Jurisdiction, p.BaseURL, join(p.Lists), strconv.FormatBool(p.Paused))
+			}
+			t.flush()
+		})
 }
 
 func cmdPeersShow(e *env, args []string) error {
-	fs := e.flags()
-	pos, err := e.parse(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	p, err := c.Peer(e.call(), pos[0])
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	printPeer(e, p)
-	return nil
+	return show(e, args, 1, func(c *client.Client, pos []string) (*peers.Peer, error) { return c.Peer(e.call(), pos[0]) },
+		func(p *peers.Peer) { printPeer(e, p) })
 }
 
 func peerPause(paused bool) func(e *env, args []string) error {
 	return func(e *env, args []string) error {
-		fs := e.flags()
-		pos, err := e.parse(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		c, err := e.client()
-		if err != nil {
-			return err
-		}
-		p, err := c.SetPeerPaused(e.call(), pos[0], paused)
-		if err != nil {
-			return err
-		}
-		if e.g.json.v {
-			return e.printRaw()
-		}
-		state := "resumed"
-		if p.Paused {
-			state = "paused"
-		}
-		fmt.Fprintf(e.stdout, "Peer %s %s\n", p.ID, state)
-		return nil
+		return show(e, args, 1, func(c *client.Client, pos []string) (*peers.Peer, error) {
+			return c.SetPeerPaused(e.call(), pos[0], paused)
+		}, func(p *peers.Peer) {
+			state := "resumed"
+			if p.Paused {
+				state = "paused"
+			}
+			fmt.Fprintf(e.stdout, "Peer %s %s\n", p.ID, state)
+		})
 	}
 }
 
