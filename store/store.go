@@ -46,6 +46,11 @@ var (
 // a nil value.
 var ErrNotFound = errors.New("not found")
 
+// InitialMmapSize is the address space reserved for the store file (64
+// GiB); a store that outgrows it still works, but writes that grow it wait
+// for open read transactions.
+const InitialMmapSize = 64 << 30
+
 // FileName is the database file inside the data directory.
 const FileName = "hashhub.db"
 
@@ -80,9 +85,11 @@ func Open(dir string, o Options) (*DB, error) {
 		ReadOnly:       o.ReadOnly,
 		FreelistType:   bolt.FreelistMapType,
 		NoFreelistSync: true,
-		// Reserve address space up front so long reads never block the
-		// writer on mmap growth.
-		InitialMmapSize: 1 << 30,
+		// Reserve address space up front so that a long read (a snapshot
+		// download) never blocks the writer: bbolt cannot grow its map
+		// while a read transaction is open. On 64-bit Linux this is
+		// address space only; the file grows as data is written.
+		InitialMmapSize: InitialMmapSize,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
