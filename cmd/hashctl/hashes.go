@@ -72,24 +72,8 @@ func activeAssessments(e *entries.Entry) int {
 }
 
 func cmdHashesShow(e *env, args []string) error {
-	fs := e.flags()
-	pos, err := e.parse(fs, args, 2)
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	ent, err := c.Entry(e.call(), pos[0], pos[1])
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	printEntry(e, &ent.Entry, ent.Status)
-	return nil
+	return show(e, args, 2, func(c *client.Client, pos []string) (*client.Entry, error) { return c.Entry(e.call(), pos[0], pos[1]) },
+		func(ent *client.Entry) { printEntry(e, &ent.Entry, ent.Status) })
 }
 
 func printEntry(e *env, ent *entries.Entry, status string) {
@@ -132,22 +116,13 @@ func oneLine(s string) string {
 }
 
 func cmdHashesHistory(e *env, args []string) error {
-	fs := e.flags()
-	pos, err := e.parse(fs, args, 2)
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	h, err := c.History(e.call(), pos[0], pos[1])
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
+	return show(e, args, 2, func(c *client.Client, pos []string) (*client.History, error) {
+		return c.History(e.call(), pos[0], pos[1])
+	},
+		func(h *client.History) { printHistory(e, h) })
+}
+
+func printHistory(e *env, h *client.History) {
 	if h.Entry != nil {
 		printEntry(e, h.Entry, h.Status)
 	}
@@ -163,7 +138,6 @@ func cmdHashesHistory(e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "\nDisputes:")
 		printDisputes(e, h.Disputes)
 	}
-	return nil
 }
 
 func cmdHashesAssess(e *env, args []string) error {

@@ -46,9 +46,20 @@ func startNamedNode(t *testing.T, id, jur string) *testNode {
 	if err != nil {
 		t.Fatalf("init: %v", err)
 	}
+	url, _ := serveNode(t, dir, nil)
+	return &testNode{url: url, dir: dir, admin: creds{c.ClientID, c.ClientSecret}}
+}
+
+// serveNode opens the node in dir, lets configure adjust it, and serves it
+// on a loopback port until the test ends.
+func serveNode(t *testing.T, dir string, configure func(*node.Node)) (string, *node.Node) {
+	t.Helper()
 	n, err := node.Open(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("open: %v", err)
+	}
+	if configure != nil {
+		configure(n)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -64,7 +75,7 @@ func startNamedNode(t *testing.T, id, jur string) *testNode {
 		}
 		n.Close()
 	})
-	return &testNode{url: "http://" + ln.Addr().String(), dir: dir, admin: creds{c.ClientID, c.ClientSecret}}
+	return "http://" + ln.Addr().String(), n
 }
 
 // result is one hashctl run.

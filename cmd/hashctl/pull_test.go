@@ -8,12 +8,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -71,28 +68,8 @@ func startRelNodeID(t *testing.T, id string, prepare func(dir string), configure
 	if prepare != nil {
 		prepare(dir)
 	}
-	n, err := node.Open(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if configure != nil {
-		configure(n)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("serve: %v", err)
-		}
-		n.Close()
-	})
-	rn := &relNode{url: "http://" + ln.Addr().String(), dir: dir, n: n}
+	url, n := serveNode(t, dir, configure)
+	rn := &relNode{url: url, dir: dir, n: n}
 	rn.admin = rn.client(t, creds{adminCreds.ClientID, adminCreds.ClientSecret})
 	bg := context.Background()
 	hot, err := rn.admin.CreateOrg(bg, client.CreateOrgRequest{Name: "Hotline", Kind: orgs.Hotline, Jurisdiction: "NL"})
