@@ -307,7 +307,11 @@ func open(dir string, readOnly bool) (*Mirror, error) {
 		}
 		return nil, fmt.Errorf("mirror: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly,
+		// As the node's store: a map freelist not written at each commit
+		// keeps commits cheap on a large mirror, and a generous map
+		// reservation avoids remapping as the file grows.
+		FreelistType: bolt.FreelistMapType, NoFreelistSync: true, InitialMmapSize: 16 << 30})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("mirror: %s is in use by another process (a pull in progress?)", path)
