@@ -308,10 +308,13 @@ func open(dir string, readOnly bool) (*Mirror, error) {
 		return nil, fmt.Errorf("mirror: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly,
-		// As the node's store: a map freelist not written at each commit
-		// keeps commits cheap on a large mirror, and a generous map
-		// reservation avoids remapping as the file grows.
-		FreelistType: bolt.FreelistMapType, NoFreelistSync: true, InitialMmapSize: 16 << 30})
+		// A map freelist keeps commits cheap on a large mirror, and a
+		// generous map reservation avoids remapping as the file grows.
+		// Unlike the node's long-running store, the freelist stays synced:
+		// hashctl opens the file on every run, and without a stored
+		// freelist bbolt would read the whole file at each open (2.8 s
+		// for a 10M-entry mirror).
+		FreelistType: bolt.FreelistMapType, InitialMmapSize: 16 << 30})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("mirror: %s is in use by another process (a pull in progress?)", path)
