@@ -92,6 +92,9 @@ func New(cfg Config) *Server {
 		metrics: newMetrics(), idemInFlight: map[string]bool{}}
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
+	// An API answers the path it was given: no redirect to a path with or
+	// without a trailing slash (a base64 hash value may end in '/').
+	s.engine.RedirectTrailingSlash = false
 	s.engine.ContextWithFallback = true
 	// Route on the escaped path so a percent-encoded "/" inside a hash value
 	// (PhotoDNA is base64) stays inside its path parameter.
