@@ -66,17 +66,11 @@ func cmdListsCreate(e *env, args []string) error {
 
 func printList(e *env, l *lists.List) {
 	p := l.Policy
-	all := func(s string) string {
-		if s == "" {
-			return "all"
-		}
-		return s
-	}
 	fields(e.stdout,
 		"name", l.Name,
 		"description", l.Description,
-		"algorithms", all(join(p.Algorithms)),
-		"categories", all(join(p.Categories)),
+		"algorithms", orAll(join(p.Algorithms)),
+		"categories", orAll(join(p.Categories)),
 		"min_assessments", strconv.Itoa(p.MinAssessments),
 		"min_orgs", strconv.Itoa(p.MinOrgs),
 		"min_jurisdictions", strconv.Itoa(p.MinJurisdictions),
@@ -87,34 +81,21 @@ func printList(e *env, l *lists.List) {
 }
 
 func cmdListsList(e *env, args []string) error {
-	fs := e.flags()
-	if _, err := e.parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	ls, err := c.Lists(e.call())
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	if len(ls) == 0 {
-		fmt.Fprintln(e.stdout, "no lists you may read")
-		return nil
-	}
-	t := newTable(e.stdout, "NAME", "MIN_ASSESSMENTS", "MIN_ORGS", "MIN_JURISDICTIONS", "ALGORITHMS", "CATEGORIES", "READERS")
-	for _, l := range ls {
-		p := l.Policy
-		readers := strings.Trim(join(l.Readers.Roles)+","+join(l.Readers.Orgs), ",")
-		t.row(l.Name, strconv.Itoa(p.MinAssessments), strconv.Itoa(p.MinOrgs), strconv.Itoa(p.MinJurisdictions),
-			orAll(join(p.Algorithms)), orAll(join(p.Categories)), readers)
-	}
-	t.flush()
-	return nil
+	return show(e, args, 0, func(c *client.Client, _ []string) ([]lists.List, error) { return c.Lists(e.call()) },
+		func(ls []lists.List) {
+			if len(ls) == 0 {
+				fmt.Fprintln(e.stdout, "no lists you may read")
+				return
+			}
+			t := newTable(e.stdout, "NAME", "MIN_ASSESSMENTS", "MIN_ORGS", "MIN_JURISDICTIONS", "ALGORITHMS", "CATEGORIES", "READERS")
+			for _, l := range ls {
+				p := l.Policy
+				readers := strings.Trim(join(l.Readers.Roles)+","+join(l.Readers.Orgs), ",")
+				t.row(l.Name, strconv.Itoa(p.MinAssessments), strconv.Itoa(p.MinOrgs), strconv.Itoa(p.MinJurisdictions),
+					orAll(join(p.Algorithms)), orAll(join(p.Categories)), readers)
+			}
+			t.flush()
+		})
 }
 
 func orAll(s string) string {
