@@ -90,6 +90,13 @@ type Assessment struct {
 	// OverruledBy is set on a not_illegal assessment whose dispute was
 	// upheld: it stays in the history but no longer blocks the entry.
 	OverruledBy string `json:"overruled_by,omitempty"`
+	// OriginSeq is the sequence number of the origin-signed record that
+	// made this assessment (see package records); OriginOrg and OriginJur
+	// are the organisation and its jurisdiction as the origin names them.
+	// On an imported assessment Org and OrgJur say how it counts here.
+	OriginSeq uint64 `json:"origin_seq,omitempty"`
+	OriginOrg string `json:"origin_org,omitempty"`
+	OriginJur string `json:"origin_org_jurisdiction,omitempty"`
 }
 
 // Retraction records who withdrew an assessment and why.
@@ -97,6 +104,17 @@ type Retraction struct {
 	User   string    `json:"user"`
 	Reason string    `json:"reason"`
 	Time   time.Time `json:"time"`
+	// Seq is the origin-signed retraction record's sequence number.
+	Seq uint64 `json:"seq,omitempty"`
+}
+
+// RetractMark remembers the newest retraction an origin's organisation
+// made of an entry, so that an older assessment of that organisation that
+// arrives late (through another relay) is recorded as withdrawn.
+type RetractMark struct {
+	Origin string `json:"origin"`
+	Org    string `json:"org"`
+	Seq    uint64 `json:"seq"`
 }
 
 // Active reports whether the assessment still counts.
@@ -173,6 +191,8 @@ type Entry struct {
 	// OpenDisputes lists the ids of unresolved disputes; while it is not
 	// empty the entry is left out of every list.
 	OpenDisputes []string `json:"open_disputes,omitempty"`
+	// RetractMarks are the retractions received from other origins.
+	RetractMarks []RetractMark `json:"retract_marks,omitempty"`
 }
 
 // Assess adds a's verdict, replacing an earlier one by the same user from

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/hashes"
+	"github.com/hashhub/hashhub/records"
 	"github.com/hashhub/hashhub/store"
 )
 
@@ -28,8 +29,17 @@ func (s *Service) Submit(a Actor, h hashes.Hash, in entries.Input) (*entries.Ent
 	err = s.db.Update(func(tx *store.Tx) error {
 		var changed bool
 		var err error
-		e, created, changed, err = s.merge(tx, a, h, store.IndexKey(h), in, now)
+		var rb *recordBuilder
+		e, created, changed, err = s.merge(tx, a, h, store.IndexKey(h), in, now, func() (*recordBuilder, error) {
+			var err error
+			rb, err = s.newRecord(tx, a, records.KindAssessment, now)
+			assessmentRecord(rb, in)
+			return rb, err
+		})
 		if err != nil || !changed {
+			return err
+		}
+		if err := s.finish(tx, rb); err != nil {
 			return err
 		}
 		return record(tx, a.audit(), now, "hash.submit", h.Key(), submitDigest{h.Key(), in})
@@ -43,8 +53,10 @@ type submitDigest struct {
 }
 
 // merge adds the actor's assessment to the entry for h, creating it if
-// needed, and writes it when something changed.
-func (s *Service) merge(tx *store.Tx, a Actor, h hashes.Hash, ik []byte, in entries.Input, now time.Time) (e *entries.Entry, created, changed bool, err error) {
+// needed, and writes it when something changed. rec gives the record the
+// change is signed in (called only when something changed).
+func (s *Service) merge(tx *store.Tx, a Actor, h hashes.Hash, ik []byte, in entries.Input, now time.Time,
+	rec func() (*recordBuilder, error)) (e *entries.Entry, created, changed bool, err error) {
 	e, err = tx.EntryByIndexKey(ik, h)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -58,9 +70,14 @@ func (s *Service) merge(tx *store.Tx, a Actor, h hashes.Hash, ik []byte, in entr
 	}
 	changed = e.Assess(s.assessment(a, in, now)) || created
 	if changed {
-		err = tx.PutEntry(e, ik)
+		rb, rerr := rec()
+		if rerr != nil {
+			return nil, false, false, rerr
+		}
+		s.stamp(e, a.User, rb, a.Org, a.Jurisdiction)
+		return e, created, changed, tx.PutEntry(e, ik)
 	}
-	return e, created, changed, err
+	return e, created, changed, nil
 }
 
 func (s *Service) assessment(a Actor, in entries.Input, now time.Time) entries.Assessment {
@@ -104,6 +121,15 @@ func (s *Service) Assess(a Actor, key string, in entries.Input) (*entries.Entry,
 		as := s.assessment(a, in, now)
 		if !e.Assess(as) {
 			return nil
+		}
+		rb, err := s.newRecord(tx, a, records.KindAssessment, now)
+		if err != nil {
+			return err
+		}
+		assessmentRecord(rb, in)
+		s.stamp(e, a.User, rb, a.Org, a.Jurisdiction)
+		if err := s.finish(tx, rb); err != nil {
+			return err
 		}
 		if in.Verdict == entries.NotIllegal {
 			if d, err = s.openDispute(tx, e, "assessment", as.ID, a, in.Note, now); err != nil {
@@ -159,8 +185,20 @@ func (s *Service) Retract(a Actor, key, reason string) (*entries.Entry, error) {
 			return err
 		}
 		r := entries.Retraction{User: a.User, Reason: reason, Time: now}
+		rb, err := s.newRecord(tx, a, records.KindRetraction, now)
+		if err != nil {
+			return err
+		}
+		if rb != nil {
+			r.Seq = rb.r.Seq
+			rb.r.Reason = reason
+			rb.keys = append(rb.keys, e.Key())
+		}
 		if e.Retract(a.Org, s.nodeID, r) == 0 {
 			return fmt.Errorf("%w: organisation %q has no active assessment of %q", entries.ErrNothingToRetract, a.Org, key)
+		}
+		if err := s.finish(tx, rb); err != nil {
+			return err
 		}
 		if err := tx.PutEntry(e, nil); err != nil {
 			return err

@@ -5,6 +5,7 @@
 package hub
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
@@ -40,6 +41,8 @@ type Service struct {
 	nodeID string
 	now    func() time.Time
 	pub    *Publisher
+	// recordKey signs the records of what this node's analysts say.
+	recordKey ed25519.PrivateKey
 	// onRelease, if set, runs after each release commits (the node uses
 	// it to ask its witnesses for cosignatures at once).
 	onRelease func()

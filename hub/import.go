@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/ingest"
+	"github.com/hashhub/hashhub/records"
 	"github.com/hashhub/hashhub/store"
 )
 
@@ -170,9 +172,26 @@ func (s *Service) commitImport(a Actor, batch []importItem, importID string, res
 	err := s.db.Update(func(tx *store.Tx) error {
 		created, updated, unchanged = 0, 0, 0
 		d.reset()
+		// One record per distinct verdict in the batch (split at
+		// records.MaxKeys keys), signed once the batch is written.
+		builders := map[string]*recordBuilder{}
+		var done []*recordBuilder
 		for i := range batch {
 			it := &batch[i]
-			_, c, changed, err := s.merge(tx, a, it.hash, it.ik[:], it.in, now)
+			_, c, changed, err := s.merge(tx, a, it.hash, it.ik[:], it.in, now, func() (*recordBuilder, error) {
+				k := inputKey(it.in)
+				if rb := builders[k]; rb != nil && len(rb.keys) < records.MaxKeys {
+					return rb, nil
+				}
+				rb, err := s.newRecord(tx, a, records.KindAssessment, now)
+				if rb == nil || err != nil {
+					return nil, err
+				}
+				assessmentRecord(rb, it.in)
+				builders[k] = rb
+				done = append(done, rb)
+				return rb, nil
+			})
 			if err != nil {
 				return fmt.Errorf("line %d: %w", it.line, err)
 			}
@@ -186,6 +205,11 @@ func (s *Service) commitImport(a Actor, batch []importItem, importID string, res
 			}
 			d.add(it.hash.Key(), it.in)
 		}
+		for _, rb := range done {
+			if err := s.finish(tx, rb); err != nil {
+				return err
+			}
+		}
 		return tx.AppendAudit(d.event(a.audit(), now, fmt.Sprintf("import/%s#%d", importID, res.Batches+1)))
 	})
 	if err != nil {
@@ -197,4 +221,9 @@ func (s *Service) commitImport(a Actor, batch []importItem, importID string, res
 	res.Updated += updated
 	res.Unchanged += unchanged
 	return nil
+}
+
+// inputKey identifies a verdict, to group an import batch's records.
+func inputKey(in entries.Input) string {
+	return fmt.Sprintf("%s|%s|%s|%s|%s", in.Verdict, in.Category, strings.Join(in.Jurisdictions, ","), in.Severity, in.Note)
 }

@@ -102,12 +102,16 @@ func (s *Service) BuildRelease(a Actor, name string) (*release.Manifest, error) 
 		if err != nil {
 			return err
 		}
-		changes, err := s.collectChanges(tx, ls, l)
+		refs := map[store.RecordRef]struct{}{}
+		changes, err := s.collectChanges(tx, ls, l, refs)
 		if err != nil {
 			return err
 		}
 		out, err = s.publish(tx, ls, l, changes, a)
-		return err
+		if err != nil || len(refs) == 0 {
+			return err
+		}
+		return ls.PutVersionRecords(out.Version, sortedRefs(refs))
 	})
 	if err == nil && s.onRelease != nil {
 		s.onRelease()
@@ -116,14 +120,19 @@ func (s *Service) BuildRelease(a Actor, name string) (*release.Manifest, error) 
 }
 
 // collectChanges evaluates every entry created or rewritten since the last
-// release against the list's policy and returns the member changes.
-func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.List) ([]memberChange, error) {
+// release against the list's policy and returns the member changes. It
+// adds to refs the records of every such entry that is or was on the list:
+// what a peer importing the release needs to know who said what.
+func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.List, refs map[store.RecordRef]struct{}) ([]memberChange, error) {
 	var changes []memberChange
 	consider := func(e *entries.Entry) {
 		oldKey, oldLine, had := ls.MemberOf(e.Seq)
 		var it *release.Item
 		if l.Policy.Evaluate(e).Qualifies() {
 			it = &release.Item{Algo: e.Algo, Value: e.Value, Quality: e.Quality, Severity: maxSeverity(e)}
+		}
+		if it != nil || had {
+			recordRefs(e, refs)
 		}
 		switch {
 		case it == nil && !had:

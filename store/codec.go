@@ -92,11 +92,17 @@ func parseHashBytes(k []byte) (algo, value string, err error) {
 	return "", "", errCorrupt
 }
 
-const entryFormatV1 = 1
+// Entry formats: v2 adds assessment provenance (origin sequence,
+// organisation and jurisdiction), retraction sequence numbers and
+// retraction marks. v1 is still read.
+const (
+	entryFormatV1 = 1
+	entryFormatV2 = 2
+)
 
 // encodeEntry appends the binary form of e to dst.
 func encodeEntry(dst []byte, e *entries.Entry) []byte {
-	dst = append(dst, entryFormatV1)
+	dst = append(dst, entryFormatV2)
 	dst = appendBytes(dst, appendHashBytes(nil, e.Algo, e.Value))
 	q := int64(-1)
 	if e.Quality != nil {
@@ -132,9 +138,19 @@ func encodeEntry(dst []byte, e *entries.Entry) []byte {
 			dst = appendString(dst, r.User)
 			dst = appendString(dst, r.Reason)
 			dst = appendTime(dst, r.Time)
+			dst = binary.AppendUvarint(dst, r.Seq)
 		} else {
 			dst = append(dst, 0)
 		}
+		dst = binary.AppendUvarint(dst, a.OriginSeq)
+		dst = appendString(dst, a.OriginOrg)
+		dst = appendString(dst, a.OriginJur)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(e.RetractMarks)))
+	for _, m := range e.RetractMarks {
+		dst = appendString(dst, m.Origin)
+		dst = appendString(dst, m.Org)
+		dst = binary.AppendUvarint(dst, m.Seq)
 	}
 	return dst
 }
@@ -235,7 +251,8 @@ func (d *decoder) byte() byte {
 // decodeEntry parses the binary form.
 func decodeEntry(raw []byte) (*entries.Entry, error) {
 	d := &decoder{b: raw}
-	if v := d.byte(); d.err == nil && v != entryFormatV1 {
+	v := d.byte()
+	if d.err == nil && v != entryFormatV1 && v != entryFormatV2 {
 		return nil, fmt.Errorf("%w: entry format %d", errCorrupt, v)
 	}
 	e := &entries.Entry{}
@@ -278,6 +295,23 @@ func decodeEntry(raw []byte) (*entries.Entry, error) {
 		a.OverruledBy = d.string()
 		if d.byte() == 1 {
 			a.Retracted = &entries.Retraction{User: d.string(), Reason: d.string(), Time: d.time()}
+			if v >= entryFormatV2 {
+				a.Retracted.Seq = d.uvarint()
+			}
+		}
+		if v >= entryFormatV2 {
+			a.OriginSeq = d.uvarint()
+			a.OriginOrg = d.string()
+			a.OriginJur = d.string()
+		}
+	}
+	if v >= entryFormatV2 {
+		if n := d.count(); n > 0 {
+			e.RetractMarks = make([]entries.RetractMark, n)
+			for i := range e.RetractMarks {
+				m := &e.RetractMarks[i]
+				m.Origin, m.Org, m.Seq = d.string(), d.string(), d.uvarint()
+			}
 		}
 	}
 	if d.err == nil && len(d.b) != 0 {

@@ -39,7 +39,7 @@ var (
 
 	allBuckets = [][]byte{bMeta, bOrgs, bOrgNames, bUsers, bClients, bEntries, bIndex,
 		bChanges, bFeedback, bDisputes, bLists, bAudit, bIdem, bListState, bLogHashes, bLogLeaves, bPeers,
-		bWitnessLogs, bWitnessEvidence, bCosignatures}
+		bWitnessLogs, bWitnessEvidence, bCosignatures, bRecords, bPeerCursors}
 )
 
 // ErrNotFound is returned when a key is absent. Not-found is an error, never

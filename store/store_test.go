@@ -22,10 +22,12 @@ func sampleEntry() *entries.Entry {
 		OpenDisputes: []string{"dsp_000000000001"},
 		Assessments: []entries.Assessment{
 			{ID: "n/u1", Verdict: entries.Illegal, Category: entries.National, Jurisdictions: []string{"DE", "NL"},
-				Severity: entries.SeverityA, Note: "ünïcode note", Org: "o1", OrgJur: "NL", User: "u1", Origin: "n", Time: t0},
+				Severity: entries.SeverityA, Note: "ünïcode note", Org: "o1", OrgJur: "NL", User: "u1", Origin: "n", Time: t0,
+				OriginSeq: 7, OriginOrg: "org_far", OriginJur: "DE"},
 			{ID: "n/u2", Verdict: entries.NotIllegal, Category: entries.Baseline, Org: "o2", OrgJur: "GB", User: "u2", Origin: "n",
-				Time: t0, OverruledBy: "dsp_2", Retracted: &entries.Retraction{User: "u2", Reason: "error", Time: t0}},
+				Time: t0, OverruledBy: "dsp_2", Retracted: &entries.Retraction{User: "u2", Reason: "error", Time: t0, Seq: 9}},
 		},
+		RetractMarks: []entries.RetractMark{{Origin: "far", Org: "org_far", Seq: 12}},
 	}
 }
 

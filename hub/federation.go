@@ -1,0 +1,284 @@
+package hub
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hashhub/hashhub/audit"
+	"github.com/hashhub/hashhub/entries"
+	"github.com/hashhub/hashhub/hashes"
+	"github.com/hashhub/hashhub/peers"
+	"github.com/hashhub/hashhub/records"
+	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/store"
+)
+
+// ErrForgedRecord is wrapped when a peer relays a record whose signature
+// does not verify with its origin's key: the whole step is refused.
+var ErrForgedRecord = errors.New("forged record")
+
+// PeerStep is one verified version of a peer's list, ready to import: the
+// delta lines applied to this node's copy of the list (all adds for a
+// snapshot) and the signed records they rest on.
+type PeerStep struct {
+	Peer    string
+	List    string
+	Version uint64
+	// Snapshot marks a version reached from a snapshot.
+	Snapshot bool
+	Changes  []release.Change
+	Records  []records.Signed
+}
+
+// StepResult says what importing a step did.
+type StepResult struct {
+	Version uint64 `json:"version"`
+	// Applied is false when the step had been applied before (a replay
+	// after a restart): nothing changed.
+	Applied bool `json:"applied"`
+	// Records is how many records were verified; Own how many originated
+	// here (never imported back); Unknown how many came from origins this
+	// node has no key for (skipped: they cannot be verified).
+	Records int `json:"records"`
+	Own     int `json:"own"`
+	Unknown int `json:"unknown"`
+	// Created and Updated count entries written.
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+}
+
+// origin is what an importer knows of a record's origin node.
+type origin struct {
+	key     ed25519.PublicKey
+	countAs peers.CountAs
+}
+
+// origins returns the registered peers' node keys and how they count.
+func (s *Service) origins() (map[string]origin, error) {
+	ps, err := s.Peers()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]origin, len(ps))
+	for i := range ps {
+		k, err := ps[i].NodeKey()
+		if err != nil {
+			continue
+		}
+		out[ps[i].ID] = origin{key: k, countAs: ps[i].CountAs}
+	}
+	return out, nil
+}
+
+type verifiedRecord struct {
+	signed records.Signed
+	rec    *records.Record
+	org    origin
+}
+
+// ApplyPeerStep imports one step of a peer's list: it verifies every record
+// against its origin's published key, then writes the records (byte for
+// byte, for relaying), the entries they are about and the peer's cursor in
+// one transaction. A step at or below the cursor changes nothing, so a
+// step replayed after a crash is harmless. A record from this node is never
+// imported back; one from an origin with no registered key is skipped; a
+// forged one refuses the whole step.
+func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
+	res := &StepResult{Version: st.Version}
+	orgs, err := s.origins()
+	if err != nil {
+		return nil, err
+	}
+	var recs []verifiedRecord
+	for _, sr := range st.Records {
+		r, err := records.Parse(sr.Raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrForgedRecord, err)
+		}
+		if r.Origin == s.nodeID {
+			res.Own++
+			continue
+		}
+		o, ok := orgs[r.Origin]
+		if !ok {
+			res.Unknown++
+			continue
+		}
+		if _, err := sr.Verify(o.key); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrForgedRecord, err)
+		}
+		recs = append(recs, verifiedRecord{sr, r, o})
+		res.Records++
+	}
+	slices.SortFunc(recs, func(x, y verifiedRecord) int {
+		return cmp.Or(cmp.Compare(x.rec.Origin, y.rec.Origin), cmp.Compare(x.rec.Seq, y.rec.Seq))
+	})
+	inStep := make(map[string]*release.Item, len(st.Changes))
+	for i := range st.Changes {
+		if st.Changes[i].Op != release.OpRemove {
+			inStep[st.Changes[i].Key()] = &st.Changes[i].Item
+		}
+	}
+	now := s.now().UTC()
+	err = s.db.Update(func(tx *store.Tx) error {
+		*res = StepResult{Version: st.Version, Records: res.Records, Own: res.Own, Unknown: res.Unknown}
+		if tx.PeerCursor(st.Peer, st.List) >= st.Version && !st.Snapshot {
+			return nil
+		}
+		res.Applied = true
+		// Which records apply to which keys: every key of the step; and,
+		// for a record not held before, every key this node already has
+		// (a retraction of an entry whose line did not change).
+		perKey := map[string][]int{}
+		for i := range recs {
+			r := recs[i].rec
+			fresh := !tx.HasRecord(r.Origin, r.Seq)
+			for _, k := range r.Keys {
+				if _, ok := inStep[k]; ok {
+					perKey[k] = append(perKey[k], i)
+					continue
+				}
+				if !fresh {
+					continue
+				}
+				h, err := hashes.ParseKey(k)
+				if err != nil {
+					continue
+				}
+				if _, err := tx.EntryByIndexKey(store.IndexKey(h), h); err == nil {
+					perKey[k] = append(perKey[k], i)
+				}
+			}
+			if err := tx.PutRecord(r.Origin, r.Seq, recs[i].signed); err != nil {
+				return err
+			}
+		}
+		// Write entries in index order (bbolt's fast path).
+		type work struct {
+			ik   []byte
+			h    hashes.Hash
+			recs []int
+		}
+		ws := make([]work, 0, len(perKey))
+		for k, idx := range perKey {
+			h, err := hashes.ParseKey(k)
+			if err != nil {
+				return err
+			}
+			if it := inStep[k]; it != nil && it.Quality != nil {
+				q := *it.Quality
+				h.Quality = &q
+			}
+			ws = append(ws, work{store.IndexKey(h), h, idx})
+		}
+		slices.SortFunc(ws, func(x, y work) int { return bytes.Compare(x.ik, y.ik) })
+		for _, w := range ws {
+			e, err := tx.EntryByIndexKey(w.ik, w.h)
+			created := false
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				e = &entries.Entry{Hash: w.h, Created: now, Updated: now}
+				created = true
+			case err != nil:
+				return err
+			}
+			changed := false
+			for _, i := range w.recs {
+				if applyRecord(e, recs[i].rec, recs[i].org.countAs) {
+					changed = true
+				}
+			}
+			if created && !e.HasActive() && len(e.Assessments) == 0 {
+				continue // a retraction of something never held here
+			}
+			if !changed {
+				continue
+			}
+			if created {
+				res.Created++
+			} else {
+				res.Updated++
+			}
+			e.Updated = now
+			if err := tx.PutEntry(e, w.ik); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetPeerCursor(st.Peer, st.List, st.Version); err != nil {
+			return err
+		}
+		return record(tx, audit.System, now, "peer.apply", fmt.Sprintf("%s/%s@%d", st.Peer, st.List, st.Version), res)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// PeerCursor is the last version of a peer's list applied here.
+func (s *Service) PeerCursor(peer, list string) (uint64, error) {
+	var v uint64
+	err := s.db.View(func(tx *store.Tx) error {
+		v = tx.PeerCursor(peer, list)
+		return nil
+	})
+	return v, err
+}
+
+// applyRecord applies one verified record of another origin to e and
+// reports whether e changed. Assessments are a set keyed by (origin,
+// user); a record older than the one already applied changes nothing, so
+// merging is idempotent and order-independent per origin.
+func applyRecord(e *entries.Entry, r *records.Record, as peers.CountAs) bool {
+	switch r.Kind {
+	case records.KindAssessment:
+		a := entries.Assessment{
+			ID: r.Origin + "/" + r.User, Verdict: r.Verdict, Category: r.Category, Jurisdictions: r.Jurisdictions,
+			Severity: r.Severity, Org: as.Org, OrgJur: as.Jurisdiction, User: r.User, Origin: r.Origin,
+			Time: r.TimeValue(), OriginSeq: r.Seq, OriginOrg: r.Org, OriginJur: r.OrgJurisdiction,
+		}
+		for _, m := range e.RetractMarks {
+			if m.Origin == r.Origin && m.Org == r.Org && m.Seq > r.Seq {
+				a.Retracted = &entries.Retraction{User: r.User, Reason: "withdrawn at the origin", Time: r.TimeValue(), Seq: m.Seq}
+			}
+		}
+		for i := range e.Assessments {
+			old := &e.Assessments[i]
+			if old.Origin == r.Origin && old.User == r.User {
+				if old.OriginSeq >= r.Seq {
+					return false
+				}
+				*old = a
+				return true
+			}
+		}
+		e.Assessments = append(e.Assessments, a)
+		return true
+	case records.KindRetraction:
+		changed := false
+		for i := range e.Assessments {
+			a := &e.Assessments[i]
+			if a.Origin == r.Origin && a.OriginOrg == r.Org && a.OriginSeq < r.Seq && a.Retracted == nil {
+				a.Retracted = &entries.Retraction{User: r.User, Reason: r.Reason, Time: r.TimeValue(), Seq: r.Seq}
+				changed = true
+			}
+		}
+		for i := range e.RetractMarks {
+			m := &e.RetractMarks[i]
+			if m.Origin == r.Origin && m.Org == r.Org {
+				if m.Seq < r.Seq {
+					m.Seq = r.Seq
+					changed = true
+				}
+				return changed
+			}
+		}
+		e.RetractMarks = append(e.RetractMarks, entries.RetractMark{Origin: r.Origin, Org: r.Org, Seq: r.Seq})
+		return true
+	}
+	return false
+}
