@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hashhub/hashhub/entries"
@@ -162,3 +163,32 @@ func (s *Service) ListRecords(name string, after, to uint64, fn func(records.Sig
 	}
 	return nil
 }
+
+// notifier wakes everyone waiting for the next release.
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (n *notifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+func (n *notifier) broadcast() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+}
+
+// ReleaseSignal returns a channel closed when the next release of any list
+// commits. Take it before reading the latest version, so that a release in
+// between is not missed.
+func (s *Service) ReleaseSignal() <-chan struct{} { return s.released.wait() }

@@ -113,8 +113,11 @@ func (s *Service) BuildRelease(a Actor, name string) (*release.Manifest, error) 
 		}
 		return ls.PutVersionRecords(out.Version, sortedRefs(refs))
 	})
-	if err == nil && s.onRelease != nil {
-		s.onRelease()
+	if err == nil {
+		s.released.broadcast()
+		if s.onRelease != nil {
+			s.onRelease()
+		}
 	}
 	return out, err
 }

@@ -130,6 +130,9 @@ var (
 	ErrOtherMirror = errors.New("directory holds another mirror")
 	// ErrEmpty: the mirror has not pulled a release yet.
 	ErrEmpty = errors.New("mirror holds no release yet")
+	// ErrImport: the mirror's importer did not take a verified step (see
+	// Mirror.Importer); the step is not committed.
+	ErrImport = errors.New("import failed")
 )
 
 // bbolt buckets and meta keys.
@@ -182,6 +185,20 @@ type Mirror struct {
 	SnapshotAfter uint64
 	// WitnessPolicy, if set, is required of every checkpoint a pull uses.
 	WitnessPolicy *witness.Policy
+	// Importer, if set, is given each verified step before it commits,
+	// inside the mirror's transaction: an error rolls the step back, so
+	// the mirror never holds a version its importer has not taken. A node
+	// uses it to import a peer's list (package federation).
+	Importer func(*AppliedStep) error
+}
+
+// AppliedStep is one verified version as an importer sees it: the lines
+// that took the mirror there (every entry as an add after a snapshot).
+type AppliedStep struct {
+	List     string
+	Version  uint64
+	Snapshot bool
+	Changes  []release.Change
 }
 
 // State is what a mirror holds, as recorded.

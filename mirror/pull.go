@@ -523,7 +523,11 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 		count := getU64(tx.Bucket(bMeta), mEntries)
 		touched := map[uint16]bool{}
 		var mw memberWrites
+		var imported []release.Change
 		err := parseDelta(r, func(c release.Change) error {
+			if m.Importer != nil {
+				imported = append(imported, c)
+			}
 			key := []byte(c.Key())
 			old := bytes.Clone(index.Get(key))
 			if (c.Op == release.OpAdd) != (old == nil) {
@@ -577,6 +581,11 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 				ErrSetRoot, hexRoot(got), count, vm.m.SetRoot, vm.m.Entries)
 		}
 		step.Entries = count
+		if m.Importer != nil {
+			if err := m.Importer(&AppliedStep{List: st.List, Version: vm.m.Version, Changes: imported}); err != nil {
+				return fmt.Errorf("%w: %w", ErrImport, err)
+			}
+		}
 		return m.putVersion(tx, st, vm, count, cp)
 	})
 	if err != nil {
@@ -681,7 +690,11 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 		}
 		members, index := tx.Bucket(bMembers), tx.Bucket(bIndex)
 		var mw, iw memberWrites
+		var imported []release.Change
 		err := parseSnapshot(r, func(it release.Item) error {
+			if m.Importer != nil {
+				imported = append(imported, release.Change{Op: release.OpAdd, Item: it})
+			}
 			line := it.Line()
 			mk := memberKey(it.Key(), line)
 			count++
@@ -704,6 +717,11 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 		if got := tree.Root(); got != want || count != top.m.Entries {
 			return fmt.Errorf("%w: the snapshot has set root %s and %d entries; the manifest says %s and %d",
 				ErrSetRoot, hexRoot(got), count, top.m.SetRoot, top.m.Entries)
+		}
+		if m.Importer != nil {
+			if err := m.Importer(&AppliedStep{List: st.List, Version: v, Snapshot: true, Changes: imported}); err != nil {
+				return fmt.Errorf("%w: %w", ErrImport, err)
+			}
 		}
 		if st.Version == 0 {
 			// The verified chain begins with its first manifest: version 1

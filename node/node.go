@@ -155,14 +155,22 @@ type Node struct {
 	// CosignInterval is how often peers are asked to cosign the latest
 	// checkpoint (besides right after each release).
 	CosignInterval time.Duration
-	cosigner       *federation.Cosigner
-	cosignKick     chan struct{}
-	Config         Config
-	DB             *store.DB
-	Hub            *hub.Service
-	Server         *server.Server
-	Keys           *keys.Set
-	Log            *slog.Logger
+	// ReleaseAfterSync is how long after a peer's step was imported the
+	// node publishes its own lists that changed (steps arriving meanwhile
+	// share the release); 0 means DefaultReleaseAfterSync, negative never.
+	ReleaseAfterSync time.Duration
+	// Syncer pulls the peers' lists; its intervals may be tuned before
+	// Serve.
+	Syncer     *federation.Syncer
+	syncKick   chan struct{}
+	cosigner   *federation.Cosigner
+	cosignKick chan struct{}
+	Config     Config
+	DB         *store.DB
+	Hub        *hub.Service
+	Server     *server.Server
+	Keys       *keys.Set
+	Log        *slog.Logger
 }
 
 // ReadConfig reads a node's identity from its data directory.
@@ -234,8 +242,23 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
+	// The node key signs this node's records (and its peer assertions).
+	h.SetRecordKey(ks.Token)
+	syncKick := make(chan struct{}, 1)
+	syncer := &federation.Syncer{Hub: h, SelfID: cfg.NodeID, Key: ks.Token, Dir: filepath.Join(dir, "peers"), Log: log,
+		OnApplied: func() {
+			select {
+			case syncKick <- struct{}{}:
+			default:
+			}
+		}}
 	srv := server.New(server.Config{Hub: h, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log,
-		Signer: signer, LogSigner: logSigner, Rotations: rotations, Witness: wit, Evidence: db.Witness().WitnessEvidence})
+		Signer: signer, LogSigner: logSigner, Rotations: rotations, Witness: wit, Evidence: db.Witness().WitnessEvidence,
+		PeerSync: syncer.Health})
+	if err := srv.Register(syncer); err != nil {
+		db.Close()
+		return nil, err
+	}
 	cosign := make(chan struct{}, 1)
 	h.OnRelease(func() {
 		select {
@@ -243,7 +266,7 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 		default:
 		}
 	})
-	return &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log,
+	return &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log, Syncer: syncer, syncKick: syncKick,
 		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign}, nil
 }
 
@@ -270,6 +293,19 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	go n.cosigner.Run(ctx, every, n.cosignKick)
 	if n.ReleaseInterval > 0 {
 		go n.releaseSchedule(ctx)
+	}
+	// Peer sync stops with the server (and is waited for, so that its
+	// mirrors are closed before the store is).
+	syncDone := make(chan struct{})
+	syncCtx, stopSync := context.WithCancel(ctx)
+	go func() {
+		defer close(syncDone)
+		n.Syncer.Run(syncCtx)
+	}()
+	defer func() { <-syncDone }()
+	defer stopSync()
+	if n.ReleaseAfterSync >= 0 {
+		go n.releaseAfterSync(ctx)
 	}
 	n.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("node", n.Config.NodeID))
 	select {
@@ -331,6 +367,40 @@ func (n *Node) releaseSchedule(ctx context.Context) {
 		}
 		if err != nil {
 			n.Log.Error("scheduled release", slog.Any("err", err))
+		}
+	}
+}
+
+// DefaultReleaseAfterSync is how long the node waits after importing a
+// peer's step before publishing its own changed lists.
+const DefaultReleaseAfterSync = 250 * time.Millisecond
+
+// releaseAfterSync publishes the lists a peer's step changed, shortly
+// after the step, so that a release travels on along a chain of peers
+// within moments rather than at the next scheduled release.
+func (n *Node) releaseAfterSync(ctx context.Context) {
+	wait := n.ReleaseAfterSync
+	if wait == 0 {
+		wait = DefaultReleaseAfterSync
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.syncKick:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		ms, err := n.Hub.ScheduledReleases()
+		for _, m := range ms {
+			n.Log.Info("released after a peer's update", slog.String("list", m.List), slog.Uint64("version", m.Version),
+				slog.Uint64("entries", m.Entries), slog.Uint64("adds", m.Delta.Adds), slog.Uint64("removes", m.Delta.Removes))
+		}
+		if err != nil {
+			n.Log.Error("release after sync", slog.Any("err", err))
 		}
 	}
 }

@@ -1288,6 +1288,76 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/lists/{name}/records": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Assessment and retraction records, each as signed by the node where it was made (docs/federation.md), one per line as {\"record\": base64 bytes, \"sig\": base64 Ed25519 signature}, ordered by origin and sequence. after=N\u0026to=M gives the records of versions N+1..M (after=0: everything up to M, to import with a snapshot). They name organisations and analysts, so only peers and administrators read them.",
+                "produces": [
+                    "application/x-ndjson"
+                ],
+                "tags": [
+                    "federation"
+                ],
+                "summary": "The origin-signed records a list's versions rest on",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "list name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "the version held (default 0)",
+                        "name": "after",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "the version wanted (default latest)",
+                        "name": "to",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/lists/{name}/releases": {
             "post": {
                 "security": [
@@ -1347,7 +1417,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "Not cacheable for long (it changes with each release); everything it points at is immutable.",
+                "description": "Not cacheable for long (it changes with each release); everything it points at is immutable.\nWith after=N it is a long poll: the answer waits (up to wait seconds, default 30, at most 60) until a version newer than N exists, so that a release reaches peers and platforms within moments. A poll that times out answers the latest version as it is.",
                 "produces": [
                     "application/json"
                 ],
@@ -1362,6 +1432,18 @@ const docTemplate = `{
                         "name": "name",
                         "in": "path",
                         "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "wait for a version newer than this",
+                        "name": "after",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "seconds to wait (default 30, at most 60)",
+                        "name": "wait",
+                        "in": "query"
                     }
                 ],
                 "responses": {
@@ -1379,6 +1461,12 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2724,6 +2812,13 @@ const docTemplate = `{
                     "description": "PDQ only, 0–100",
                     "type": "integer"
                 },
+                "retract_marks": {
+                    "description": "RetractMarks are the retractions received from other origins.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/entries.RetractMark"
+                    }
+                },
                 "status": {
                     "type": "string",
                     "enum": [
@@ -3124,6 +3219,16 @@ const docTemplate = `{
                 "origin": {
                     "type": "string"
                 },
+                "origin_org": {
+                    "type": "string"
+                },
+                "origin_org_jurisdiction": {
+                    "type": "string"
+                },
+                "origin_seq": {
+                    "description": "OriginSeq is the sequence number of the origin-signed record that\nmade this assessment (see package records); OriginOrg and OriginJur\nare the organisation and its jurisdiction as the origin names them.\nOn an imported assessment Org and OrgJur say how it counts here.",
+                    "type": "integer"
+                },
                 "overruled_by": {
                     "description": "OverruledBy is set on a not_illegal assessment whose dispute was\nupheld: it stays in the history but no longer blocks the entry.",
                     "type": "string"
@@ -3219,6 +3324,13 @@ const docTemplate = `{
                     "description": "PDQ only, 0–100",
                     "type": "integer"
                 },
+                "retract_marks": {
+                    "description": "RetractMarks are the retractions received from other origins.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/entries.RetractMark"
+                    }
+                },
                 "updated": {
                     "type": "string"
                 },
@@ -3276,11 +3388,29 @@ const docTemplate = `{
                 }
             }
         },
+        "entries.RetractMark": {
+            "type": "object",
+            "properties": {
+                "org": {
+                    "type": "string"
+                },
+                "origin": {
+                    "type": "string"
+                },
+                "seq": {
+                    "type": "integer"
+                }
+            }
+        },
         "entries.Retraction": {
             "type": "object",
             "properties": {
                 "reason": {
                     "type": "string"
+                },
+                "seq": {
+                    "description": "Seq is the origin-signed retraction record's sequence number.",
+                    "type": "integer"
                 },
                 "time": {
                     "type": "string"

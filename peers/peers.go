@@ -70,6 +70,9 @@ type Peer struct {
 	Org     string    `json:"org"`
 	Paused  bool      `json:"paused"`
 	Created time.Time `json:"created"`
+	// Sync is how pulling each of the peer's lists is going; the node
+	// fills it in when it answers (it is not stored).
+	Sync []SyncStatus `json:"sync,omitempty"`
 }
 
 // CountAs maps a peer's assessments onto a local organisation and

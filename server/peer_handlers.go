@@ -54,12 +54,25 @@ func (s *Server) listPeers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	for i := range ps {
+		ps[i].Sync = s.peerSync(ps[i].ID)
+	}
 	c.JSON(http.StatusOK, PeerList{Peers: ps})
+}
+
+// peerSync is how pulling the peer's lists is going (none when the node
+// does not sync).
+func (s *Server) peerSync(id string) []peers.SyncStatus {
+	if s.cfg.PeerSync == nil {
+		return nil
+	}
+	return s.cfg.PeerSync(id)
 }
 
 // getPeer godoc
 //
-//	@Summary	Read a peer
+//	@Summary	Read a peer and how syncing its lists is going
+//	@Description	sync has one entry per list pulled: state (ok, failing, paused), the version held, the last success and the reason of the last failure.
 //	@Tags		peers
 //	@Produce	json
 //	@Security	Bearer
@@ -73,6 +86,7 @@ func (s *Server) getPeer(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	p.Sync = s.peerSync(p.ID)
 	c.JSON(http.StatusOK, p)
 }
 

@@ -3,9 +3,11 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -95,6 +97,12 @@ func (s *Server) buildRelease(c *gin.Context) {
 	c.JSON(http.StatusCreated, m)
 }
 
+// Long polls on the latest release.
+const (
+	DefaultLongPoll = 30 * time.Second
+	MaxLongPoll     = 60 * time.Second
+)
+
 // LatestRelease points at a list's newest version.
 type LatestRelease struct {
 	hub.ReleaseInfo
@@ -107,22 +115,63 @@ type LatestRelease struct {
 //
 //	@Summary		A list's latest version and links
 //	@Description	Not cacheable for long (it changes with each release); everything it points at is immutable.
+//	@Description	With after=N it is a long poll: the answer waits (up to wait seconds, default 30, at most 60) until a version newer than N exists, so that a release reaches peers and platforms within moments. A poll that times out answers the latest version as it is.
 //	@Tags			releases
 //	@Produce		json
 //	@Security		Bearer
 //	@Param			name	path		string	true	"list name"
+//	@Param			after	query		int		false	"wait for a version newer than this"
+//	@Param			wait	query		int		false	"seconds to wait (default 30, at most 60)"
 //	@Success		200		{object}	LatestRelease
-//	@Failure		401,404	{object}	Problem
+//	@Failure		401,404,422	{object}	Problem
 //	@Router			/v1/lists/{name}/releases/latest [get]
 func (s *Server) latestRelease(c *gin.Context) {
 	l, ok := s.readableList(c)
 	if !ok {
 		return
 	}
-	ri, err := s.hub.Releases(l.Name)
-	if err != nil {
-		s.fail(c, err)
+	after, ok := s.uintQuery(c, "after", 0)
+	if !ok {
 		return
+	}
+	wait, ok := s.uintQuery(c, "wait", uint64(DefaultLongPoll/time.Second))
+	if !ok {
+		return
+	}
+	var deadline <-chan time.Time
+	if c.Query("after") != "" {
+		t := time.NewTimer(min(time.Duration(wait)*time.Second, MaxLongPoll))
+		defer t.Stop()
+		deadline = t.C
+	}
+	var ri *hub.ReleaseInfo
+	for {
+		signal := s.hub.ReleaseSignal()
+		var err error
+		ri, err = s.hub.Releases(l.Name)
+		if err != nil && !errors.Is(err, hub.ErrNotReleaseState) {
+			s.fail(c, err)
+			return
+		}
+		if deadline == nil || (err == nil && ri.Latest > after) {
+			if err != nil {
+				s.fail(c, err)
+				return
+			}
+			break
+		}
+		select {
+		case <-signal:
+			continue
+		case <-deadline:
+		case <-c.Request.Context().Done():
+			return
+		}
+		if ri, err = s.hub.Releases(l.Name); err != nil {
+			s.fail(c, err)
+			return
+		}
+		break
 	}
 	base := fmt.Sprintf("/v1/lists/%s/releases/%d/", l.Name, ri.Latest)
 	c.Header("Cache-Control", "no-cache")

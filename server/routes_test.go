@@ -126,6 +126,8 @@ var routeCases = []routeCase{
 	{"GET", "/v1/lists/{name}/snapshot", everyone, noBody("/v1/lists/{name}/snapshot")},
 	{"GET", "/v1/lists/{name}/proof", everyone, noBody("/v1/lists/{name}/proof?algo={algo}&value={value}")},
 	{"GET", "/v1/log/leaves/{index}", everyone, noBody("/v1/log/leaves/0")},
+	// Records name organisations and analysts: peers and admins only.
+	{"GET", "/v1/lists/{name}/records", []orgs.Role{orgs.Admin, orgs.Peer}, noBody("/v1/lists/{name}/records")},
 
 	// Peers: admins only. The route test's peer is never registered, so the
 	// allowed calls answer 404 (or 422 for the empty registration): the

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
@@ -33,6 +34,7 @@ import (
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/openapi"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/peers"
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/store"
 	"github.com/hashhub/hashhub/translog"
@@ -61,6 +63,9 @@ type Config struct {
 	Logger        *slog.Logger
 	MaxBody       int64
 	MaxImportBody int64
+	// PeerSync, if set, reports how pulling a peer's lists is going ("":
+	// every peer).
+	PeerSync func(peer string) []peers.SyncStatus
 }
 
 // Server holds the handlers' dependencies.
@@ -219,6 +224,7 @@ func (s *Server) routes() {
 	h("GET", "/lists/:name/delta", all, s.delta)
 	h("GET", "/lists/:name/snapshot", all, s.snapshot)
 	h("GET", "/lists/:name/proof", all, s.entryProof)
+	h("GET", "/lists/:name/records", roles(orgs.Admin, orgs.Peer), s.listRecords)
 	h("GET", "/log/leaves/:index", all, s.logLeaf)
 	r.GET("/v1/keys", s.keys)
 	r.GET("/v1/keys/release.pem", s.releaseKeyPEM)
@@ -288,4 +294,14 @@ func (s *Server) SweepIdempotency() (int, error) {
 		return err
 	})
 	return n, err
+}
+
+// Register adds Prometheus collectors (a node's peer sync) to /metrics.
+func (s *Server) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := s.metrics.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,0 +1,432 @@
+package federation
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hashhub/hashhub/client"
+	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/mirror"
+	"github.com/hashhub/hashhub/peers"
+	"github.com/hashhub/hashhub/records"
+)
+
+// Sync defaults, exported so flag help can show them.
+const (
+	// DefaultLongPoll is how long one long poll on a peer's latest release
+	// waits before it is renewed.
+	DefaultLongPoll = 25 * time.Second
+	// DefaultMinBackoff and DefaultMaxBackoff bound the wait after a
+	// failed pull (doubling, with ±50% jitter, so that peers that failed
+	// together do not retry together).
+	DefaultMinBackoff = time.Second
+	DefaultMaxBackoff = 5 * time.Minute
+	// DefaultReconcile is how often the set of peers and lists is re-read
+	// (a peer added, paused or removed).
+	DefaultReconcile = 2 * time.Second
+	// MaxRecordsBytes bounds the records a step may bring.
+	MaxRecordsBytes = 4 << 30
+)
+
+// Syncer keeps one pull loop per (active peer, list): each loop verifies
+// the peer's releases exactly as `hashctl pull` does (a mirror per peer and
+// list under Dir), and imports each verified step — entries, origin-signed
+// records and the cursor — in one transaction of the node's store.
+type Syncer struct {
+	Hub *hub.Service
+	// SelfID and Key are this node's id and Ed25519 node key (its peer
+	// assertions are signed with it).
+	SelfID string
+	Key    ed25519.PrivateKey
+	// Dir holds the mirrors: Dir/<peer>/<list>.
+	Dir string
+	Log *slog.Logger
+	// Transport is used for calls to peers (nil: a default transport).
+	Transport http.RoundTripper
+	// LongPoll, MinBackoff, MaxBackoff, Reconcile: zero means the defaults.
+	LongPoll, MinBackoff, MaxBackoff, Reconcile time.Duration
+	// OnApplied runs after a step changed entries here (the node uses it
+	// to publish its own lists promptly).
+	OnApplied func()
+
+	mu     sync.Mutex
+	loops  map[loopKey]*loop
+	health map[loopKey]*peers.SyncStatus
+}
+
+type loopKey struct{ peer, list string }
+
+type loop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	// fingerprint of the peer registration the loop runs with; a changed
+	// registration restarts it.
+	fp string
+}
+
+func (s *Syncer) defaults() {
+	if s.LongPoll <= 0 {
+		s.LongPoll = DefaultLongPoll
+	}
+	if s.MinBackoff <= 0 {
+		s.MinBackoff = DefaultMinBackoff
+	}
+	if s.MaxBackoff <= 0 {
+		s.MaxBackoff = DefaultMaxBackoff
+	}
+	if s.Reconcile <= 0 {
+		s.Reconcile = DefaultReconcile
+	}
+	if s.Log == nil {
+		s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// Run starts and stops pull loops as peers are added, paused, resumed and
+// removed, until ctx ends; then it stops every loop and returns.
+func (s *Syncer) Run(ctx context.Context) {
+	s.defaults()
+	s.mu.Lock()
+	s.loops = map[loopKey]*loop{}
+	if s.health == nil {
+		s.health = map[loopKey]*peers.SyncStatus{}
+	}
+	s.mu.Unlock()
+	t := time.NewTicker(s.Reconcile)
+	defer t.Stop()
+	for {
+		if err := s.reconcile(ctx); err != nil {
+			s.Log.Warn("peer sync: read peers", slog.Any("err", err))
+		}
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			ls := s.loops
+			s.loops = map[loopKey]*loop{}
+			s.mu.Unlock()
+			for _, l := range ls {
+				l.cancel()
+				<-l.done
+			}
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func fingerprint(p *peers.Peer) string {
+	return p.BaseURL + "\x00" + p.ReleaseKeyPEM + "\x00" + p.LogKey + "\x00" + p.NodeKeyPEM
+}
+
+func (s *Syncer) reconcile(ctx context.Context) error {
+	ps, err := s.Hub.Peers()
+	if err != nil {
+		return err
+	}
+	want := map[loopKey]*peers.Peer{}
+	for i := range ps {
+		p := &ps[i]
+		for _, l := range p.Lists {
+			k := loopKey{p.ID, l}
+			if p.Paused {
+				s.setHealth(k, func(h *peers.SyncStatus) { h.State = peers.SyncPaused })
+				continue
+			}
+			want[k] = p
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, l := range s.loops {
+		if p, ok := want[k]; !ok || fingerprint(p) != l.fp {
+			l.cancel()
+			<-l.done
+			delete(s.loops, k)
+			if !ok {
+				if _, registered := s.health[k]; registered && !peerListed(ps, k) {
+					delete(s.health, k)
+				}
+			}
+		}
+	}
+	for k, p := range want {
+		if _, ok := s.loops[k]; ok {
+			continue
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		l := &loop{cancel: cancel, done: make(chan struct{}), fp: fingerprint(p)}
+		s.loops[k] = l
+		if s.health[k] == nil {
+			s.health[k] = &peers.SyncStatus{Peer: k.peer, List: k.list}
+		}
+		s.health[k].State = peers.SyncStarting
+		go func(p peers.Peer) {
+			defer close(l.done)
+			s.run(lctx, &p, k.list)
+		}(*p)
+	}
+	return nil
+}
+
+func peerListed(ps []peers.Peer, k loopKey) bool {
+	for i := range ps {
+		if ps[i].ID == k.peer && slices.Contains(ps[i].Lists, k.list) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Syncer) setHealth(k loopKey, f func(*peers.SyncStatus)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.health == nil {
+		s.health = map[loopKey]*peers.SyncStatus{}
+	}
+	h := s.health[k]
+	if h == nil {
+		h = &peers.SyncStatus{Peer: k.peer, List: k.list}
+		s.health[k] = h
+	}
+	f(h)
+}
+
+// Health returns the sync status of every (peer, list), or of one peer's
+// lists when peer is not empty, in peer and list order.
+func (s *Syncer) Health(peer string) []peers.SyncStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []peers.SyncStatus{}
+	for k, h := range s.health {
+		if peer == "" || k.peer == peer {
+			out = append(out, *h)
+		}
+	}
+	slices.SortFunc(out, func(a, b peers.SyncStatus) int {
+		if a.Peer != b.Peer {
+			if a.Peer < b.Peer {
+				return -1
+			}
+			return 1
+		}
+		if a.List < b.List {
+			return -1
+		}
+		if a.List > b.List {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// run is one (peer, list) loop: pull, then long-poll for the next
+// release; on failure back off with jitter and say why in the health.
+func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
+	k := loopKey{p.ID, list}
+	if v, err := s.Hub.PeerCursor(p.ID, list); err == nil {
+		s.setHealth(k, func(h *peers.SyncStatus) { h.Applied = v })
+	}
+	log := s.Log.With(slog.String("peer", p.ID), slog.String("list", list))
+	cl, err := client.NewPeer(client.PeerConfig{Server: p.BaseURL, NodeID: p.ID, SelfID: s.SelfID, Key: s.Key,
+		Transport: s.Transport, UserAgent: "hashhub/" + s.SelfID, Tries: 1, Timeout: s.LongPoll + 30*time.Second})
+	if err != nil {
+		s.fail(k, err, 0)
+		return
+	}
+	dir := filepath.Join(s.Dir, p.ID, list)
+	var m *mirror.Mirror
+	defer func() {
+		if m != nil {
+			m.Close()
+		}
+	}()
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		if m == nil {
+			m, err = s.openMirror(dir, p, list)
+			if err != nil {
+				s.fail(k, err, 0)
+				log.Error("peer sync: mirror", slog.Any("err", err))
+				return // a local problem: retrying will not help
+			}
+			m.Importer = s.importer(ctx, cl, p.ID, list)
+		}
+		s.setHealth(k, func(h *peers.SyncStatus) { h.LastAttempt = time.Now().UTC() })
+		res, err := m.Pull(ctx, cl, time.Now(), nil)
+		if err != nil && ctx.Err() == nil {
+			backoff = s.nextBackoff(backoff)
+			s.fail(k, err, backoff)
+			log.Warn("peer sync failed", slog.Any("err", err), slog.Duration("retry_in", backoff))
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		if err != nil {
+			return
+		}
+		backoff = 0
+		s.setHealth(k, func(h *peers.SyncStatus) {
+			h.State, h.Version, h.Entries, h.Failures = peers.SyncOK, res.Version, res.Entries, 0
+			h.LastSuccess = time.Now().UTC()
+		})
+		// Wait for the peer's next release (a long poll), then pull again.
+		_, err = cl.WaitRelease(ctx, list, res.Version, s.LongPoll)
+		if err != nil && ctx.Err() == nil {
+			backoff = s.nextBackoff(backoff)
+			s.fail(k, fmt.Errorf("wait for the next release: %w", err), backoff)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+		}
+	}
+}
+
+func (s *Syncer) nextBackoff(prev time.Duration) time.Duration {
+	d := max(s.MinBackoff, min(prev*2, s.MaxBackoff))
+	// ±50% jitter.
+	return d/2 + time.Duration(mrand.Int64N(int64(d)+1))
+}
+
+func (s *Syncer) fail(k loopKey, err error, retry time.Duration) {
+	s.setHealth(k, func(h *peers.SyncStatus) {
+		now := time.Now().UTC()
+		h.State = peers.SyncFailing
+		h.Failures++
+		h.TotalFailures++
+		h.LastError = err.Error()
+		h.LastErrorTime = now
+		h.NextAttempt = now.Add(retry)
+	})
+}
+
+// openMirror opens the mirror of a peer's list, creating it on first use
+// with the keys the peer was registered with. A mirror pinned to other
+// keys (the peer was re-registered) is started afresh.
+func (s *Syncer) openMirror(dir string, p *peers.Peer, list string) (*mirror.Mirror, error) {
+	if mirror.Exists(dir) {
+		m, err := mirror.Open(dir)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.CheckPins([]byte(p.ReleaseKeyPEM), p.LogKey); err == nil {
+			return m, nil
+		}
+		m.Close()
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return nil, err
+	}
+	if err := mirror.Init(dir, p.BaseURL, list, []byte(p.ReleaseKeyPEM), p.LogKey); err != nil {
+		return nil, err
+	}
+	return mirror.Open(dir)
+}
+
+// importer fetches the records of each verified step and imports the step
+// into the node's store.
+func (s *Syncer) importer(ctx context.Context, cl *client.Client, peer, list string) func(*mirror.AppliedStep) error {
+	return func(st *mirror.AppliedStep) error {
+		after := st.Version - 1
+		if st.Snapshot {
+			after = 0
+		}
+		recs, err := fetchRecords(ctx, cl, list, after, st.Version)
+		if err != nil {
+			return err
+		}
+		res, err := s.Hub.ApplyPeerStep(&hub.PeerStep{Peer: peer, List: list, Version: st.Version, Snapshot: st.Snapshot,
+			Changes: st.Changes, Records: recs})
+		if err != nil {
+			return err
+		}
+		k := loopKey{peer, list}
+		s.setHealth(k, func(h *peers.SyncStatus) {
+			h.Records += uint64(res.Records)
+			h.UnknownOrigins += uint64(res.Unknown)
+			h.Applied = st.Version
+		})
+		if res.Applied && res.Created+res.Updated > 0 && s.OnApplied != nil {
+			s.OnApplied()
+		}
+		return nil
+	}
+}
+
+func fetchRecords(ctx context.Context, cl *client.Client, list string, after, to uint64) ([]records.Signed, error) {
+	body, err := cl.Records(ctx, list, after, to)
+	if err != nil {
+		return nil, fmt.Errorf("fetch records: %w", err)
+	}
+	defer body.Close()
+	sc := bufio.NewScanner(io.LimitReader(body, MaxRecordsBytes))
+	sc.Buffer(make([]byte, 0, 64<<10), records.MaxLine+1)
+	var out []records.Signed
+	for n := 1; sc.Scan(); n++ {
+		sr, err := records.ParseLine(sc.Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("records line %d: %w", n, err)
+		}
+		out = append(out, records.Signed{Raw: sr.Raw, Sig: sr.Sig})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	return out, nil
+}
+
+// Describe and Collect make the syncer a Prometheus collector of each
+// (peer, list)'s sync state.
+var (
+	descUp = prometheus.NewDesc("hashhub_peer_sync_up",
+		"1 when the last pull of a peer's list succeeded, 0 when it failed.", []string{"peer", "list"}, nil)
+	descVersion = prometheus.NewDesc("hashhub_peer_sync_version",
+		"The version of a peer's list applied here.", []string{"peer", "list"}, nil)
+	descFailures = prometheus.NewDesc("hashhub_peer_sync_failures_total",
+		"Failed pulls of a peer's list.", []string{"peer", "list"}, nil)
+	descLastSuccess = prometheus.NewDesc("hashhub_peer_sync_last_success_timestamp_seconds",
+		"When a pull of a peer's list last succeeded.", []string{"peer", "list"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (s *Syncer) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descUp
+	ch <- descVersion
+	ch <- descFailures
+	ch <- descLastSuccess
+}
+
+// Collect implements prometheus.Collector.
+func (s *Syncer) Collect(ch chan<- prometheus.Metric) {
+	for _, h := range s.Health("") {
+		up := 0.0
+		if h.State == peers.SyncOK {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, h.Peer, h.List)
+		ch <- prometheus.MustNewConstMetric(descVersion, prometheus.GaugeValue, float64(h.Applied), h.Peer, h.List)
+		ch <- prometheus.MustNewConstMetric(descFailures, prometheus.CounterValue, float64(h.TotalFailures), h.Peer, h.List)
+		if !h.LastSuccess.IsZero() {
+			ch <- prometheus.MustNewConstMetric(descLastSuccess, prometheus.GaugeValue, float64(h.LastSuccess.UnixNano())/1e9, h.Peer, h.List)
+		}
+	}
+}

@@ -1,0 +1,37 @@
+package peers
+
+import "time"
+
+// Sync states of a (peer, list) pull loop.
+const (
+	SyncStarting = "starting"
+	SyncOK       = "ok"
+	SyncFailing  = "failing"
+	SyncPaused   = "paused"
+)
+
+// SyncStatus is how pulling one of a peer's lists is going: the version
+// held, when it last worked, and why it last failed. The node keeps it in
+// memory and serves it with the peer (GET /v1/peers/{id}) and as metrics.
+type SyncStatus struct {
+	Peer  string `json:"peer"`
+	List  string `json:"list"`
+	State string `json:"state" enums:"starting,ok,failing,paused"`
+	// Version is the peer's version verified here, Applied the one imported
+	// into this node's store (they differ only while a step is applied).
+	Version uint64 `json:"version"`
+	Applied uint64 `json:"applied"`
+	Entries uint64 `json:"entries"`
+	// Records counts the origin-signed records imported; UnknownOrigins
+	// those skipped because no key of their origin is registered here.
+	Records        uint64    `json:"records"`
+	UnknownOrigins uint64    `json:"unknown_origins"`
+	LastAttempt    time.Time `json:"last_attempt,omitzero"`
+	LastSuccess    time.Time `json:"last_success,omitzero"`
+	// Failures counts failures since the last success; TotalFailures all.
+	Failures      int       `json:"failures"`
+	TotalFailures uint64    `json:"total_failures"`
+	LastError     string    `json:"last_error,omitempty"`
+	LastErrorTime time.Time `json:"last_error_time,omitzero"`
+	NextAttempt   time.Time `json:"next_attempt,omitzero"`
+}
