@@ -37,10 +37,19 @@ type fedNode struct {
 // tests (short long polls and backoffs).
 func startFed(t *testing.T, id, jur string) *fedNode {
 	t.Helper()
+	return startFedInit(t, id, jur, nil)
+}
+
+// startFedInit is startFed with a hook run between init and serve.
+func startFedInit(t *testing.T, id, jur string, hook func(dir string)) *fedNode {
+	t.Helper()
 	dir := t.TempDir()
 	c, err := node.Init(dir, id, jur)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if hook != nil {
+		hook(dir)
 	}
 	f := &fedNode{id: id, jur: jur, dir: dir}
 	f.serve(t, "127.0.0.1:0")
@@ -121,7 +130,7 @@ func (f *fedNode) restart(t *testing.T) {
 func (f *fedNode) createList(t *testing.T, name string, minJurisdictions int) {
 	t.Helper()
 	_, err := f.admin.CreateList(bg, client.CreateListRequest{Name: name,
-		Policy:  lists.Policy{MinAssessments: 1, MinOrgs: 1, MinJurisdictions: minJurisdictions},
+		Policy:  lists.Policy{MinAssessments: minJurisdictions, MinOrgs: minJurisdictions, MinJurisdictions: minJurisdictions},
 		Readers: lists.Readers{Roles: []orgs.Role{orgs.Peer, orgs.Platform}}})
 	if err != nil {
 		t.Fatal(err)
@@ -159,9 +168,7 @@ func (f *fedNode) submit(t *testing.T, n int) []string {
 	t.Helper()
 	var out []string
 	for range n {
-		b := make([]byte, 32)
-		rand.Read(b)
-		v := hex.EncodeToString(b)
+		v := randomHash()
 		if _, _, err := f.analyst.Submit(bg, client.SubmitRequest{Algo: "sha256", Value: v}); err != nil {
 			t.Fatal(err)
 		}
@@ -217,4 +224,11 @@ func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// randomHash is a synthetic sha256 value.
+func randomHash() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
