@@ -192,9 +192,9 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 					changed = true
 				}
 			}
-			if created && !e.HasActive() && len(e.Assessments) == 0 {
-				continue // a retraction of something never held here
-			}
+			// An entry may begin with only a retraction mark (the
+			// retraction came first, through another relay): it is kept so
+			// that the assessment it withdrew stays withdrawn when it comes.
 			if !changed {
 				continue
 			}
