@@ -32,8 +32,9 @@ func freeRun(t *testing.T, n int) int {
 	return 0
 }
 
-// TestDemo runs scripts/demo.sh: three real nodes federate, witness each
-// other and a platform pulls a witnessed list.
+// TestDemo runs scripts/demo.sh: three real nodes sync each other's lists,
+// an entry qualifies on the third after hotlines of two jurisdictions
+// assessed it on two others, and a platform pulls a witnessed list.
 func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -45,9 +46,11 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Operator of hub-gb", "Operator of hub-platform", "Operator of hub-nl",
-		"Released verified version 1",
-		"checkpoint: cosigned by hashhub/hub-gb/witness, hashhub/hub-platform/witness",
-		"(node hub-nl): OK",
+		"Released shared version 1",
+		"sync shared", "ok, version 1 applied",
+		"Operator of hub-nl@hub-nl", "Operator of hub-gb@hub-gb",
+		"checkpoint: cosigned by", "hashhub/hub-gb/witness", "hashhub/hub-nl/witness",
+		"(node hub-platform): OK",
 		`{"algo":"md5","value":"00112233445566778899aabbccddeeff","severity":"A"}`,
 	} {
 		if !strings.Contains(string(out), want) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/peers"
@@ -74,6 +75,28 @@ func printPeer(e *env, p *peers.Peer) {
 		"org", p.Org,
 		"paused", strconv.FormatBool(p.Paused),
 		"created", p.Created.Format("2006-01-02T15:04:05Z"))
+	for _, s := range p.Sync {
+		line := fmt.Sprintf("%s, version %d applied, %d entries, %d records", s.State, s.Applied, s.Entries, s.Records)
+		if !s.LastSuccess.IsZero() {
+			line += ", last success " + s.LastSuccess.Format(time.RFC3339)
+		}
+		if s.UnknownOrigins > 0 {
+			line += fmt.Sprintf(", %d records of unknown origins skipped", s.UnknownOrigins)
+		}
+		if s.State == peers.SyncFailing && s.LastError != "" {
+			line += fmt.Sprintf(", %d failures, last: %s", s.Failures, s.LastError)
+		}
+		fields(e.stdout, "sync "+s.List, line)
+	}
+}
+
+// syncSummary is one word per list: how pulling the peer's lists goes.
+func syncSummary(p *peers.Peer) string {
+	var parts []string
+	for _, s := range p.Sync {
+		parts = append(parts, fmt.Sprintf("%s:%s@%d", s.List, s.State, s.Applied))
+	}
+	return join(parts)
 }
 
 func cmdPeersList(e *env, args []string) error {
@@ -83,9 +106,9 @@ func cmdPeersList(e *env, args []string) error {
 				fmt.Fprintln(e.stdout, "No peers.")
 				return
 			}
-			t := newTable(e.stdout, "ID", "NAME", "JURISDICTION", "URL", "LISTS", "PAUSED")
+			t := newTable(e.stdout, "ID", "NAME", "JURISDICTION", "URL", "LISTS", "PAUSED", "SYNC")
 			for _, p := range ps {
-				t.row(p.ID, p.Name, p.Jurisdiction, p.BaseURL, join(p.Lists), strconv.FormatBool(p.Paused))
+				t.row(p.ID, p.Name, p.Jurisdiction, p.BaseURL, join(p.Lists), strconv.FormatBool(p.Paused), syncSummary(&p))
 			}
 			t.flush()
 		})
