@@ -42,7 +42,9 @@ func registerPeer(t *testing.T, f *fixture, id, jur string) ed25519.PrivateKey {
 	return key
 }
 
-func hashKey(b byte) string { return "sha256:" + strings.Repeat(string("0123456789abcdef"[b%16])+"0", 32) }
+func hashKey(b byte) string {
+	return "sha256:" + strings.Repeat(string("0123456789abcdef"[b%16])+"0", 32)
+}
 
 func rec(origin string, seq uint64, kind string, keys ...string) *records.Record {
 	r := &records.Record{Format: records.Format, Origin: origin, Seq: seq, Kind: kind, Time: "2026-11-25T01:00:00Z",
