@@ -157,7 +157,8 @@ type Node struct {
 	CosignInterval time.Duration
 	// ReleaseAfterSync is how long after a peer's step was imported the
 	// node publishes its own lists that changed (steps arriving meanwhile
-	// share the release); 0 means DefaultReleaseAfterSync, negative never.
+	// share the release); negative: never (only the schedule publishes).
+	// hashhub serve defaults it to DefaultReleaseAfterSync.
 	ReleaseAfterSync time.Duration
 	// Syncer pulls the peers' lists; its intervals may be tuned before
 	// Serve.
@@ -380,9 +381,6 @@ const DefaultReleaseAfterSync = 250 * time.Millisecond
 // within moments rather than at the next scheduled release.
 func (n *Node) releaseAfterSync(ctx context.Context) {
 	wait := n.ReleaseAfterSync
-	if wait == 0 {
-		wait = DefaultReleaseAfterSync
-	}
 	for {
 		select {
 		case <-ctx.Done():

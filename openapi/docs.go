@@ -2306,13 +2306,14 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
+                "description": "sync has one entry per list pulled: state (ok, failing, paused), the version held, the last success and the reason of the last failure.",
                 "produces": [
                     "application/json"
                 ],
                 "tags": [
                     "peers"
                 ],
-                "summary": "Read a peer",
+                "summary": "Read a peer and how syncing its lists is going",
                 "parameters": [
                     {
                         "type": "string",
@@ -3889,9 +3890,75 @@ const docTemplate = `{
                         "type": "string"
                     }
                 },
+                "sync": {
+                    "description": "Sync is how pulling each of the peer's lists is going; the node\nfills it in when it answers (it is not stored).",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/peers.SyncStatus"
+                    }
+                },
                 "witness_key": {
                     "description": "WitnessKey is the verifier key of the peer's witness cosignatures\n(witness_verifier_key of its /v1/keys); empty if it does not\nwitness this node's log.",
                     "type": "string"
+                }
+            }
+        },
+        "peers.SyncStatus": {
+            "type": "object",
+            "properties": {
+                "applied": {
+                    "type": "integer"
+                },
+                "entries": {
+                    "type": "integer"
+                },
+                "failures": {
+                    "description": "Failures counts failures since the last success; TotalFailures all.",
+                    "type": "integer"
+                },
+                "last_attempt": {
+                    "type": "string"
+                },
+                "last_error": {
+                    "type": "string"
+                },
+                "last_error_time": {
+                    "type": "string"
+                },
+                "last_success": {
+                    "type": "string"
+                },
+                "list": {
+                    "type": "string"
+                },
+                "next_attempt": {
+                    "type": "string"
+                },
+                "peer": {
+                    "type": "string"
+                },
+                "records": {
+                    "description": "Records counts the origin-signed records imported; UnknownOrigins\nthose skipped because no key of their origin is registered here.",
+                    "type": "integer"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "starting",
+                        "ok",
+                        "failing",
+                        "paused"
+                    ]
+                },
+                "total_failures": {
+                    "type": "integer"
+                },
+                "unknown_origins": {
+                    "type": "integer"
+                },
+                "version": {
+                    "description": "Version is the peer's version verified here, Applied the one imported\ninto this node's store (they differ only while a step is applied).",
+                    "type": "integer"
                 }
             }
         },

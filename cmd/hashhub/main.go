@@ -136,6 +136,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	jur := fs.String("jurisdiction", "", "jurisdiction, used only when initialising an empty data dir")
 	every := fs.Duration("release-interval", envDuration("HASHHUB_RELEASE_INTERVAL", node.DefaultReleaseInterval),
 		"how often to publish due list releases; 0 turns the schedule off (env HASHHUB_RELEASE_INTERVAL)")
+	afterSync := fs.Duration("release-after-sync", envDuration("HASHHUB_RELEASE_AFTER_SYNC", node.DefaultReleaseAfterSync),
+		"publish lists changed by a peer's update this long after it arrives; negative: only on the schedule (env HASHHUB_RELEASE_AFTER_SYNC)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -151,6 +153,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	defer n.Close()
 	n.ReleaseInterval = *every
+	n.ReleaseAfterSync = *afterSync
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
