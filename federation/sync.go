@@ -155,9 +155,13 @@ func (s *Syncer) reconcile(ctx context.Context) error {
 			l.cancel()
 			<-l.done
 			delete(s.loops, k)
-			if !ok {
-				if _, registered := s.health[k]; registered && !peerListed(ps, k) {
-					delete(s.health, k)
+			if !ok && !peerListed(ps, k) {
+				delete(s.health, k)
+				// The list is no longer pulled from this peer (or the peer
+				// was removed): its mirror goes, and a later registration
+				// starts afresh.
+				if err := os.RemoveAll(filepath.Join(s.Dir, k.peer, k.list)); err != nil {
+					s.Log.Warn("peer sync: remove mirror", slog.Any("err", err))
 				}
 			}
 		}
@@ -332,6 +336,10 @@ func (s *Syncer) openMirror(dir string, p *peers.Peer, list string) (*mirror.Mir
 		if err := os.RemoveAll(dir); err != nil {
 			return nil, err
 		}
+	}
+	// A new mirror starts from nothing: so does what was applied from it.
+	if err := s.Hub.ResetPeerCursor(p.ID, list); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return nil, err

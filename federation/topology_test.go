@@ -1,6 +1,8 @@
 package federation_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -100,4 +102,40 @@ func TestTwoJurisdictionsAcrossNodes(t *testing.T) {
 		lr, err := c.admin.LatestRelease(bg, "verified")
 		return err == nil && lr.Entries == 1
 	})
+}
+
+// Pausing a peer stops pulling from it (its status says paused); resuming
+// picks up what was missed; removing it forgets its sync state.
+func TestPauseResumeRemove(t *testing.T) {
+	a, b := startFed(t, "hub-a", "NL"), startFed(t, "hub-b", "GB")
+	a.createList(t, "shared", 1)
+	b.createList(t, "shared", 1)
+	b.pulls(t, a, "shared")
+	h1 := a.submit(t, 1)[0]
+	a.release(t, "shared")
+	eventually(t, "B to pull", 10*time.Second, func() bool { return b.entryOf(t, h1) != nil })
+	if _, err := b.admin.SetPeerPaused(bg, "hub-a", true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the loop to stop", 5*time.Second, func() bool { return b.syncOf(t, "hub-a").State == "paused" })
+	h2 := a.submit(t, 1)[0]
+	a.release(t, "shared")
+	time.Sleep(500 * time.Millisecond)
+	if b.entryOf(t, h2) != nil {
+		t.Fatal("a paused peer's release was pulled")
+	}
+	if _, err := b.admin.SetPeerPaused(bg, "hub-a", false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B to catch up after resuming", 10*time.Second, func() bool { return b.entryOf(t, h2) != nil })
+	if err := b.admin.RemovePeer(bg, "hub-a"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the mirror of A's list to go", 5*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(b.dir, "peers", "hub-a", "shared"))
+		return os.IsNotExist(err)
+	})
+	if c, err := b.n.Hub.PeerCursor("hub-a", "shared"); err != nil || c != 0 {
+		t.Fatalf("cursor of a removed peer: %d %v", c, err)
+	}
 }

@@ -219,6 +219,12 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 	return res, nil
 }
 
+// ResetPeerCursor forgets which version of a peer's list was applied (the
+// node pulls it afresh, e.g. after the peer's keys were registered anew).
+func (s *Service) ResetPeerCursor(peer, list string) error {
+	return s.db.Update(func(tx *store.Tx) error { return tx.SetPeerCursor(peer, list, 0) })
+}
+
 // PeerCursor is the last version of a peer's list applied here.
 func (s *Service) PeerCursor(peer, list string) (uint64, error) {
 	var v uint64

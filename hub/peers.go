@@ -99,7 +99,8 @@ func (s *Service) SetPeerPaused(a Actor, id string, paused bool) (*peers.Peer, e
 
 // RemovePeer forgets a peer: it can no longer authenticate, and nothing is
 // pulled from it. Its organisation stays, so the audit log and the
-// assessments it contributed still name it.
+// assessments it contributed still name it; what was imported from it
+// stays too (retractions at the origin reach the node through other peers).
 func (s *Service) RemovePeer(a Actor, id string) error {
 	return s.db.Update(func(tx *store.Tx) error {
 		p, err := tx.Peer(id)
@@ -110,6 +111,10 @@ func (s *Service) RemovePeer(a Actor, id string) error {
 			return err
 		}
 		if err := tx.DeletePeer(id); err != nil {
+			return err
+		}
+		// Its lists are pulled afresh if it is registered again.
+		if err := tx.DeletePeerCursors(id); err != nil {
 			return err
 		}
 		return record(tx, a.audit(), s.now().UTC(), "peer.remove", id, p)
