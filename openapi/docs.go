@@ -1481,7 +1481,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "manifest.json is the exact signed bytes; manifest.sig is the base64 DER ECDSA signature (cosign verify-blob and openssl dgst -sha256 -verify accept them). Immutable, with a strong ETag.",
+                "description": "manifest.json is the exact signed bytes; manifest.sig is the base64 DER ECDSA signature (cosign verify-blob and openssl dgst -sha256 -verify accept them); manifest.sigstore.json is the same signature as a Sigstore bundle (v0.3, public-key hint, no Sigstore log entries). Immutable, with a strong ETag.",
                 "produces": [
                     "application/json"
                 ],
@@ -1506,7 +1506,7 @@ const docTemplate = `{
                     },
                     {
                         "type": "string",
-                        "description": "manifest.json or manifest.sig",
+                        "description": "manifest.json, manifest.sig or manifest.sigstore.json",
                         "name": "file",
                         "in": "path",
                         "required": true

@@ -207,13 +207,13 @@ func (s *Server) versionParam(c *gin.Context, name string) (uint64, bool) {
 // manifestFile godoc
 //
 //	@Summary		A version's manifest or its signature
-//	@Description	manifest.json is the exact signed bytes; manifest.sig is the base64 DER ECDSA signature (cosign verify-blob and openssl dgst -sha256 -verify accept them). Immutable, with a strong ETag.
+//	@Description	manifest.json is the exact signed bytes; manifest.sig is the base64 DER ECDSA signature (cosign verify-blob and openssl dgst -sha256 -verify accept them); manifest.sigstore.json is the same signature as a Sigstore bundle (v0.3, public-key hint, no Sigstore log entries). Immutable, with a strong ETag.
 //	@Tags			releases
 //	@Produce		json
 //	@Security		Bearer
 //	@Param			name	path		string	true	"list name"
 //	@Param			version	path		int		true	"version"
-//	@Param			file	path		string	true	"manifest.json or manifest.sig"
+//	@Param			file	path		string	true	"manifest.json, manifest.sig or manifest.sigstore.json"
 //	@Success		200		{object}	release.Manifest
 //	@Failure		401,404,422	{object}	Problem
 //	@Router			/v1/lists/{name}/releases/{version}/{file} [get]
@@ -227,8 +227,8 @@ func (s *Server) manifestFile(c *gin.Context) {
 		return
 	}
 	file := c.Param("file")
-	if file != "manifest.json" && file != "manifest.sig" {
-		writeProblem(c, pNoRoute.with("releases hold manifest.json and manifest.sig"))
+	if file != "manifest.json" && file != "manifest.sig" && file != "manifest.sigstore.json" {
+		writeProblem(c, pNoRoute.with("releases hold manifest.json, manifest.sig and manifest.sigstore.json"))
 		return
 	}
 	m, sig, err := s.hub.Manifest(l.Name, v)
@@ -237,8 +237,18 @@ func (s *Server) manifestFile(c *gin.Context) {
 		return
 	}
 	body, ctype := m, "application/json"
-	if file == "manifest.sig" {
+	switch file {
+	case "manifest.sig":
 		body, ctype = sig, "text/plain; charset=utf-8"
+	case "manifest.sigstore.json":
+		pm, err := release.ParseManifest(m)
+		if err == nil {
+			body, err = release.Bundle(m, sig, pm.KeyID)
+		}
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	if immutable(c, body) {
 		return

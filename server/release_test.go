@@ -66,6 +66,12 @@ func TestReleaseServing(t *testing.T) {
 	if sig.header.Get("ETag") == etag || len(sig.body) < 60 {
 		t.Fatalf("signature: %s", sig.body)
 	}
+	bundle := tn.get("/v1/lists/one/releases/1/manifest.sigstore.json", pl.Token)
+	bundle.decode(t, http.StatusOK, nil)
+	if !strings.Contains(string(bundle.body), `"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"`) ||
+		!strings.Contains(bundle.header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("bundle: %s %v", bundle.body, bundle.header)
+	}
 	tn.get("/v1/lists/one/releases/2/manifest.json", pl.Token).problem(t, http.StatusNotFound, "version-not-found")
 	tn.get("/v1/lists/one/releases/0/manifest.json", pl.Token).problem(t, http.StatusUnprocessableEntity, "invalid-input")
 	tn.get("/v1/lists/one/releases/1/other.txt", pl.Token).problem(t, http.StatusNotFound, "no-route")
