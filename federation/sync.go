@@ -372,6 +372,9 @@ func (s *Syncer) importer(ctx context.Context, cl *client.Client, peer, list str
 			h.Records += uint64(res.Records)
 			h.UnknownOrigins += uint64(res.Unknown)
 			h.Applied = st.Version
+			if st.Snapshot {
+				h.Snapshots++
+			}
 		})
 		if res.Applied && res.Created+res.Updated > 0 && s.OnApplied != nil {
 			s.OnApplied()

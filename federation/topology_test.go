@@ -139,3 +139,42 @@ func TestPauseResumeRemove(t *testing.T) {
 		t.Fatalf("cursor of a removed peer: %d %v", c, err)
 	}
 }
+
+// A peer that joins late, many versions behind, is caught up from the
+// snapshot: the records of every version come with it.
+func TestLateJoinerCatchesUpFromSnapshot(t *testing.T) {
+	a, b := startFed(t, "hub-a", "NL"), startFed(t, "hub-b", "GB")
+	a.createList(t, "shared", 1)
+	b.createList(t, "shared", 1)
+	var hs []string
+	for range 70 { // more than mirror.DefaultSnapshotAfter versions
+		hs = append(hs, a.submit(t, 1)...)
+		a.release(t, "shared")
+	}
+	if _, err := a.analyst.Retract(bg, "sha256", hs[3], "not what it seemed"); err != nil {
+		t.Fatal(err)
+	}
+	a.release(t, "shared")
+	b.pulls(t, a, "shared")
+	eventually(t, "B to catch up", 20*time.Second, func() bool {
+		s := b.syncOf(t, "hub-a")
+		return s.Applied == 71 && s.State == "ok"
+	})
+	if s := b.syncOf(t, "hub-a"); s.Snapshots != 1 {
+		t.Fatalf("B did not start from the snapshot: %+v", s)
+	}
+	for i, h := range hs {
+		e := b.entryOf(t, h)
+		want := "active"
+		if i == 3 {
+			want = "retracted" // its record came with the snapshot's records
+		}
+		if e == nil && i == 3 {
+			continue // not on A's list any more: nothing to import
+		}
+		if e == nil || e.Status != want || e.Assessments[0].Origin != "hub-a" {
+			t.Fatalf("hash %d at B: %+v", i, e)
+		}
+	}
+	eventually(t, "B's list to hold A's 69 active hashes", 10*time.Second, func() bool { return b.listSize(t, "shared") == 69 })
+}

@@ -3941,6 +3941,10 @@ const docTemplate = `{
                     "description": "Records counts the origin-signed records imported; UnknownOrigins\nthose skipped because no key of their origin is registered here.",
                     "type": "integer"
                 },
+                "snapshots": {
+                    "description": "Snapshots counts versions loaded from the peer's snapshot (a start\nfar behind, or a catch-up past the peer's delta retention).",
+                    "type": "integer"
+                },
                 "state": {
                     "type": "string",
                     "enum": [

@@ -24,10 +24,13 @@ type SyncStatus struct {
 	Entries uint64 `json:"entries"`
 	// Records counts the origin-signed records imported; UnknownOrigins
 	// those skipped because no key of their origin is registered here.
-	Records        uint64    `json:"records"`
-	UnknownOrigins uint64    `json:"unknown_origins"`
-	LastAttempt    time.Time `json:"last_attempt,omitzero"`
-	LastSuccess    time.Time `json:"last_success,omitzero"`
+	Records        uint64 `json:"records"`
+	UnknownOrigins uint64 `json:"unknown_origins"`
+	// Snapshots counts versions loaded from the peer's snapshot (a start
+	// far behind, or a catch-up past the peer's delta retention).
+	Snapshots   uint64    `json:"snapshots"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
 	// Failures counts failures since the last success; TotalFailures all.
 	Failures      int       `json:"failures"`
 	TotalFailures uint64    `json:"total_failures"`
