@@ -86,6 +86,13 @@ type memberChange struct {
 // A list with no change still gets a new version (an empty delta) so that
 // its expiry moves forward.
 func (s *Service) BuildRelease(a Actor, name string) (*release.Manifest, error) {
+	return s.build(a, name, false)
+}
+
+// build publishes the next version. A scheduled build of a list none of
+// whose entries changed (the change was to entries off the list) only
+// moves the list's cursors on, unless a heartbeat is due: it returns nil.
+func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest, error) {
 	if s.pub == nil {
 		return nil, errors.New("releases are not configured on this node")
 	}
@@ -107,13 +114,16 @@ func (s *Service) BuildRelease(a Actor, name string) (*release.Manifest, error) 
 		if err != nil {
 			return err
 		}
+		if scheduled && len(changes) == 0 && len(refs) == 0 && ls.Counter(cVersion) > 0 && !s.heartbeatDue(ls) {
+			return nil // cursors moved on; nothing to publish
+		}
 		out, err = s.publish(tx, ls, l, changes, a)
 		if err != nil || len(refs) == 0 {
 			return err
 		}
 		return ls.PutVersionRecords(out.Version, sortedRefs(refs))
 	})
-	if err == nil {
+	if err == nil && out != nil {
 		s.released.broadcast()
 		if s.onRelease != nil {
 			s.onRelease()
@@ -367,18 +377,24 @@ func (s *Service) ReleaseDue(name string) (bool, error) {
 			due = true
 			return nil
 		}
-		raw, _, err := ls.Manifest(v)
-		if err != nil {
-			return err
-		}
-		m, err := release.ParseManifest(raw)
-		if err != nil {
-			return err
-		}
-		due = s.now().After(m.CreatedTime().Add(s.pub.Expiry / 2))
+		due = s.heartbeatDue(ls)
 		return nil
 	})
 	return due, err
+}
+
+// heartbeatDue reports whether the list's latest manifest is past half its
+// lifetime (or cannot be read, which a new version repairs).
+func (s *Service) heartbeatDue(ls *store.ListState) bool {
+	raw, _, err := ls.Manifest(ls.Counter(cVersion))
+	if err != nil {
+		return true
+	}
+	m, err := release.ParseManifest(raw)
+	if err != nil {
+		return true
+	}
+	return s.now().After(m.CreatedTime().Add(s.pub.Expiry / 2))
 }
 
 // ScheduledReleases builds a release of every list that is due, as the
@@ -396,12 +412,14 @@ func (s *Service) ScheduledReleases() ([]*release.Manifest, error) {
 			errs = append(errs, err)
 			continue
 		}
-		m, err := s.BuildRelease(Actor{User: "system", Org: "system", Role: "system"}, l.Name)
+		m, err := s.build(Actor{User: "system", Org: "system", Role: "system"}, l.Name, true)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list %q: %w", l.Name, err))
 			continue
 		}
-		out = append(out, m)
+		if m != nil {
+			out = append(out, m)
+		}
 	}
 	return out, errors.Join(errs...)
 }

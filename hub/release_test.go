@@ -257,15 +257,43 @@ func TestScheduledReleases(t *testing.T) {
 	if ms, err := f.s.ScheduledReleases(); err != nil || len(ms) != 0 {
 		t.Fatalf("idle run released %d", len(ms))
 	}
-	// A change makes it due.
+	// A change to an entry that is not on the list (one organisation of
+	// the two it needs) publishes nothing…
 	h, _ := hashes.Parse("md5", strings.Repeat("44", 16), nil)
 	f.s.Submit(f.nl, h, entries.Input{})
-	if ms, _ := f.s.ScheduledReleases(); len(ms) != 1 || ms[0].Version != 2 {
+	if ms, err := f.s.ScheduledReleases(); err != nil || len(ms) != 0 {
+		t.Fatalf("a change off the list released %v (%v)", ms, err)
+	}
+	// …one that puts it on the list does.
+	f.s.Submit(f.gb, h, entries.Input{})
+	if ms, _ := f.s.ScheduledReleases(); len(ms) != 1 || ms[0].Version != 2 || ms[0].Delta.Adds != 1 {
 		t.Fatalf("after a change: %v", ms)
+	}
+	// A retraction that leaves the line as it was still publishes (peers
+	// need the signed retraction).
+	f.s.SetRecordKey(testRecordKey)
+	de, err := f.s.CreateOrg(f.admin, orgs.Org{Name: "Hotline DE", Kind: orgs.Hotline, Jurisdiction: "DE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	du, err := f.s.CreateUser(f.admin, de.ID, "analyst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deActor := Actor{User: du.User.ID, Org: de.ID, Role: orgs.Hotline, Jurisdiction: "DE"}
+	f.s.Submit(deActor, h, entries.Input{})
+	if ms, _ := f.s.ScheduledReleases(); len(ms) != 1 || ms[0].Version != 3 {
+		t.Fatalf("after a third assessment: %v", ms)
+	}
+	if _, err := f.s.Retract(deActor, h.Key(), "second look"); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := f.s.ScheduledReleases(); len(ms) != 1 || ms[0].Version != 4 || ms[0].Delta.Bytes != 0 {
+		t.Fatalf("after a retraction that changes no line: %v", ms)
 	}
 	// Past half the expiry with no change: a heartbeat release.
 	clock = clock.Add(DefaultExpiry/2 + time.Minute)
-	if ms, _ := f.s.ScheduledReleases(); len(ms) != 1 || ms[0].Version != 3 || ms[0].Delta.Bytes != 0 {
+	if ms, _ := f.s.ScheduledReleases(); len(ms) != 1 || ms[0].Version != 5 || ms[0].Delta.Bytes != 0 {
 		t.Fatalf("heartbeat: %v", ms)
 	}
 	n, _ := f.s.AuditEvents(0, 1000)
@@ -289,3 +317,5 @@ func TestReleaseTimeNeverGoesBack(t *testing.T) {
 		t.Fatalf("version 2 created %s, before version 1 %s", m2.Created, m1.Created)
 	}
 }
+
+var testRecordKey = func() ed25519.PrivateKey { _, k, _ := ed25519.GenerateKey(rand.Reader); return k }()
