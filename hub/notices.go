@@ -660,3 +660,26 @@ func median(v []float64) float64 {
 
 // Peer reads a peer (for the outbox's forwarding).
 func (r *Reports) Peer(id string) (*peers.Peer, error) { return r.s.Peer(id) }
+
+// DeadLetter is a job that failed for good.
+type DeadLetter struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Ref      string `json:"ref"`
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error"`
+}
+
+// Outbox reports how many jobs wait and which died.
+func (r *Reports) Outbox() (pending int, dead []DeadLetter, err error) {
+	dead = []DeadLetter{}
+	err = r.s.db.View(func(tx *store.Tx) error {
+		pending, _ = tx.OutboxLen()
+		js, err := tx.DeadJobs()
+		for _, j := range js {
+			dead = append(dead, DeadLetter{ID: j.ID, Kind: j.Kind, Ref: j.Ref, Attempts: j.Attempt, Error: j.Error})
+		}
+		return err
+	})
+	return pending, dead, err
+}
