@@ -683,3 +683,7 @@ func (r *Reports) Outbox() (pending int, dead []DeadLetter, err error) {
 	})
 	return pending, dead, err
 }
+
+// SetRenotice replaces the re-notice delays (before serving; tests use
+// short ones).
+func (r *Reports) SetRenotice(d []time.Duration) { r.cfg.Renotice = d }
