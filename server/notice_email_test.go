@@ -34,6 +34,9 @@ class Saver:
     def __init__(self, outdir):
         self.outdir = outdir
         self.n = 0
+    @classmethod
+    def from_cli(cls, parser, *args):
+        return cls(*args)
     async def handle_DATA(self, server, session, envelope):
         self.n += 1
         tmp = os.path.join(self.outdir, "msg%d.tmp" % self.n)
@@ -49,11 +52,16 @@ class Saver:
 // tool the test is skipped, except on CI, where it fails.
 func startSMTP(t *testing.T) (addr, dir string) {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(py, "-c", "import aiosmtpd").Run()
+	// Debian's package serves the system python3, which may not be the
+	// first python3 on PATH (pyenv).
+	py := ""
+	for _, cand := range []string{"python3", "/usr/bin/python3"} {
+		if p, err := exec.LookPath(cand); err == nil && exec.Command(p, "-c", "import aiosmtpd").Run() == nil {
+			py = p
+			break
+		}
 	}
-	if err != nil {
+	if py == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatal("python3 with aiosmtpd is needed (apt-get install python3-aiosmtpd)")
 		}
