@@ -77,9 +77,9 @@ func (r *Reports) ApplyRoutes(reportID string, res []Resolution) error {
 			if rt.Jurisdiction == "" && rep.HostingJurisdiction != "" {
 				rt.Jurisdiction = rep.HostingJurisdiction
 				if rt.Evidence == nil {
-					rt.Evidence = &reports.Evidence{Method: "reporter", Host: x.Host, ResolvedAt: now}
+					rt.Evidence = &reports.Evidence{Host: x.Host, ResolvedAt: now}
 				}
-				rt.Evidence.Jurisdiction = rt.Jurisdiction
+				rt.Evidence.Method, rt.Evidence.Jurisdiction = "reporter", rt.Jurisdiction
 			}
 			switch peer := routedPeer(ps, rt.Jurisdiction); {
 			case rt.Jurisdiction != "" && rt.Jurisdiction == r.cfg.Jurisdiction:

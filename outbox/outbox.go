@@ -400,3 +400,8 @@ func (w *Worker) peerToken(ctx context.Context, base, peerID string) (string, er
 	}
 	return tr.AccessToken, nil
 }
+
+// PeerAssertion is the client assertion this node presents to a peer.
+func (w *Worker) PeerAssertion(peerID string) (string, error) {
+	return auth.NewAssertion(w.NodeKey, w.Identity.NodeID, peerID, time.Now())
+}
