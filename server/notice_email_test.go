@@ -268,4 +268,3 @@ func validateXARF(t *testing.T, doc []byte) {
 		t.Fatalf("XARF part does not conform: %v\n%s", err, doc)
 	}
 }
-
