@@ -687,3 +687,11 @@ func (r *Reports) Outbox() (pending int, dead []DeadLetter, err error) {
 // SetRenotice replaces the re-notice delays (before serving; tests use
 // short ones).
 func (r *Reports) SetRenotice(d []time.Duration) { r.cfg.Renotice = d }
+
+// JobCurrent reports whether j is still scheduled as read; the outbox
+// skips a stale copy (the job finished, or was rescheduled, meanwhile).
+func (r *Reports) JobCurrent(j *store.Job) bool {
+	ok := false
+	_ = r.s.db.View(func(tx *store.Tx) error { ok = tx.HasJob(j); return nil })
+	return ok
+}

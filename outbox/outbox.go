@@ -151,6 +151,12 @@ func (w *Worker) Run(ctx context.Context) {
 			go func(j store.Job) {
 				defer wg.Done()
 				defer func() { <-sem; w.release(j.ID); w.Kick() }()
+				// The list was read before another worker goroutine may
+				// have finished this job and released it: act only on a
+				// job still scheduled, or it would be delivered twice.
+				if !w.Reports.JobCurrent(&j) {
+					return
+				}
 				// Deliveries finish even when the node is stopping.
 				jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DrainTimeout)
 				defer cancel()

@@ -286,3 +286,7 @@ func (t *Tx) DeadJobs() ([]Job, error) {
 	})
 	return out, err
 }
+
+// HasJob reports whether a job is still scheduled as read (same due time):
+// a copy read before the job finished or was rescheduled is stale.
+func (t *Tx) HasJob(j *Job) bool { return t.b(bOutbox).Get(jobKey(j.Due, j.ID)) != nil }
