@@ -6,12 +6,14 @@
 //     node (bbolt file, fsync per commit); each answer is a durable
 //     acknowledgement. Then the outbox routes them all (registered range,
 //     static host table) and the time to route is reported;
+//
 //  2. delivery: the outbox sends the N notices to a local webhook receiver
 //     that verifies each signature;
+//
 //  3. outage: M more notices while the receiver answers 503 for -down; then
 //     it comes back: all delivered, none processed twice, time to drain.
 //
-//	go run ./scripts/bench/reports [-n 10000] [-c 8] [-m 1000] [-down 60s]
+//     go run ./scripts/bench/reports [-n 10000] [-c 8] [-m 1000] [-down 60s]
 package main
 
 import (
