@@ -24,6 +24,7 @@ import (
 	"github.com/hashhub/hashhub/jurisdiction"
 	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/outbox"
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/server"
 	"github.com/hashhub/hashhub/store"
@@ -172,6 +173,10 @@ type Node struct {
 	Server     *server.Server
 	Keys       *keys.Set
 	Log        *slog.Logger
+	// Reports is the report desk; Outbox delivers its notices, pushes
+	// and forwards in the background while the node serves.
+	Reports *hub.Reports
+	Outbox  *outbox.Worker
 }
 
 // ReadConfig reads a node's identity from its data directory.
@@ -267,8 +272,14 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 		default:
 		}
 	})
-	return &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log, Syncer: syncer, syncKick: syncKick,
-		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign}, nil
+	n := &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log, Syncer: syncer, syncKick: syncKick,
+		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign}
+	if err := n.openReports(dir); err != nil {
+		db.Close()
+		return nil, err
+	}
+	srv.SetReports(n.Reports)
+	return n, nil
 }
 
 // Close releases the store.
@@ -308,6 +319,8 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	if n.ReleaseAfterSync >= 0 {
 		go n.releaseAfterSync(ctx)
 	}
+	outboxDone := make(chan struct{})
+	go func() { n.Outbox.Run(ctx); close(outboxDone) }()
 	n.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("node", n.Config.NodeID))
 	select {
 	case err := <-errc:
@@ -320,6 +333,8 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Deliveries in flight finish (bounded by outbox.DrainTimeout).
+	<-outboxDone
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -881,6 +881,138 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/inbox": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Reports routed to your organisation, oldest first, after a cursor. Each read is recorded in the audit log.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "reports"
+                ],
+                "summary": "Read your inbox of forwarded reports",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1–1000)",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/InboxPage"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/inbox/webhook": {
+            "put": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Besides the pull inbox, each report routed to your organisation is POSTed to this URL, signed with the node's Ed25519 key (headers Hashhub-Timestamp, Hashhub-Signature, Idempotency-Key; see README). An empty URL turns the push off.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "reports"
+                ],
+                "summary": "Push your inbox to a webhook",
+                "parameters": [
+                    {
+                        "description": "webhook URL",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/WebhookRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/WebhookRequest"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/keys": {
             "get": {
                 "description": "Pin these out of band before a first pull: the release key verifies manifests (also with cosign or openssl), the log key verifies checkpoints.",
@@ -1788,6 +1920,215 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/notices": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "A hosting provider sees only its own notices; an admin sees all (for dead letters and escalations).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notices"
+                ],
+                "summary": "List takedown notices",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "queued, sent, acknowledged, removed, disputed, failed or held",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1–1000)",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/NoticePage"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/notices/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Its provider, an admin, or an analyst of the reporting organisation; anyone else finds nothing (404). The notice carries the hosting evidence and its status history.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notices"
+                ],
+                "summary": "Read a takedown notice",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "notice id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/reports.Notice"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/notices/{id}/status": {
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "The provider acknowledges, reports removal, or disputes with a reason; an analyst of the reporting organisation may confirm removal. Removal is never checked by fetching the URL.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notices"
+                ],
+                "summary": "Update a notice's status",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "notice id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "new status",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/StatusRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/reports.Notice"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "Conflict",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/oauth/token": {
             "post": {
                 "description": "RFC 6749 §4.4. Authenticate with HTTP Basic (client id and secret, form-url-encoded) or with client_id and client_secret form fields. The token is an EdDSA JWT valid for 15 minutes. Errors follow RFC 6749 §5.2, not problem+json, so OAuth client libraries understand them.",
@@ -2178,6 +2519,42 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/outbox": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notices"
+                ],
+                "summary": "Pending outbox jobs and dead letters",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/OutboxState"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/peers": {
             "get": {
                 "security": [
@@ -2453,6 +2830,451 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/providers": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notices"
+                ],
+                "summary": "List registered hosting providers",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ProviderList"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "The domains (subdomains included) and IP ranges an organisation of kind hosting_provider hosts, and where its notices go: a webhook, an abuse email address, or both. Registering again replaces the registration. Admins only: a provider naming its own domains could divert others' notices.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notices"
+                ],
+                "summary": "Register a hosting provider",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "makes retries safe",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "description": "registration (name, jurisdiction and updated are set by the node)",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/reports.Provider"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/reports.Provider"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/providers/{org}": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notices"
+                ],
+                "summary": "Read a hosting provider's registration (a provider reads its own)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "organisation id",
+                        "name": "org",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/reports.Provider"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/reports": {
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "URLs (http/https only) where child sexual abuse material is found, optional hashes, classification, how it was detected, an explanation, the reporter's reference, urgency and when it was seen. Text only: never media. The answer is immediate with the report's id; the node then finds where each URL is hosted (never fetching it) and hands the report to law enforcement of the hosting jurisdiction, a takedown notice to the hosting provider, the peer node of that jurisdiction or the fallback organisation. A peer forwarding a report sends its id, hops, hop_limit and reporter; a report seen before answers 200 with duplicate true.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "reports"
+                ],
+                "summary": "Submit a report of URLs",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "makes retries safe",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "description": "the report",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/reports.Submission"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "a forwarded report already seen",
+                        "schema": {
+                            "$ref": "#/definitions/ReportReceipt"
+                        }
+                    },
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/ReportReceipt"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/reports/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "The reporting organisation and the organisations the report was forwarded to may read it; to anyone else it does not exist (404). Every read is recorded in the audit log.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "reports"
+                ],
+                "summary": "Read a report",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "report id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/reports.Report"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/reports/{id}/ack": {
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Records when the recipient organisation (law enforcement, or the fallback) took the report in. Repeating it changes nothing.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "reports"
+                ],
+                "summary": "Acknowledge a forwarded report",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "report id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/reports.Report"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/reports/{id}/hold": {
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Law enforcement the report was forwarded to stops its takedown notices until a time (at most the node's maximum hold) so that evidence is not lost while it investigates. Queued notices wait; the re-notice clock stops while held.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "reports"
+                ],
+                "summary": "Hold a report's takedown",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "report id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "reason and end of the hold",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/HoldRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/reports.Report"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/review": {
             "get": {
                 "security": [
@@ -2503,6 +3325,43 @@ const docTemplate = `{
                     },
                     "422": {
                         "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/takedown-stats": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Time to acknowledgement and to removal (median, seconds; time held by law enforcement excluded) and the share of sent notices removed within 24 hours, 3 days and 7 days. A provider sees its own figures.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "notices"
+                ],
+                "summary": "Takedown figures per hosting provider",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/TakedownStats"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2865,6 +3724,32 @@ const docTemplate = `{
                 }
             }
         },
+        "HoldRequest": {
+            "type": "object",
+            "properties": {
+                "reason": {
+                    "type": "string",
+                    "example": "investigation open; preserve evidence"
+                },
+                "until": {
+                    "type": "string"
+                }
+            }
+        },
+        "InboxPage": {
+            "type": "object",
+            "properties": {
+                "next_cursor": {
+                    "type": "string"
+                },
+                "reports": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/hub.InboxEntry"
+                    }
+                }
+            }
+        },
         "InclusionProof": {
             "type": "object",
             "properties": {
@@ -2977,6 +3862,20 @@ const docTemplate = `{
                 }
             }
         },
+        "NoticePage": {
+            "type": "object",
+            "properties": {
+                "next_cursor": {
+                    "type": "string"
+                },
+                "notices": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/reports.Notice"
+                    }
+                }
+            }
+        },
         "OrgPage": {
             "type": "object",
             "properties": {
@@ -2988,6 +3887,20 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/orgs.Org"
                     }
+                }
+            }
+        },
+        "OutboxState": {
+            "type": "object",
+            "properties": {
+                "dead": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/hub.DeadLetter"
+                    }
+                },
+                "pending": {
+                    "type": "integer"
                 }
             }
         },
@@ -3039,12 +3952,42 @@ const docTemplate = `{
                 }
             }
         },
+        "ProviderList": {
+            "type": "object",
+            "properties": {
+                "providers": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/reports.Provider"
+                    }
+                }
+            }
+        },
         "ReasonRequest": {
             "type": "object",
             "properties": {
                 "reason": {
                     "type": "string",
                     "example": "submitted in error"
+                }
+            }
+        },
+        "ReportReceipt": {
+            "type": "object",
+            "properties": {
+                "duplicate": {
+                    "type": "boolean"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "rep_0123456789abcdef0123456789abcdef"
+                },
+                "received": {
+                    "type": "string"
+                },
+                "status": {
+                    "type": "string",
+                    "example": "received"
                 }
             }
         },
@@ -3062,6 +4005,24 @@ const docTemplate = `{
                 "reason": {
                     "type": "string",
                     "example": "re-assessed: category A"
+                }
+            }
+        },
+        "StatusRequest": {
+            "type": "object",
+            "properties": {
+                "note": {
+                    "type": "string",
+                    "example": "removed at 12:00 UTC"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "acknowledged",
+                        "removed",
+                        "disputed"
+                    ],
+                    "example": "removed"
                 }
             }
         },
@@ -3108,6 +4069,17 @@ const docTemplate = `{
                 }
             }
         },
+        "TakedownStats": {
+            "type": "object",
+            "properties": {
+                "providers": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/hub.ProviderStats"
+                    }
+                }
+            }
+        },
         "TokenError": {
             "type": "object",
             "properties": {
@@ -3144,6 +4116,15 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/hub.PublicUser"
                     }
+                }
+            }
+        },
+        "WebhookRequest": {
+            "type": "object",
+            "properties": {
+                "webhook_url": {
+                    "type": "string",
+                    "example": "https://police.example/hashhub"
                 }
             }
         },
@@ -3445,6 +4426,26 @@ const docTemplate = `{
                 "NotIllegal"
             ]
         },
+        "hub.DeadLetter": {
+            "type": "object",
+            "properties": {
+                "attempts": {
+                    "type": "integer"
+                },
+                "error": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "string"
+                },
+                "kind": {
+                    "type": "string"
+                },
+                "ref": {
+                    "type": "string"
+                }
+            }
+        },
         "hub.EntryProof": {
             "type": "object",
             "properties": {
@@ -3543,6 +4544,23 @@ const docTemplate = `{
                 }
             }
         },
+        "hub.InboxEntry": {
+            "type": "object",
+            "properties": {
+                "at": {
+                    "type": "string"
+                },
+                "kind": {
+                    "type": "string"
+                },
+                "report": {
+                    "$ref": "#/definitions/reports.Report"
+                },
+                "seq": {
+                    "type": "integer"
+                }
+            }
+        },
         "hub.ListNeed": {
             "type": "object",
             "properties": {
@@ -3565,6 +4583,56 @@ const docTemplate = `{
                 },
                 "user": {
                     "$ref": "#/definitions/hub.PublicUser"
+                }
+            }
+        },
+        "hub.ProviderStats": {
+            "type": "object",
+            "properties": {
+                "acknowledged": {
+                    "type": "integer"
+                },
+                "disputed": {
+                    "type": "integer"
+                },
+                "failed": {
+                    "type": "integer"
+                },
+                "held": {
+                    "type": "integer"
+                },
+                "mean_removal_seconds": {
+                    "type": "number"
+                },
+                "median_ack_seconds": {
+                    "type": "number"
+                },
+                "median_removal_seconds": {
+                    "type": "number"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "notices": {
+                    "type": "integer"
+                },
+                "provider": {
+                    "type": "string"
+                },
+                "removed": {
+                    "type": "integer"
+                },
+                "removed_within_24h": {
+                    "type": "number"
+                },
+                "removed_within_3d": {
+                    "type": "number"
+                },
+                "removed_within_7d": {
+                    "type": "number"
+                },
+                "sent": {
+                    "type": "integer"
                 }
             }
         },
@@ -4055,6 +5123,490 @@ const docTemplate = `{
                 },
                 "statement": {
                     "type": "string"
+                }
+            }
+        },
+        "reports.Change": {
+            "type": "object",
+            "properties": {
+                "at": {
+                    "type": "string"
+                },
+                "by": {
+                    "type": "string"
+                },
+                "note": {
+                    "type": "string"
+                },
+                "status": {
+                    "type": "string"
+                }
+            }
+        },
+        "reports.Classification": {
+            "type": "object",
+            "properties": {
+                "category": {
+                    "type": "string",
+                    "enum": [
+                        "baseline",
+                        "national"
+                    ],
+                    "example": "baseline"
+                },
+                "jurisdictions": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "severity": {
+                    "type": "string",
+                    "enum": [
+                        "A",
+                        "B",
+                        "C"
+                    ],
+                    "example": "A"
+                }
+            }
+        },
+        "reports.Evidence": {
+            "type": "object",
+            "properties": {
+                "abuse_email": {
+                    "type": "string"
+                },
+                "addresses": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "country": {
+                    "type": "string"
+                },
+                "handle": {
+                    "type": "string"
+                },
+                "host": {
+                    "type": "string"
+                },
+                "jurisdiction": {
+                    "type": "string"
+                },
+                "method": {
+                    "description": "registered_domain, registered_range, rdap, reporter",
+                    "type": "string",
+                    "example": "registered_domain"
+                },
+                "provider": {
+                    "type": "string"
+                },
+                "range": {
+                    "type": "string"
+                },
+                "rdap_server": {
+                    "type": "string"
+                },
+                "resolved_at": {
+                    "type": "string"
+                }
+            }
+        },
+        "reports.Forward": {
+            "type": "object",
+            "properties": {
+                "acked_at": {
+                    "type": "string"
+                },
+                "acked_by": {
+                    "type": "string"
+                },
+                "at": {
+                    "type": "string"
+                },
+                "kind": {
+                    "description": "law_enforcement, fallback, peer",
+                    "type": "string",
+                    "example": "law_enforcement"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "to": {
+                    "type": "string"
+                }
+            }
+        },
+        "reports.HashRef": {
+            "type": "object",
+            "properties": {
+                "algo": {
+                    "type": "string",
+                    "example": "sha256"
+                },
+                "value": {
+                    "type": "string"
+                }
+            }
+        },
+        "reports.Hold": {
+            "type": "object",
+            "properties": {
+                "by": {
+                    "type": "string"
+                },
+                "org": {
+                    "type": "string"
+                },
+                "reason": {
+                    "type": "string"
+                },
+                "since": {
+                    "type": "string"
+                },
+                "until": {
+                    "type": "string"
+                }
+            }
+        },
+        "reports.Notice": {
+            "type": "object",
+            "properties": {
+                "acked_at": {
+                    "type": "string"
+                },
+                "attempts": {
+                    "description": "delivery attempts of the current send",
+                    "type": "integer"
+                },
+                "classification": {
+                    "$ref": "#/definitions/reports.Classification"
+                },
+                "created": {
+                    "type": "string"
+                },
+                "detection": {
+                    "type": "string"
+                },
+                "dispute_reason": {
+                    "type": "string"
+                },
+                "disputed_at": {
+                    "type": "string"
+                },
+                "email": {
+                    "type": "string"
+                },
+                "escalation": {
+                    "type": "integer"
+                },
+                "evidence": {
+                    "$ref": "#/definitions/reports.Evidence"
+                },
+                "fail_reason": {
+                    "type": "string"
+                },
+                "failed_at": {
+                    "type": "string"
+                },
+                "hashes": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/reports.HashRef"
+                    }
+                },
+                "held_from": {
+                    "description": "status before the hold",
+                    "type": "string"
+                },
+                "held_seconds": {
+                    "description": "HeldSeconds is the total time spent held: the takedown clock\nstops meanwhile.",
+                    "type": "integer"
+                },
+                "held_since": {
+                    "type": "string"
+                },
+                "history": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/reports.Change"
+                    }
+                },
+                "hold_until": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "string"
+                },
+                "observed_at": {
+                    "type": "string"
+                },
+                "provider": {
+                    "description": "the registered provider's organisation",
+                    "type": "string"
+                },
+                "provider_name": {
+                    "description": "ProviderName names the provider for people; unregistered providers\n(found by RDAP) are named by their abuse address.",
+                    "type": "string"
+                },
+                "removed_at": {
+                    "type": "string"
+                },
+                "report": {
+                    "type": "string"
+                },
+                "reporter_name": {
+                    "type": "string"
+                },
+                "sends": {
+                    "description": "successful deliveries (first notice and re-notices)",
+                    "type": "integer"
+                },
+                "sent_at": {
+                    "type": "string"
+                },
+                "status": {
+                    "type": "string"
+                },
+                "urgent": {
+                    "type": "boolean"
+                },
+                "url": {
+                    "type": "string"
+                },
+                "webhook_url": {
+                    "description": "Channels are how it is delivered: webhook and/or email.",
+                    "type": "string"
+                },
+                "xarf_id": {
+                    "description": "XARFID is the XARF report_id (a UUID) of this notice.",
+                    "type": "string"
+                }
+            }
+        },
+        "reports.Provider": {
+            "type": "object",
+            "properties": {
+                "domains": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "email": {
+                    "type": "string"
+                },
+                "jurisdiction": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "org": {
+                    "type": "string"
+                },
+                "ranges": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "updated": {
+                    "type": "string"
+                },
+                "webhook_url": {
+                    "type": "string"
+                }
+            }
+        },
+        "reports.Report": {
+            "type": "object",
+            "properties": {
+                "classification": {
+                    "$ref": "#/definitions/reports.Classification"
+                },
+                "detection": {
+                    "type": "string"
+                },
+                "explanation": {
+                    "type": "string"
+                },
+                "forwards": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/reports.Forward"
+                    }
+                },
+                "hashes": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/reports.HashRef"
+                    }
+                },
+                "hold": {
+                    "$ref": "#/definitions/reports.Hold"
+                },
+                "hop_limit": {
+                    "type": "integer"
+                },
+                "hops": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "hosting_jurisdiction": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "string"
+                },
+                "observed_at": {
+                    "type": "string"
+                },
+                "received": {
+                    "type": "string"
+                },
+                "reporter": {
+                    "$ref": "#/definitions/reports.Reporter"
+                },
+                "reporter_ref": {
+                    "type": "string"
+                },
+                "routes": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/reports.Route"
+                    }
+                },
+                "status": {
+                    "description": "Status is received until routing has run, then routed.",
+                    "type": "string",
+                    "example": "routed"
+                },
+                "urgent": {
+                    "type": "boolean"
+                },
+                "urls": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
+        "reports.Reporter": {
+            "type": "object",
+            "properties": {
+                "jurisdiction": {
+                    "type": "string"
+                },
+                "node": {
+                    "type": "string"
+                },
+                "org": {
+                    "type": "string"
+                },
+                "org_name": {
+                    "type": "string"
+                },
+                "role": {
+                    "type": "string"
+                }
+            }
+        },
+        "reports.Route": {
+            "type": "object",
+            "properties": {
+                "destination": {
+                    "description": "Destination is local (this node's law enforcement and a notice to\nthe provider), peer, fallback or unrouted.",
+                    "type": "string",
+                    "example": "local"
+                },
+                "evidence": {
+                    "$ref": "#/definitions/reports.Evidence"
+                },
+                "host": {
+                    "type": "string"
+                },
+                "jurisdiction": {
+                    "type": "string"
+                },
+                "note": {
+                    "type": "string"
+                },
+                "notice": {
+                    "type": "string"
+                },
+                "peer": {
+                    "type": "string"
+                },
+                "url": {
+                    "type": "string"
+                }
+            }
+        },
+        "reports.Submission": {
+            "type": "object",
+            "properties": {
+                "classification": {
+                    "$ref": "#/definitions/reports.Classification"
+                },
+                "detection": {
+                    "type": "string",
+                    "example": "hash_match"
+                },
+                "explanation": {
+                    "type": "string"
+                },
+                "hashes": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/reports.HashRef"
+                    }
+                },
+                "hop_limit": {
+                    "type": "integer"
+                },
+                "hops": {
+                    "description": "Hops and HopLimit are set by forwarding peers: the node ids the\nreport passed, origin first, and how many it may pass at most.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "hosting_jurisdiction": {
+                    "description": "HostingJurisdiction is the reporter's own view of where the URLs are\nhosted, used when the node cannot resolve a URL itself.",
+                    "type": "string"
+                },
+                "id": {
+                    "description": "ID is set only by a peer forwarding a report: the id stays the same\non every node the report passes.",
+                    "type": "string"
+                },
+                "observed_at": {
+                    "type": "string"
+                },
+                "reporter": {
+                    "description": "Reporter names the original reporting organisation when a peer\nforwards the report.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/reports.Reporter"
+                        }
+                    ]
+                },
+                "reporter_ref": {
+                    "type": "string"
+                },
+                "urgent": {
+                    "type": "boolean"
+                },
+                "urls": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
                 }
             }
         },

@@ -15,6 +15,7 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	importLines *prometheus.CounterVec
+	outbox      *prometheus.CounterVec // report_handlers.go
 }
 
 func newMetrics() *metrics {

@@ -83,6 +83,9 @@ func ProblemKinds() []string {
 		pExists, pNothingRetract, pDisputeClosed, pIdemReused, pIdemInFlight, pIdemWithheld, pGone, pTooNew, pNoRelease, pLogRange, pNoRoute, pMethod, pUnavailable, pInternal} {
 		out = append(out, ProblemPrefix+k.slug)
 	}
+	for _, k := range reportKinds {
+		out = append(out, ProblemPrefix+k.slug)
+	}
 	return out
 }
 
@@ -123,6 +126,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 }
 
 func (s *Server) problemFor(c *gin.Context, err error) *Problem {
+	if p := reportProblem(err); p != nil {
+		return p
+	}
 	var hf *hashes.FieldError
 	if errors.As(err, &hf) {
 		k := pInvalid

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashhub/hashhub/orgs"
 )
@@ -138,6 +139,65 @@ var routeCases = []routeCase{
 	{"POST", "/v1/peers/{id}/{action}", adminOnly, noBody("/v1/peers/node-z/pause")},
 	{"DELETE", "/v1/peers/{id}", adminOnly, noBody("/v1/peers/node-z")},
 	{"GET", "/v1/witness/evidence", adminOnly, noBody("/v1/witness/evidence?origin=hashhub/node-z")},
+
+	// Reports (DESIGN §1, §6): hotlines, law enforcement and platforms
+	// report, peers forward; law enforcement (and a hotline acting as the
+	// fallback) receive; law enforcement alone holds a takedown. Admins
+	// register hosting providers but read no report. Reads of one report
+	// or notice by id answer 404 here (none exists in the fixture, and to
+	// an outsider one that exists does not either): the handler answered.
+	{"POST", "/v1/reports", reportersRoles, reportBody},
+	{"GET", "/v1/reports/{id}", reportReaders, noBody("/v1/reports/rep_00000000000000000000000000000000")},
+	{"POST", "/v1/reports/{id}/ack", receivers, noBody("/v1/reports/rep_00000000000000000000000000000000/ack")},
+	{"POST", "/v1/reports/{id}/hold", []orgs.Role{orgs.LawEnforcement}, jsonBody("/v1/reports/rep_00000000000000000000000000000000/hold", func(*fixture, orgs.Role) any {
+		return map[string]any{"reason": "route test", "until": time.Now().Add(time.Hour)}
+	})},
+	{"GET", "/v1/inbox", receivers, noBody("/v1/inbox")},
+	{"PUT", "/v1/inbox/webhook", receivers, jsonBody("/v1/inbox/webhook", func(*fixture, orgs.Role) any { return map[string]any{"webhook_url": ""} })},
+	{"POST", "/v1/providers", adminOnly, jsonBody("/v1/providers", func(*fixture, orgs.Role) any { return map[string]any{} })},
+	{"GET", "/v1/providers", adminOnly, noBody("/v1/providers")},
+	{"GET", "/v1/providers/{org}", []orgs.Role{orgs.Admin, orgs.HostingProvider}, noBody("/v1/providers/{org}")},
+	{"GET", "/v1/notices", []orgs.Role{orgs.Admin, orgs.HostingProvider}, noBody("/v1/notices")},
+	{"GET", "/v1/notices/{id}", []orgs.Role{orgs.Admin, orgs.HostingProvider, orgs.Hotline, orgs.LawEnforcement}, noBody("/v1/notices/ntc_00000000000000000000000000000000")},
+	{"POST", "/v1/notices/{id}/status", []orgs.Role{orgs.HostingProvider, orgs.Hotline, orgs.LawEnforcement}, jsonBody("/v1/notices/ntc_00000000000000000000000000000000/status", func(*fixture, orgs.Role) any {
+		return map[string]any{"status": "removed"}
+	})},
+	{"GET", "/v1/takedown-stats", []orgs.Role{orgs.Admin, orgs.Hotline, orgs.LawEnforcement, orgs.HostingProvider}, noBody("/v1/takedown-stats")},
+	{"GET", "/v1/outbox", adminOnly, noBody("/v1/outbox")},
+}
+
+var (
+	reportersRoles = []orgs.Role{orgs.Hotline, orgs.LawEnforcement, orgs.Platform, orgs.Peer}
+	reportReaders  = []orgs.Role{orgs.Hotline, orgs.LawEnforcement, orgs.Platform}
+	receivers      = []orgs.Role{orgs.LawEnforcement, orgs.Hotline}
+)
+
+// reportBody is a valid report; a peer's carries what forwarding adds.
+func reportBody(f *fixture, role orgs.Role) (string, string, []byte) {
+	r := map[string]any{"urls": []string{fmt.Sprintf("https://host%d.example.org/x", f.next())},
+		"classification": map[string]any{"category": "baseline"}, "detection": "manual_review",
+		"explanation": "route test", "observed_at": time.Now().Add(-time.Hour)}
+	if role == orgs.Peer {
+		r["id"] = fmt.Sprintf("rep_%032x", f.next())
+		r["hops"], r["hop_limit"] = []string{"node-z"}, 4
+		r["reporter"] = map[string]any{"org": "org_x", "org_name": "Hotline Z", "role": "hotline", "jurisdiction": "DE", "node": "node-z"}
+	}
+	b, _ := json.Marshal(r)
+	return "/v1/reports", "application/json", b
+}
+
+// handlerAnswered reports the 404/422 answers the table above expects from
+// allowed calls on objects the fixture does not have.
+func handlerAnswered(path string, status int) bool {
+	switch {
+	case strings.HasPrefix(path, "/v1/peers") && (status == http.StatusNotFound || status == http.StatusUnprocessableEntity):
+		return true
+	case (strings.HasPrefix(path, "/v1/reports/") || strings.HasPrefix(path, "/v1/notices/") || strings.HasPrefix(path, "/v1/providers/")) && status == http.StatusNotFound:
+		return true
+	case path == "/v1/providers" && status == http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
 }
 
 // publicRoute reports routes anyone may call without a token: the keys
@@ -255,8 +315,9 @@ func TestRoutesByRole(t *testing.T) {
 				switch {
 				case r.status == http.StatusUnauthorized, r.status == http.StatusForbidden, r.status >= 500:
 					t.Fatalf("%s %s as %s: %d %s", c.method, path, role, r.status, r.body)
-				case strings.HasPrefix(c.path, "/v1/peers") && (r.status == http.StatusNotFound || r.status == http.StatusUnprocessableEntity):
-					// No such peer, or an empty registration: the handler answered.
+				case handlerAnswered(c.path, r.status):
+					// No such peer, report or notice, or an empty
+					// registration: the handler answered.
 				case r.status >= 300 && !(c.path == "/v1/disputes/{id}/resolve" && r.status == http.StatusConflict):
 					// Every request here is valid for its caller, so only
 					// the second resolution of the one dispute may fail.

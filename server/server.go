@@ -58,7 +58,10 @@ type Config struct {
 	Rotations []release.SignedRotation
 	Witness   *witness.Witness
 	// Evidence lists refused checkpoints kept by the witness.
-	Evidence      func(origin string) ([]store.Evidence, error)
+	Evidence func(origin string) ([]store.Evidence, error)
+	// Reports is the report desk (reports, inboxes, notices); nil turns
+	// those endpoints off.
+	Reports       *hub.Reports
 	Tokens        *auth.Tokens
 	Logger        *slog.Logger
 	MaxBody       int64
@@ -238,6 +241,8 @@ func (s *Server) routes() {
 	r.POST("/v1/witness/add-checkpoint", s.addCheckpoint)
 	r.GET("/v1/witness/:origin/checkpoint", s.witnessedCheckpoint)
 	h("GET", "/witness/evidence", roles(orgs.Admin), s.witnessEvidence)
+
+	s.reportRoutes(h)
 }
 
 var swagger = ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/docs/doc.json"))

@@ -89,6 +89,19 @@ func init() {
 		{"verify", "--dir DIR [--allow-expired]", "re-check a local mirror offline: signatures, hash chain, checkpoint, set root", cmdVerify},
 		{"mirror export", "--dir DIR [--format ndjson|csv] [--out FILE]", "write a mirror's entries, to load into a matcher", cmdMirrorExport},
 
+		{"reports submit", "--url URL [--url URL..] --detection METHOD --explanation TEXT [--category C] [--jurisdictions CC,..] [--severity A|B|C] [--hash ALGO:VALUE..] [--reporter-ref REF] [--urgent] [--observed-at TIME] [--hosting-jurisdiction CC]", "report URLs of abuse material (hotlines, police, platforms)", cmdReportsSubmit},
+		{"reports show", "ID", "show a report, where it went and who acknowledged it", cmdReportsShow},
+		{"reports inbox", "[--limit N] [--cursor C]", "reports routed to your organisation (law enforcement)", cmdReportsInbox},
+		{"reports ack", "ID", "acknowledge a report routed to you", cmdReportsAck},
+		{"reports hold", "ID --reason TEXT (--until TIME | --for DURATION)", "hold a report's takedown while you investigate (law enforcement)", cmdReportsHold},
+		{"reports webhook", "--url URL", "push reports routed to you to a webhook (empty: off)", cmdReportsWebhook},
+		{"providers register", "--org ID --domains D,.. --ranges CIDR,.. [--webhook URL] [--email ADDRESS]", "register a hosting provider's domains, ranges and channels (admin)", cmdProvidersRegister},
+		{"providers list", "", "list registered hosting providers (admin)", cmdProvidersList},
+		{"notices list", "[--status S] [--limit N] [--cursor C]", "list takedown notices (providers: yours)", cmdNoticesList},
+		{"notices show", "ID", "show a notice, its hosting evidence and history", cmdNoticesShow},
+		{"notices update", "ID --status acknowledged|removed|disputed [--note TEXT]", "acknowledge, confirm removal of, or dispute a notice", cmdNoticesUpdate},
+		{"notices stats", "", "time to acknowledgement and removal, share removed within 24h/3d/7d, per provider", cmdNoticesStats},
+
 		{"help", "[COMMAND]", "show help for hashctl or a command", cmdHelp},
 	}
 }
