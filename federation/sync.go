@@ -148,22 +148,34 @@ func (s *Syncer) reconcile(ctx context.Context) error {
 			want[k] = p
 		}
 	}
+	// Stop the loops that must stop without holding the lock: a loop
+	// reports its health under it on the way out.
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var stopping []*loop
+	var gone []loopKey
 	for k, l := range s.loops {
 		if p, ok := want[k]; !ok || fingerprint(p) != l.fp {
-			l.cancel()
-			<-l.done
+			stopping = append(stopping, l)
 			delete(s.loops, k)
 			if !ok && !peerListed(ps, k) {
-				delete(s.health, k)
-				// The list is no longer pulled from this peer (or the peer
-				// was removed): its mirror goes, and a later registration
-				// starts afresh.
-				if err := os.RemoveAll(filepath.Join(s.Dir, k.peer, k.list)); err != nil {
-					s.Log.Warn("peer sync: remove mirror", slog.Any("err", err))
-				}
+				gone = append(gone, k)
 			}
+		}
+	}
+	s.mu.Unlock()
+	for _, l := range stopping {
+		l.cancel()
+		<-l.done
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range gone {
+		delete(s.health, k)
+		// The list is no longer pulled from this peer (or the peer was
+		// removed): its mirror goes, and a later registration starts
+		// afresh.
+		if err := os.RemoveAll(filepath.Join(s.Dir, k.peer, k.list)); err != nil {
+			s.Log.Warn("peer sync: remove mirror", slog.Any("err", err))
 		}
 	}
 	for k, p := range want {
