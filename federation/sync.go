@@ -35,7 +35,7 @@ const (
 	DefaultMinBackoff = time.Second
 	DefaultMaxBackoff = 5 * time.Minute
 	// DefaultReconcile is how often the set of peers and lists is re-read
-	// (a peer added, paused or removed).
+	// besides at once when a peer is added, paused, resumed or removed.
 	DefaultReconcile = 2 * time.Second
 	// MaxRecordsBytes bounds the records a step may bring.
 	MaxRecordsBytes = 4 << 30
@@ -108,6 +108,7 @@ func (s *Syncer) Run(ctx context.Context) {
 	t := time.NewTicker(s.Reconcile)
 	defer t.Stop()
 	for {
+		changed := s.Hub.PeerSignal()
 		if err := s.reconcile(ctx); err != nil {
 			s.Log.Warn("peer sync: read peers", slog.Any("err", err))
 		}
@@ -123,6 +124,7 @@ func (s *Syncer) Run(ctx context.Context) {
 			}
 			return
 		case <-t.C:
+		case <-changed:
 		}
 	}
 }

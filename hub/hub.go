@@ -43,8 +43,10 @@ type Service struct {
 	pub    *Publisher
 	// recordKey signs the records of what this node's analysts say.
 	recordKey ed25519.PrivateKey
-	// released wakes long polls on a list's latest release.
-	released notifier
+	// released wakes long polls on a list's latest release;
+	// peersChanged wakes the peer syncer.
+	released     notifier
+	peersChanged notifier
 	// onRelease, if set, runs after each release commits (the node uses
 	// it to ask its witnesses for cosignatures at once).
 	onRelease func()

@@ -44,8 +44,13 @@ func (s *Service) AddPeer(a Actor, p peers.Peer) (*peers.Peer, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.peersChanged.broadcast()
 	return &p, nil
 }
+
+// PeerSignal returns a channel closed when a peer is next added, paused,
+// resumed or removed (the syncer starts and stops its loops at once).
+func (s *Service) PeerSignal() <-chan struct{} { return s.peersChanged.wait() }
 
 // Peer reads a peer.
 func (s *Service) Peer(id string) (*peers.Peer, error) {
@@ -94,6 +99,9 @@ func (s *Service) SetPeerPaused(a Actor, id string, paused bool) (*peers.Peer, e
 		}
 		return record(tx, a.audit(), s.now().UTC(), action, id, p)
 	})
+	if err == nil {
+		s.peersChanged.broadcast()
+	}
 	return p, err
 }
 
@@ -102,6 +110,7 @@ func (s *Service) SetPeerPaused(a Actor, id string, paused bool) (*peers.Peer, e
 // assessments it contributed still name it; what was imported from it
 // stays too (retractions at the origin reach the node through other peers).
 func (s *Service) RemovePeer(a Actor, id string) error {
+	defer s.peersChanged.broadcast()
 	return s.db.Update(func(tx *store.Tx) error {
 		p, err := tx.Peer(id)
 		if err != nil {

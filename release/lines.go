@@ -71,9 +71,14 @@ var ErrBadLine = errors.New("bad line")
 
 // ParseChange decodes a delta line strictly and canonically.
 func ParseChange(line []byte) (Change, error) {
-	var c Change
-	if err := strictDecode(line, &c); err != nil {
-		return c, err
+	c, ok := scanCanonical(line, true)
+	if !ok {
+		// Not in the plain canonical shape: the strict decoder says why
+		// (or finds a form the checks below refuse).
+		c = Change{}
+		if err := strictDecode(line, &c); err != nil {
+			return c, err
+		}
 	}
 	switch c.Op {
 	case OpAdd, OpUpdate:
@@ -95,9 +100,13 @@ func ParseChange(line []byte) (Change, error) {
 
 // ParseItem decodes a snapshot line strictly and canonically.
 func ParseItem(line []byte) (Item, error) {
-	var it Item
-	if err := strictDecode(line, &it); err != nil {
-		return it, err
+	c, ok := scanCanonical(line, false)
+	it := c.Item
+	if !ok {
+		it = Item{}
+		if err := strictDecode(line, &it); err != nil {
+			return it, err
+		}
 	}
 	if err := it.check(); err != nil {
 		return it, err
@@ -122,6 +131,74 @@ func (it *Item) check() error {
 		return fmt.Errorf("%w: severity %q", ErrBadLine, it.Severity)
 	}
 	return nil
+}
+
+// scanCanonical reads a line in the exact shape the node writes —
+// {"op":…,"algo":…,"value":…[,"quality":N][,"severity":…]} with plain
+// strings — without a JSON decoder (a million-line snapshot would
+// otherwise allocate a decoder per line). It only splits the line: the
+// caller still checks every value and that the line re-encodes to itself.
+// ok is false for anything else, which the strict decoder then handles.
+func scanCanonical(line []byte, withOp bool) (c Change, ok bool) {
+	if len(line) > MaxLine {
+		return c, false
+	}
+	p := line
+	lit := func(s string) bool {
+		if len(p) < len(s) || string(p[:len(s)]) != s {
+			return false
+		}
+		p = p[len(s):]
+		return true
+	}
+	str := func() (string, bool) {
+		i := bytes.IndexByte(p, '"')
+		if i < 0 {
+			return "", false
+		}
+		for _, b := range p[:i] {
+			if b < 0x20 || b > 0x7e || b == '\\' {
+				return "", false // escapes and non-ASCII: the decoder's job
+			}
+		}
+		v := string(p[:i])
+		p = p[i+1:]
+		return v, true
+	}
+	if withOp {
+		if !lit(`{"op":"`) {
+			return c, false
+		}
+		if c.Op, ok = str(); !ok || !lit(`,"algo":"`) {
+			return c, false
+		}
+	} else if !lit(`{"algo":"`) {
+		return c, false
+	}
+	if c.Algo, ok = str(); !ok || !lit(`,"value":"`) {
+		return c, false
+	}
+	if c.Value, ok = str(); !ok {
+		return c, false
+	}
+	if lit(`,"quality":`) {
+		n, digits := 0, 0
+		for len(p) > 0 && p[0] >= '0' && p[0] <= '9' && digits < 4 {
+			n = n*10 + int(p[0]-'0')
+			p = p[1:]
+			digits++
+		}
+		if digits == 0 {
+			return c, false
+		}
+		c.Quality = &n
+	}
+	if lit(`,"severity":"`) {
+		if c.Severity, ok = str(); !ok {
+			return c, false
+		}
+	}
+	return c, lit("}") && len(p) == 0
 }
 
 func strictDecode(line []byte, v any) error {

@@ -122,10 +122,22 @@ func FuzzParseManifest(f *testing.F) {
 func FuzzParseChange(f *testing.F) {
 	f.Add([]byte(`{"op":"add","algo":"md5","value":"00112233445566778899aabbccddeeff"}`))
 	f.Add([]byte(`{"op":"remove","algo":"sha1","value":"da39a3ee5e6b4b0d3255bfef95601890afd80709"}`))
+	f.Add([]byte(`{"op":"update","algo":"pdq","value":"` + strings.Repeat("f0", 32) + `","quality":90,"severity":"A"}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		c, err := ParseChange(raw)
 		if err == nil && string(c.Line()) != string(raw) {
 			t.Fatal("accepted a non-canonical line")
+		}
+		// The fast scanner splits a line as the JSON decoder does.
+		if fc, ok := scanCanonical(raw, true); ok {
+			var sc Change
+			if strictDecode(raw, &sc) == nil {
+				same := fc.Op == sc.Op && fc.Algo == sc.Algo && fc.Value == sc.Value && fc.Severity == sc.Severity &&
+					(fc.Quality == nil) == (sc.Quality == nil) && (fc.Quality == nil || *fc.Quality == *sc.Quality)
+				if !same {
+					t.Fatalf("scanner %+v, decoder %+v", fc, sc)
+				}
+			}
 		}
 	})
 }
