@@ -6,7 +6,10 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hashhub/hashhub/audit"
 	"github.com/hashhub/hashhub/entries"
@@ -93,26 +96,9 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	var recs []verifiedRecord
-	for _, sr := range st.Records {
-		r, err := records.Parse(sr.Raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrForgedRecord, err)
-		}
-		if r.Origin == s.nodeID {
-			res.Own++
-			continue
-		}
-		o, ok := orgs[r.Origin]
-		if !ok {
-			res.Unknown++
-			continue
-		}
-		if _, err := sr.Verify(o.key); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrForgedRecord, err)
-		}
-		recs = append(recs, verifiedRecord{sr, r, o})
-		res.Records++
+	recs, err := s.verifyRecords(st.Records, orgs, res)
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(recs, func(x, y verifiedRecord) int {
 		return cmp.Or(cmp.Compare(x.rec.Origin, y.rec.Origin), cmp.Compare(x.rec.Seq, y.rec.Seq))
@@ -223,6 +209,51 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 // node pulls it afresh, e.g. after the peer's keys were registered anew).
 func (s *Service) ResetPeerCursor(peer, list string) error {
 	return s.db.Update(func(tx *store.Tx) error { return tx.SetPeerCursor(peer, list, 0) })
+}
+
+// verifyRecords parses and verifies records on every core (a catch-up
+// brings a few large records per import batch of the origin), and counts
+// those that originated here or at an unknown origin.
+func (s *Service) verifyRecords(srs []records.Signed, orgs map[string]origin, res *StepResult) ([]verifiedRecord, error) {
+	out := make([]verifiedRecord, len(srs))
+	errs := make([]error, len(srs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(srs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(srs); i = int(next.Add(1) - 1) {
+				r, err := records.Parse(srs[i].Raw)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				out[i] = verifiedRecord{signed: srs[i], rec: r}
+				if o, ok := orgs[r.Origin]; ok && r.Origin != s.nodeID {
+					out[i].org = o
+					errs[i] = srs[i].VerifyParsed(r, o.key)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var recs []verifiedRecord
+	for i := range out {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("%w: %w", ErrForgedRecord, errs[i])
+		}
+		switch r := out[i].rec; {
+		case r.Origin == s.nodeID:
+			res.Own++
+		case out[i].org.key == nil:
+			res.Unknown++
+		default:
+			recs = append(recs, out[i])
+			res.Records++
+		}
+	}
+	return recs, nil
 }
 
 // PeerCursor is the last version of a peer's list applied here.

@@ -197,10 +197,16 @@ func (s Signed) Verify(key ed25519.PublicKey) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r, s.VerifyParsed(r, key)
+}
+
+// VerifyParsed checks the signature of a record already parsed from s.Raw
+// (an importer parses first to learn the origin whose key to use).
+func (s Signed) VerifyParsed(r *Record, key ed25519.PublicKey) error {
 	if len(key) != ed25519.PublicKeySize || !ed25519.Verify(key, s.Raw, s.Sig) {
-		return nil, fmt.Errorf("%w: %s#%d", ErrSignature, r.Origin, r.Seq)
+		return fmt.Errorf("%w: %s#%d", ErrSignature, r.Origin, r.Seq)
 	}
-	return r, nil
+	return nil
 }
 
 // wireLine is one line of a records stream.
