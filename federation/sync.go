@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -285,6 +286,20 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 		}
 		s.setHealth(k, func(h *peers.SyncStatus) { h.LastAttempt = time.Now().UTC() })
 		res, err := m.Pull(ctx, cl, time.Now(), nil)
+		if noReleaseYet(err) && ctx.Err() == nil {
+			// Nothing to verify yet: wait for the first release with a long
+			// poll rather than a growing backoff.
+			s.setHealth(k, func(h *peers.SyncStatus) { h.State, h.LastError = peers.SyncWaiting, err.Error() })
+			if _, err := cl.WaitRelease(ctx, list, 0, s.LongPoll); err != nil && !noReleaseYet(err) && ctx.Err() == nil {
+				backoff = s.nextBackoff(backoff)
+				s.fail(k, fmt.Errorf("wait for the first release: %w", err), backoff)
+				select {
+				case <-ctx.Done():
+				case <-time.After(backoff):
+				}
+			}
+			continue
+		}
 		if err != nil && ctx.Err() == nil {
 			backoff = s.nextBackoff(backoff)
 			s.fail(k, err, backoff)
@@ -314,6 +329,12 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 			}
 		}
 	}
+}
+
+// noReleaseYet reports whether err says the peer's list has no release.
+func noReleaseYet(err error) bool {
+	var p *client.Problem
+	return errors.As(err, &p) && p.Status == http.StatusNotFound && p.Kind() == "no-release"
 }
 
 func (s *Syncer) nextBackoff(prev time.Duration) time.Duration {

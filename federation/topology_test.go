@@ -178,3 +178,20 @@ func TestLateJoinerCatchesUpFromSnapshot(t *testing.T) {
 	}
 	eventually(t, "B's list to hold A's 69 active hashes", 10*time.Second, func() bool { return b.listSize(t, "shared") == 69 })
 }
+
+// A peer registered before its list's first release waits for it with a
+// long poll (not a growing backoff) and picks it up at once.
+func TestWaitsForFirstRelease(t *testing.T) {
+	a, b := startFed(t, "hub-a", "NL"), startFed(t, "hub-b", "GB")
+	a.createList(t, "shared", 1)
+	b.pulls(t, a, "shared")
+	eventually(t, "B to wait for A's first release", 10*time.Second, func() bool { return b.syncOf(t, "hub-a").State == "waiting" })
+	time.Sleep(1500 * time.Millisecond) // longer than the test's largest backoff
+	h := a.submit(t, 1)[0]
+	a.release(t, "shared")
+	start := time.Now()
+	eventually(t, "B to pull the first release", 10*time.Second, func() bool { return b.entryOf(t, h) != nil })
+	if s := b.syncOf(t, "hub-a"); s.State != "ok" || s.TotalFailures != 0 {
+		t.Fatalf("after the first release (%v): %+v", time.Since(start), s)
+	}
+}

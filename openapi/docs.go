@@ -5017,6 +5017,7 @@ const docTemplate = `{
                     "type": "string",
                     "enum": [
                         "starting",
+                        "waiting",
                         "ok",
                         "failing",
                         "paused"

@@ -5,9 +5,11 @@ import "time"
 // Sync states of a (peer, list) pull loop.
 const (
 	SyncStarting = "starting"
-	SyncOK       = "ok"
-	SyncFailing  = "failing"
-	SyncPaused   = "paused"
+	// SyncWaiting: the peer has not released the list yet.
+	SyncWaiting = "waiting"
+	SyncOK      = "ok"
+	SyncFailing = "failing"
+	SyncPaused  = "paused"
 )
 
 // SyncStatus is how pulling one of a peer's lists is going: the version
@@ -16,7 +18,7 @@ const (
 type SyncStatus struct {
 	Peer  string `json:"peer"`
 	List  string `json:"list"`
-	State string `json:"state" enums:"starting,ok,failing,paused"`
+	State string `json:"state" enums:"starting,waiting,ok,failing,paused"`
 	// Version is the peer's version verified here, Applied the one imported
 	// into this node's store (they differ only while a step is applied).
 	Version uint64 `json:"version"`
