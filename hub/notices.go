@@ -184,7 +184,11 @@ func (r *Reports) newNotice(tx *store.Tx, rep *reports.Report, x Resolution, now
 	if err := tx.PutNotice(n); err != nil {
 		return "", err
 	}
-	if err := schedule(tx, JobNotice, n.ID, "", n.ID+"/1", now, now); err != nil {
+	first := now
+	if !rep.Urgent {
+		first = now.Add(r.cfg.NoticeDelay)
+	}
+	if err := schedule(tx, JobNotice, n.ID, "", n.ID+"/1", first, now); err != nil {
 		return "", err
 	}
 	return n.ID, record(tx, reportSystem, now, "notice.create", n.ID, n)
@@ -687,6 +691,10 @@ func (r *Reports) Outbox() (pending int, dead []DeadLetter, err error) {
 // SetRenotice replaces the re-notice delays (before serving; tests use
 // short ones).
 func (r *Reports) SetRenotice(d []time.Duration) { r.cfg.Renotice = d }
+
+// SetNoticeDelay changes the law-enforcement window before a non-urgent
+// report's first notice (tests; nodes set it in reports.json).
+func (r *Reports) SetNoticeDelay(d time.Duration) { r.cfg.NoticeDelay = d }
 
 // JobCurrent reports whether j is still scheduled as read; the outbox
 // skips a stale copy (the job finished, or was rescheduled, meanwhile).

@@ -39,6 +39,11 @@ type ReportConfig struct {
 	Renotice []time.Duration
 	// HopLimit is the hop limit of reports that start here.
 	HopLimit int
+	// NoticeDelay is how long a non-urgent report's first takedown notice
+	// waits after routing, so that law enforcement, which sees the report
+	// at once, can hold the takedown before the provider is told (0: the
+	// notice goes at once). Urgent reports never wait.
+	NoticeDelay time.Duration
 }
 
 // Reports is the node's report desk: intake, routing, law-enforcement

@@ -28,6 +28,9 @@ type ReportSettings struct {
 	MaxHold string `json:"max_hold,omitempty"`
 	// Renotice lists the re-notice delays (default 24h, 72h, 168h).
 	Renotice []string `json:"renotice,omitempty"`
+	// NoticeDelay holds a non-urgent report's first notice back this long
+	// (default 0), a window in which law enforcement can put a hold on it.
+	NoticeDelay string `json:"notice_delay,omitempty"`
 	HopLimit int      `json:"hop_limit,omitempty"`
 	// SMTPAddr is the relay notices by email go through (host:port);
 	// empty turns email off.
@@ -88,6 +91,9 @@ func (n *Node) openReports(dir string) error {
 	}
 	cfg := hub.ReportConfig{Jurisdiction: n.Config.Jurisdiction, Fallback: rs.FallbackOrg, HopLimit: rs.HopLimit}
 	if cfg.MaxHold, err = duration("max_hold", rs.MaxHold, hub.DefaultMaxHold); err != nil {
+		return err
+	}
+	if cfg.NoticeDelay, err = duration("notice_delay", rs.NoticeDelay, 0); err != nil {
 		return err
 	}
 	for _, s := range rs.Renotice {

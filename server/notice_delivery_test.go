@@ -113,3 +113,36 @@ func TestHoldAndRenotice(t *testing.T) {
 		t.Fatalf("sent after removal: %q", p)
 	}
 }
+
+// With a notice delay, law enforcement sees a non-urgent report at once
+// and can hold its takedown before the provider is told; an urgent report
+// is noticed at once all the same.
+func TestNoticeDelayLetsPoliceHoldFirst(t *testing.T) {
+	w := newDeskWorld(t)
+	w.tn.n.Reports.SetNoticeDelay(400 * time.Millisecond)
+	w.tn.startOutbox(nil, nil)
+	held := validReport("https://hosting-a.example/wait-for-police")
+	held["urgent"] = false
+	rr := w.submit(t, w.hotline, held)
+	rep := w.routed(t, rr.ID)
+	heldID := rep.Routes[0].Notice
+	until := time.Now().Add(1200 * time.Millisecond)
+	w.tn.postJSON("/v1/reports/"+rr.ID+"/hold", w.police.Token, map[string]any{"reason": "securing evidence", "until": until}).decode(t, http.StatusOK, &rep)
+	urgent := w.submit(t, w.hotline, validReport("https://hosting-a.example/urgent"))
+	urgentID := w.routed(t, urgent.ID).Routes[0].Notice
+	eventually(t, "the urgent notice", func() bool { _, p := w.hookA.snapshot(); return len(p) == 1 })
+	if _, p := w.hookA.snapshot(); p[0] != urgentID+"/1" {
+		t.Fatalf("first delivery %q, want the urgent notice", p)
+	}
+	time.Sleep(600 * time.Millisecond) // past the delay, inside the hold
+	if _, p := w.hookA.snapshot(); len(p) != 1 {
+		t.Fatalf("a held notice went out: %q", p)
+	}
+	eventually(t, "the held notice after the hold", func() bool { _, p := w.hookA.snapshot(); return len(p) == 2 })
+	if time.Now().Before(until) {
+		t.Fatal("sent before the hold ended")
+	}
+	if _, p := w.hookA.snapshot(); p[1] != heldID+"/1" {
+		t.Fatalf("second delivery %q", p)
+	}
+}
