@@ -31,7 +31,7 @@ type ReportSettings struct {
 	// NoticeDelay holds a non-urgent report's first notice back this long
 	// (default 0), a window in which law enforcement can put a hold on it.
 	NoticeDelay string `json:"notice_delay,omitempty"`
-	HopLimit int      `json:"hop_limit,omitempty"`
+	HopLimit    int    `json:"hop_limit,omitempty"`
 	// SMTPAddr is the relay notices by email go through (host:port);
 	// empty turns email off.
 	SMTPAddr string `json:"smtp_addr,omitempty"`
