@@ -103,11 +103,23 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 	slices.SortFunc(recs, func(x, y verifiedRecord) int {
 		return cmp.Or(cmp.Compare(x.rec.Origin, y.rec.Origin), cmp.Compare(x.rec.Seq, y.rec.Seq))
 	})
-	inStep := make(map[string]*release.Item, len(st.Changes))
+	// One work item per entry of the step, found by key; the index keys
+	// are computed before the transaction.
+	type work struct {
+		ik   [store.IndexKeyLen]byte
+		h    hashes.Hash
+		recs []int32
+	}
+	stepWork := make([]work, 0, len(st.Changes))
 	for i := range st.Changes {
-		if st.Changes[i].Op != release.OpRemove {
-			inStep[st.Changes[i].Key()] = &st.Changes[i].Item
+		c := &st.Changes[i]
+		if c.Op == release.OpRemove {
+			continue
 		}
+		h := hashes.Hash{Algo: c.Algo, Value: c.Value, Quality: c.Quality}
+		w := work{h: h}
+		copy(w.ik[:], store.IndexKey(h))
+		stepWork = append(stepWork, w)
 	}
 	now := s.now().UTC()
 	err = s.db.Update(func(tx *store.Tx) error {
@@ -119,13 +131,17 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 		// Which records apply to which keys: every key of the step; and,
 		// for a record not held before, every key this node already has
 		// (a retraction of an entry whose line did not change).
-		perKey := map[string][]int{}
+		ws := stepWork
+		pos := make(map[string]int32, len(ws))
+		for i := range ws {
+			pos[ws[i].h.Key()] = int32(i)
+		}
 		for i := range recs {
 			r := recs[i].rec
 			fresh := !tx.HasRecord(r.Origin, r.Seq)
 			for _, k := range r.Keys {
-				if _, ok := inStep[k]; ok {
-					perKey[k] = append(perKey[k], i)
+				if j, ok := pos[k]; ok {
+					ws[j].recs = append(ws[j].recs, int32(i))
 					continue
 				}
 				if !fresh {
@@ -135,35 +151,24 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 				if err != nil {
 					continue
 				}
-				if _, err := tx.EntryByIndexKey(store.IndexKey(h), h); err == nil {
-					perKey[k] = append(perKey[k], i)
+				w := work{h: h, recs: []int32{int32(i)}}
+				copy(w.ik[:], store.IndexKey(h))
+				if _, err := tx.EntryByIndexKey(w.ik[:], h); err == nil {
+					pos[k] = int32(len(ws))
+					ws = append(ws, w)
 				}
 			}
 			if err := tx.PutRecord(r.Origin, r.Seq, recs[i].signed); err != nil {
 				return err
 			}
 		}
-		// Write entries in index order (bbolt's fast path).
-		type work struct {
-			ik   []byte
-			h    hashes.Hash
-			recs []int
-		}
-		ws := make([]work, 0, len(perKey))
-		for k, idx := range perKey {
-			h, err := hashes.ParseKey(k)
-			if err != nil {
-				return err
-			}
-			if it := inStep[k]; it != nil && it.Quality != nil {
-				q := *it.Quality
-				h.Quality = &q
-			}
-			ws = append(ws, work{store.IndexKey(h), h, idx})
-		}
-		slices.SortFunc(ws, func(x, y work) int { return bytes.Compare(x.ik, y.ik) })
-		for _, w := range ws {
-			e, err := tx.EntryByIndexKey(w.ik, w.h)
+		// Write entries in index order (bbolt's fast path); entries no
+		// record speaks of are not created.
+		ws = slices.DeleteFunc(ws, func(w work) bool { return len(w.recs) == 0 })
+		slices.SortFunc(ws, func(x, y work) int { return bytes.Compare(x.ik[:], y.ik[:]) })
+		for i := range ws {
+			w := &ws[i]
+			e, err := tx.EntryByIndexKey(w.ik[:], w.h)
 			created := false
 			switch {
 			case errors.Is(err, store.ErrNotFound):
@@ -190,7 +195,7 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 				res.Updated++
 			}
 			e.Updated = now
-			if err := tx.PutEntry(e, w.ik); err != nil {
+			if err := tx.PutEntry(e, w.ik[:]); err != nil {
 				return err
 			}
 		}
