@@ -1,6 +1,9 @@
 package federation_test
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +73,18 @@ func TestChainPropagatesProvenanceAndRetraction(t *testing.T) {
 	p, err := c.admin.Peer(bg, "hub-b")
 	if err != nil || len(p.Sync) != 1 || p.Sync[0].State != peers.SyncOK || p.Sync[0].Applied == 0 {
 		t.Fatalf("C's view of B: %+v %v", p, err)
+	}
+	resp, err := http.Get(c.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`hashhub_peer_sync_up{list="shared",peer="hub-b"} 1`, `hashhub_peer_sync_version{list="shared",peer="hub-b"}`,
+		`hashhub_peer_sync_failures_total{list="shared",peer="hub-b"} 0`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 
 	// A retracts one: the retraction travels the same way.
