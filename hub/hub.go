@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashhub/hashhub/audit"
@@ -55,6 +56,11 @@ type Service struct {
 	ImportBatch int
 	// TempDir holds an import's sorted runs (default: the system's).
 	TempDir string
+
+	// caches hold each released list's set-root buckets between builds
+	// (release_cache.go).
+	cacheMu sync.Mutex
+	caches  map[string]*listCache
 }
 
 // DefaultImportBatch balances memory (a run and a batch are held decoded)

@@ -67,15 +67,26 @@ const (
 	blobPrevious  = "previous"
 )
 
-// memberChange is one entry's change on a list.
+// memberChange is one entry's change on a list. An entry's set-root
+// bucket is fixed by its key, so its old and new members share it.
 type memberChange struct {
-	entrySeq uint64
-	key      string // algo:value
-	oldKey   []byte // member key before (nil if absent)
-	newKey   []byte // member key after (nil if removed)
-	line     []byte // new line (nil if removed)
-	op       string
-	item     release.Item
+	key     string // algo:value
+	bucket  uint16
+	fp      uint64       // key fingerprint (release_cache.go)
+	had     bool         // a member before
+	oldLeaf setroot.Hash // its leaf hash then
+	newLeaf setroot.Hash // leaf hash after (unset if removed)
+	line    []byte       // new line (nil if removed)
+	op      string
+	item    release.Item
+}
+
+// memberKey is a member's stored key: bucket(2) | leaf hash(32).
+func memberKey(b uint16, leaf *setroot.Hash) []byte {
+	k := make([]byte, store.MemberKeyLen)
+	k[0], k[1] = byte(b>>8), byte(b)
+	copy(k[2:], leaf[:])
+	return k
 }
 
 // BuildRelease publishes version N+1 of a list from the entries that
@@ -96,7 +107,11 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 	if s.pub == nil {
 		return nil, errors.New("releases are not configured on this node")
 	}
+	cache := s.releaseCache(name)
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
 	var out *release.Manifest
+	var edit *bucketEdit
 	err := s.db.Update(func(tx *store.Tx) error {
 		l, err := tx.List(name)
 		if err != nil {
@@ -109,37 +124,51 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 		if err != nil {
 			return err
 		}
+		if _, err := ls.DropByEntry(); err != nil {
+			return err
+		}
+		if err := cache.ensure(ls); err != nil {
+			return fmt.Errorf("list %q members: %w", name, err)
+		}
 		refs := map[store.RecordRef]struct{}{}
-		changes, err := s.collectChanges(tx, ls, l, refs)
+		changes, err := s.collectChanges(tx, ls, l, cache, refs)
 		if err != nil {
 			return err
 		}
 		if scheduled && len(changes) == 0 && len(refs) == 0 && ls.Counter(cVersion) > 0 && !s.heartbeatDue(ls) {
 			return nil // cursors moved on; nothing to publish
 		}
-		out, err = s.publish(tx, ls, l, changes, a)
+		edit = cache.edit()
+		out, err = s.publish(tx, ls, l, changes, edit, a)
 		if err != nil || len(refs) == 0 {
 			return err
 		}
 		return ls.PutVersionRecords(out.Version, sortedRefs(refs))
 	})
-	if err == nil && out != nil {
-		s.released.broadcast()
-		if s.onRelease != nil {
-			s.onRelease()
-		}
+	if err != nil {
+		return nil, err
 	}
-	return out, err
+	if out == nil {
+		return nil, nil // a scheduled build with nothing to publish
+	}
+	cache.commit(edit, out.Version, release.Digest(out.Encode()))
+	s.released.broadcast()
+	if s.onRelease != nil {
+		s.onRelease()
+	}
+	return out, nil
 }
 
 // collectChanges evaluates every entry created or rewritten since the last
 // release against the list's policy and returns the member changes. It
 // adds to refs the records of every such entry that is or was on the list:
 // what a peer importing the release needs to know who said what.
-func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.List, refs map[store.RecordRef]struct{}) ([]memberChange, error) {
+func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.List, cache *listCache, refs map[store.RecordRef]struct{}) ([]memberChange, error) {
 	var changes []memberChange
 	consider := func(e *entries.Entry) {
-		oldKey, oldLine, had := ls.MemberOf(e.Seq)
+		key := e.Key()
+		b, fp := keyBucket(key)
+		oldLeaf, had := cache.find(ls, key, b, fp)
 		var it *release.Item
 		if l.Policy.Evaluate(e).Qualifies() {
 			it = &release.Item{Algo: e.Algo, Value: e.Value, Quality: e.Quality, Severity: maxSeverity(e)}
@@ -151,24 +180,21 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 		case it == nil && !had:
 			return
 		case it == nil:
-			algo, value, _ := strings.Cut(keyOfLine(oldLine), ":")
-			changes = append(changes, memberChange{entrySeq: e.Seq, key: e.Key(), oldKey: bytes.Clone(oldKey), op: release.OpRemove,
-				item: release.Item{Algo: algo, Value: value}})
+			// An entry's algorithm and value never change: they are its key.
+			changes = append(changes, memberChange{key: key, bucket: b, fp: fp, had: true, oldLeaf: oldLeaf, op: release.OpRemove,
+				item: release.Item{Algo: e.Algo, Value: e.Value}})
 		default:
 			line := it.Line()
-			if had && bytes.Equal(line, oldLine) {
+			leaf := setroot.LeafHash(line)
+			if had && leaf == oldLeaf {
 				return
 			}
 			op := release.OpAdd
 			if had {
 				op = release.OpUpdate
 			}
-			leaf := setroot.LeafHash(line)
-			nk := make([]byte, store.MemberKeyLen)
-			b := setroot.Bucket(it.Key())
-			nk[0], nk[1] = byte(b>>8), byte(b)
-			copy(nk[2:], leaf[:])
-			changes = append(changes, memberChange{entrySeq: e.Seq, key: it.Key(), oldKey: bytes.Clone(oldKey), newKey: nk, line: line, op: op, item: *it})
+			changes = append(changes, memberChange{key: key, bucket: b, fp: fp, had: had, oldLeaf: oldLeaf, newLeaf: leaf,
+				line: line, op: op, item: *it})
 		}
 	}
 	// Entries rewritten since the last release (the change feed)…
@@ -206,60 +232,52 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 	return changes, ls.SetCounter(cEntryCursor, lastEntry)
 }
 
-// keyOfLine extracts algo:value from a stored snapshot line.
-func keyOfLine(line []byte) string {
-	it, err := release.ParseItem(line)
-	if err != nil {
-		return ""
+func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, changes []memberChange, edit *bucketEdit, a Actor) (*release.Manifest, error) {
+	// Members: remove old keys, then write new ones, each pass in its own
+	// key order (bbolt's fast path). The changes are sorted through
+	// pointers: moving the structs themselves costs more than comparing.
+	order := make([]*memberChange, len(changes))
+	for i := range changes {
+		order[i] = &changes[i]
 	}
-	return it.Key()
-}
-
-func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, changes []memberChange, a Actor) (*release.Manifest, error) {
-	// Members: remove old keys, then write new ones, then the entry map,
-	// each pass in its own key order (bbolt's fast path).
-	slices.SortFunc(changes, func(x, y memberChange) int { return bytes.Compare(x.oldKey, y.oldKey) })
+	byLeaf := func(leaf func(*memberChange) *setroot.Hash) func(x, y *memberChange) int {
+		return func(x, y *memberChange) int {
+			return cmp.Or(cmp.Compare(x.bucket, y.bucket), bytes.Compare(leaf(x)[:], leaf(y)[:]))
+		}
+	}
+	slices.SortFunc(order, byLeaf(func(c *memberChange) *setroot.Hash { return &c.oldLeaf }))
 	touched := map[uint16]bool{}
 	count := ls.Counter(cCount)
-	for i := range changes {
-		c := &changes[i]
-		if c.oldKey != nil {
-			if err := ls.DeleteMemberLine(c.oldKey); err != nil {
+	for _, c := range order {
+		if c.had {
+			if err := ls.DeleteMemberLine(memberKey(c.bucket, &c.oldLeaf)); err != nil {
 				return nil, err
 			}
-			touched[uint16(c.oldKey[0])<<8|uint16(c.oldKey[1])] = true
+			edit.remove(c.bucket, c.oldLeaf)
+			touched[c.bucket] = true
 			count--
 		}
 	}
-	slices.SortFunc(changes, func(x, y memberChange) int { return bytes.Compare(x.newKey, y.newKey) })
-	for i := range changes {
-		c := &changes[i]
-		if c.newKey != nil {
-			if err := ls.PutMemberLine(c.newKey, c.line); err != nil {
+	slices.SortFunc(order, byLeaf(func(c *memberChange) *setroot.Hash { return &c.newLeaf }))
+	for _, c := range order {
+		if c.line != nil {
+			if err := ls.PutMemberLine(memberKey(c.bucket, &c.newLeaf), c.line); err != nil {
 				return nil, err
 			}
-			touched[uint16(c.newKey[0])<<8|uint16(c.newKey[1])] = true
+			edit.add(c.bucket, memberRec{leaf: c.newLeaf, fp: c.fp})
+			touched[c.bucket] = true
 			count++
 		}
 	}
-	slices.SortFunc(changes, func(x, y memberChange) int { return cmp.Compare(x.entrySeq, y.entrySeq) })
-	for i := range changes {
-		if err := ls.SetEntryMember(changes[i].entrySeq, changes[i].newKey); err != nil {
-			return nil, err
-		}
-	}
-	// Set root: rehash the touched buckets only.
+	// Set root: rehash the touched buckets only, from memory.
 	tree := setroot.NewTree()
 	if blob := ls.Blob(blobTree); blob != nil {
 		if err := tree.UnmarshalBinary(blob); err != nil {
 			return nil, fmt.Errorf("list %q set-root tree: %w", l.Name, err)
 		}
 	}
-	var leaves []setroot.Hash
 	for b := range touched {
-		leaves = leaves[:0]
-		ls.BucketLeaves(b, func(leaf []byte) { leaves = append(leaves, setroot.Hash(leaf)) })
-		tree.SetBucket(b, setroot.BucketDigest(leaves))
+		tree.SetBucket(b, edit.digest(b))
 	}
 	root := tree.Root()
 	treeBlob, err := tree.MarshalBinary()
@@ -267,11 +285,11 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 		return nil, err
 	}
 	// Delta: one canonical line per change, in key order.
-	slices.SortFunc(changes, func(x, y memberChange) int { return strings.Compare(x.key, y.key) })
+	slices.SortFunc(order, func(x, y *memberChange) int { return strings.Compare(x.key, y.key) })
 	var delta bytes.Buffer
 	var d release.Delta
-	for i := range changes {
-		c := release.Change{Op: changes[i].op, Item: changes[i].item}
+	for _, mc := range order {
+		c := release.Change{Op: mc.op, Item: mc.item}
 		delta.Write(c.Line())
 		delta.WriteByte('\n')
 		switch c.Op {

@@ -365,19 +365,27 @@ func (s *Service) ProveEntry(name, key string) (*EntryProof, error) {
 		if err != nil {
 			return fmt.Errorf("%w: %q", ErrNotInList, key)
 		}
-		mk, line, ok := ls.MemberOf(e.Seq)
-		if !ok {
+		ekey := e.Key()
+		b := setroot.Bucket(ekey)
+		var line string
+		var leaves []string
+		ls.BucketMembers(b, func(leaf, l []byte) bool {
+			leaves = append(leaves, hex.EncodeToString(leaf))
+			if k, ok := lineKey(l); ok && k == ekey {
+				line = string(l)
+			}
+			return true
+		})
+		if line == "" {
 			return fmt.Errorf("%w: %q", ErrNotInList, key)
 		}
 		tree := setroot.NewTree()
 		if err := tree.UnmarshalBinary(ls.Blob(blobTree)); err != nil {
 			return err
 		}
-		b := uint16(mk[0])<<8 | uint16(mk[1])
 		root := tree.Root()
 		p = &EntryProof{List: name, Version: ls.Counter(cVersion), SetRoot: hex.EncodeToString(root[:]), Key: key,
-			Line: string(line), Bucket: b, Leaves: []string{}}
-		ls.BucketLeaves(b, func(leaf []byte) { p.Leaves = append(p.Leaves, hex.EncodeToString(leaf)) })
+			Line: line, Bucket: b, Leaves: leaves}
 		for _, h := range tree.Path(b) {
 			p.Path = append(p.Path, hex.EncodeToString(h[:]))
 		}

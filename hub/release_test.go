@@ -222,6 +222,16 @@ func TestReleaseRootMatchesFromScratch(t *testing.T) {
 		for i := 0; i < 50; i++ {
 			f.s.Retract(f.nl, keys[(round*97+i*13)%len(keys)].Key(), "test")
 		}
+		// Severity updates by a second organisation: a member moves within
+		// its bucket.
+		for i := 0; i < 40; i++ {
+			f.s.Submit(f.gb, keys[(round*31+i*7)%len(keys)], entries.Input{Severity: entries.SeverityA})
+		}
+		if round%2 == 1 {
+			// As after a restart: the next build rebuilds its buckets
+			// from the stored members.
+			f.s.caches = nil
+		}
 		m, err := f.s.BuildRelease(f.admin, "one")
 		if err != nil {
 			t.Fatal(err)
@@ -319,3 +329,47 @@ func TestReleaseTimeNeverGoesBack(t *testing.T) {
 }
 
 var testRecordKey = func() ed25519.PrivateKey { _, k, _ := ed25519.GenerateKey(rand.Reader); return k }()
+
+// A build finds an entry's member by its key's bucket and fingerprint; two
+// members of one bucket with the same fingerprint are told apart by their
+// stored lines.
+func TestReleaseCacheFingerprintCollision(t *testing.T) {
+	f := newFixture(t)
+	withPublisher(t, f)
+	if _, err := f.s.CreateList(f.admin, lists.List{Name: "one", Policy: lists.Policy{MinAssessments: 1},
+		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := hashes.Parse("md5", "00112233445566778899aabbccddeeff", nil)
+	if _, _, err := f.s.Submit(f.nl, h, entries.Input{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.BuildRelease(f.admin, "one"); err != nil {
+		t.Fatal(err)
+	}
+	c := f.s.releaseCache("one")
+	b, fp := keyBucket(h.Key())
+	if len(c.buckets[b]) != 1 || c.buckets[b][0].fp != fp {
+		t.Fatalf("bucket %d in memory: %+v", b, c.buckets[b])
+	}
+	// A member with the same fingerprint and a smaller leaf, as if
+	// another key collided: it must not be taken for the entry.
+	c.buckets[b] = append([]memberRec{{fp: fp}}, c.buckets[b]...)
+	err := f.s.db.View(func(tx *store.Tx) error {
+		ls, err := tx.ListState("one", false)
+		if err != nil {
+			return err
+		}
+		leaf, ok := c.find(ls, h.Key(), b, fp)
+		if !ok || leaf != c.buckets[b][1].leaf {
+			t.Errorf("find: %x %v, want the stored member %x", leaf, ok, c.buckets[b][1].leaf)
+		}
+		if _, ok := c.find(ls, "md5:ffeeddccbbaa99887766554433221100", b, fp); ok {
+			t.Error("a key that is not a member was found")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -18,9 +18,11 @@
 //	           first version of the verified chain, checkpoint and the
 //	           current manifest's inclusion proof
 //	members    bucket(2) | leaf hash(32) → canonical snapshot line, the
-//	           node's own member layout, so one set-root bucket is one
-//	           prefix scan with its leaves already sorted
-//	index      algo:value → member key, to find an entry a delta names
+//	           node's own member layout, in the snapshot's order
+//	leaves     bucket(2) → the bucket's leaf hashes, sorted, then their
+//	           keys' fingerprints (leaves.go): a touched bucket is rehashed
+//	           from one value, and an entry a delta names is found from its
+//	           key without an index
 //	tree       bucket(2) → bucket digest, for non-empty buckets only
 //	manifests  version(8) → manifest bytes;  sigs  version(8) → signature
 package mirror
@@ -49,8 +51,12 @@ import (
 // FileName is the mirror's one file inside its directory.
 const FileName = "mirror.db"
 
-// Format names the layout of mirror.db; Open refuses any other.
-const Format = "hashhub.mirror.v1"
+// Format names the layout of mirror.db; Open refuses any other, except
+// that opening a mirror of formatV1 for writing converts it.
+const Format = "hashhub.mirror.v2"
+
+// formatV1 kept an index (algo:value → member key) and no leaves bucket.
+const formatV1 = "hashhub.mirror.v1"
 
 // DefaultSnapshotAfter is how many versions a list must have before an
 // empty mirror starts from the snapshot of the latest version instead of
@@ -139,12 +145,14 @@ var (
 var (
 	bMeta      = []byte("meta")
 	bMembers   = []byte("members")
-	bIndex     = []byte("index")
+	bLeaves    = []byte("leaves")
 	bTree      = []byte("tree")
 	bManifests = []byte("manifests")
 	bSigs      = []byte("sigs")
+	// bIndex is formatV1's index, dropped when a mirror is converted.
+	bIndex = []byte("index")
 
-	allBuckets = [][]byte{bMeta, bMembers, bIndex, bTree, bManifests, bSigs}
+	allBuckets = [][]byte{bMeta, bMembers, bLeaves, bTree, bManifests, bSigs}
 )
 
 const (
@@ -339,6 +347,14 @@ func open(dir string, readOnly bool) (*Mirror, error) {
 		return nil, fmt.Errorf("mirror: open %s: %w", path, err)
 	}
 	m := &Mirror{dir: dir, db: db}
+	if !readOnly && isV1(db) {
+		// Only then: a write transaction changes the file even if it
+		// writes nothing, and a refused pull must leave it as it was.
+		if err := db.Update(convertV1); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("mirror: convert %s to %s: %w", path, Format, err)
+		}
+	}
 	if err := db.View(m.load); err != nil {
 		db.Close()
 		return nil, err
@@ -349,14 +365,20 @@ func open(dir string, readOnly bool) (*Mirror, error) {
 // load reads the pins and rebuilds the set-root tree from the stored
 // bucket digests.
 func (m *Mirror) load(tx *bolt.Tx) error {
+	meta := tx.Bucket(bMeta)
+	if meta == nil {
+		return fmt.Errorf("%w: %s has no %q bucket", ErrCorrupt, m.dir, bMeta)
+	}
+	if f := string(meta.Get([]byte(mFormat))); f != Format {
+		if f == formatV1 {
+			return fmt.Errorf("%w: %s has the older format %q: a pull converts it to %q", ErrCorrupt, m.dir, f, Format)
+		}
+		return fmt.Errorf("%w: %s has format %q, want %q", ErrCorrupt, m.dir, f, Format)
+	}
 	for _, b := range allBuckets {
 		if tx.Bucket(b) == nil {
 			return fmt.Errorf("%w: %s has no %q bucket", ErrCorrupt, m.dir, b)
 		}
-	}
-	meta := tx.Bucket(bMeta)
-	if f := string(meta.Get([]byte(mFormat))); f != Format {
-		return fmt.Errorf("%w: %s has format %q, want %q", ErrCorrupt, m.dir, f, Format)
 	}
 	v, err := release.NewVerifier(meta.Get([]byte(mReleaseKey)))
 	if err != nil {
@@ -381,6 +403,77 @@ func (m *Mirror) load(tx *bolt.Tx) error {
 		m.tree.SetBucket(binary.BigEndian.Uint16(k), setroot.Hash(d))
 		return nil
 	})
+}
+
+// isV1 reports whether db holds a formatV1 mirror.
+func isV1(db *bolt.DB) bool {
+	v1 := false
+	db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bMeta); meta != nil {
+			v1 = string(meta.Get([]byte(mFormat))) == formatV1
+		}
+		return nil
+	})
+	return v1
+}
+
+// convertV1 turns a formatV1 mirror into the current format: the leaves
+// of every bucket from one scan of the members, and no index. Other
+// formats are left for load to refuse.
+func convertV1(tx *bolt.Tx) error {
+	meta := tx.Bucket(bMeta)
+	if meta == nil || string(meta.Get([]byte(mFormat))) != formatV1 {
+		return nil
+	}
+	members := tx.Bucket(bMembers)
+	if members == nil {
+		return fmt.Errorf("%w: no members bucket", ErrCorrupt)
+	}
+	leaves, err := tx.CreateBucketIfNotExists(bLeaves)
+	if err != nil {
+		return err
+	}
+	var cur = -1
+	set := &leafSet{}
+	flush := func() error {
+		if cur < 0 || len(set.leaves) == 0 {
+			return nil
+		}
+		err := leaves.Put([]byte{byte(cur >> 8), byte(cur)}, set.encode())
+		set = &leafSet{}
+		return err
+	}
+	err = members.ForEach(func(k, line []byte) error {
+		key, ok := lineKey(line)
+		if !ok || len(k) != memberKeyLen {
+			return fmt.Errorf("%w: member %x", ErrCorrupt, k)
+		}
+		b, fp := keyBucket(key)
+		if b != binary.BigEndian.Uint16(k) {
+			return fmt.Errorf("%w: member %x is not in its key's bucket", ErrCorrupt, k)
+		}
+		if int(b) != cur {
+			if err := flush(); err != nil {
+				return err
+			}
+			cur = int(b)
+		}
+		set.leaves = append(set.leaves, setroot.Hash(k[2:]))
+		set.fps = append(set.fps, fp)
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
+	}
+	if tx.Bucket(bIndex) != nil {
+		if err := tx.DeleteBucket(bIndex); err != nil {
+			return err
+		}
+	}
+	return meta.Put([]byte(mFormat), []byte(Format))
 }
 
 // Close releases the file.

@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/setroot"
 	"github.com/hashhub/hashhub/translog"
 )
 
@@ -462,15 +463,18 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			return tx.Bucket(bMembers).Put(bytes.Clone(k), it.Line())
 		}, ErrCorrupt},
 		{"member removed", func(tx *bolt.Tx) error {
+			// The member and its stored leaf, consistently: what is left
+			// is a well-formed mirror of another set.
 			k, _ := tx.Bucket(bMembers).Cursor().First()
-			tx.Bucket(bIndex).ForEach(func(ik, iv []byte) error {
-				if bytes.Equal(iv, k) {
-					return tx.Bucket(bIndex).Delete(bytes.Clone(ik))
-				}
-				return nil
-			})
+			if err := removeLeaf(tx, k); err != nil {
+				return err
+			}
 			return tx.Bucket(bMembers).Delete(bytes.Clone(k))
 		}, ErrSetRoot},
+		{"stored leaf removed", func(tx *bolt.Tx) error {
+			k, _ := tx.Bucket(bMembers).Cursor().First()
+			return removeLeaf(tx, k)
+		}, ErrCorrupt},
 		{"manifest removed", func(tx *bolt.Tx) error { return tx.Bucket(bManifests).Delete(vkey(1)) }, ErrGap},
 		{"signature replaced", func(tx *bolt.Tx) error { return tx.Bucket(bSigs).Put(vkey(2), tx.Bucket(bSigs).Get(vkey(1))) }, ErrSignature},
 		{"checkpoint replaced", func(tx *bolt.Tx) error {
@@ -502,5 +506,85 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// removeLeaf drops member key k's leaf from its bucket's stored leaves.
+func removeLeaf(tx *bolt.Tx, k []byte) error {
+	lb := tx.Bucket(bLeaves)
+	set, err := decodeLeafSet(lb.Get(k[:2]))
+	if err != nil {
+		return err
+	}
+	i, ok := set.search(setroot.Hash(k[2:]))
+	if !ok {
+		return errors.New("member not among the stored leaves")
+	}
+	set.remove(i)
+	if len(set.leaves) == 0 {
+		return lb.Delete(bytes.Clone(k[:2]))
+	}
+	return lb.Put(bytes.Clone(k[:2]), set.encode())
+}
+
+// TestConvertFormatV1 turns a mirror back into the first file format (an
+// index of keys, no stored leaves) and checks that opening it for a pull
+// converts it, after which it verifies and pulls as before, while a
+// read-only open refuses it with a message saying so.
+func TestConvertFormatV1(t *testing.T) {
+	p := newFakePub(t)
+	p.publish([]release.Change{add(a), add(b)}, pubOpts{})
+	p.publish([]release.Change{add(c)}, pubOpts{})
+	m, dir := newMirror(t, p)
+	pull(t, m, p, p.now())
+	m.Close()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		index, err := tx.CreateBucket(bIndex)
+		if err != nil {
+			return err
+		}
+		err = tx.Bucket(bMembers).ForEach(func(k, line []byte) error {
+			it, err := release.ParseItem(line)
+			if err != nil {
+				return err
+			}
+			return index.Put([]byte(it.Key()), bytes.Clone(k))
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bLeaves); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put([]byte(mFormat), []byte(formatV1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(dir, p.now()); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "a pull converts it") {
+		t.Fatalf("read-only open of a v1 mirror: %v", err)
+	}
+	m, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if _, err := Verify(dir, p.now()); err != nil {
+		t.Fatalf("verify after conversion: %v", err)
+	}
+	m, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	p.publish([]release.Change{remove(a), update(item("sha256", "b", "A"))}, pubOpts{})
+	pull(t, m, p, p.now())
+	if _, err := m.Verify(p.now()); err != nil {
+		t.Fatalf("verify after a pull: %v", err)
 	}
 }

@@ -3,12 +3,12 @@ package mirror
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -519,27 +519,35 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 	want, _ := setroot.ParseRoot(vm.m.SetRoot) // checked in check
 	undo := map[uint16]setroot.Hash{}
 	err = m.db.Update(func(tx *bolt.Tx) error {
-		members, index := tx.Bucket(bMembers), tx.Bucket(bIndex)
+		members := tx.Bucket(bMembers)
 		count := getU64(tx.Bucket(bMeta), mEntries)
-		touched := map[uint16]bool{}
+		sets := newLeafSets(tx.Bucket(bLeaves))
 		var mw memberWrites
 		var imported []release.Change
 		err := parseDelta(r, func(c release.Change) error {
 			if m.Importer != nil {
 				imported = append(imported, c)
 			}
-			key := []byte(c.Key())
-			old := bytes.Clone(index.Get(key))
-			if (c.Op == release.OpAdd) != (old == nil) {
+			key := c.Key()
+			b, fp := keyBucket(key)
+			set, err := sets.get(b)
+			if err != nil {
+				return err
+			}
+			// Members are written after the whole delta is read, so the
+			// lines find reads are the version held's: each key appears
+			// once in a delta.
+			i, held := set.find(members, key, b, fp)
+			if (c.Op == release.OpAdd) == held {
 				what := "adds an entry the mirror holds"
-				if old == nil {
+				if !held {
 					what = c.Op + "s an entry the mirror does not hold"
 				}
 				return fmt.Errorf("%w: %s", ErrBadLine, what)
 			}
-			if old != nil {
-				mw.del(old)
-				touched[binary.BigEndian.Uint16(old)] = true
+			if held {
+				mw.del(memberKeyOf(b, &set.leaves[i]))
+				set.remove(i)
 			}
 			switch c.Op {
 			case release.OpAdd:
@@ -548,15 +556,15 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 			case release.OpRemove:
 				step.Removes++
 				count--
-				return index.Delete(key)
+				return nil
 			default:
 				step.Updates++
 			}
 			line := c.Item.Line()
-			mk := memberKey(c.Key(), line)
-			touched[binary.BigEndian.Uint16(mk)] = true
-			mw.put(mk, line)
-			return index.Put(key, mk)
+			leaf := setroot.LeafHash(line)
+			mw.put(memberKeyOf(b, &leaf), line)
+			set.insert(leaf, fp)
+			return nil
 		})
 		if err == nil {
 			err = mw.apply(members)
@@ -568,13 +576,14 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 			return fmt.Errorf("%w: the delta has %d adds, %d removes, %d updates; the manifest says %d, %d, %d",
 				ErrDeltaCounts, step.Adds, step.Removes, step.Updates, d.Adds, d.Removes, d.Updates)
 		}
-		for b := range touched {
-			undo[b] = m.tree.Bucket(b)
-			digest, err := rehashBucket(tx, b)
-			if err != nil {
-				return err
+		err = sets.store(tx.Bucket(bTree), func(b uint16, digest setroot.Hash) {
+			if _, ok := undo[b]; !ok {
+				undo[b] = m.tree.Bucket(b)
 			}
 			m.tree.SetBucket(b, digest)
+		})
+		if err != nil {
+			return err
 		}
 		if got := m.tree.Root(); got != want || count != vm.m.Entries {
 			return fmt.Errorf("%w: after the delta the mirror has set root %s and %d entries; the manifest says %s and %d",
@@ -602,24 +611,6 @@ func lengthDesc(n, want int64) string {
 		return "longer"
 	}
 	return fmt.Sprintf("%d bytes (truncated?)", n)
-}
-
-// rehashBucket recomputes set-root bucket b's digest from the members
-// (one prefix scan: member keys sort a bucket's leaves ascending) and
-// stores it.
-func rehashBucket(tx *bolt.Tx, b uint16) (setroot.Hash, error) {
-	prefix := []byte{byte(b >> 8), byte(b)}
-	var leaves []setroot.Hash
-	c := tx.Bucket(bMembers).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		leaves = append(leaves, setroot.Hash(k[2:]))
-	}
-	digest := setroot.BucketDigest(leaves)
-	tb := tx.Bucket(bTree)
-	if len(leaves) == 0 {
-		return digest, tb.Delete(prefix)
-	}
-	return digest, tb.Put(prefix, digest[:])
 }
 
 // catchUpFrom handles a node that no longer keeps the delta from the
@@ -680,7 +671,12 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 	tree := setroot.NewTree()
 	var count uint64
 	err = m.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMembers, bIndex, bTree} {
+		if tx.Bucket(bIndex) != nil {
+			if err := tx.DeleteBucket(bIndex); err != nil {
+				return err
+			}
+		}
+		for _, b := range [][]byte{bMembers, bLeaves, bTree} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}
@@ -688,30 +684,30 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 				return err
 			}
 		}
-		members, index := tx.Bucket(bMembers), tx.Bucket(bIndex)
-		var mw, iw memberWrites
+		members := tx.Bucket(bMembers)
+		var mw memberWrites
 		var imported []release.Change
+		sets := make([]leafSet, setroot.Buckets)
 		err := parseSnapshot(r, func(it release.Item) error {
 			if m.Importer != nil {
 				imported = append(imported, release.Change{Op: release.OpAdd, Item: it})
 			}
 			line := it.Line()
-			mk := memberKey(it.Key(), line)
+			leaf := setroot.LeafHash(line)
+			b, fp := keyBucket(it.Key())
 			count++
-			mw.put(mk, line)
-			iw.put([]byte(it.Key()), mk)
+			mw.put(memberKeyOf(b, &leaf), line)
+			sets[b].leaves = append(sets[b].leaves, leaf)
+			sets[b].fps = append(sets[b].fps, fp)
 			return nil
 		})
-		if err == nil {
-			err = iw.applyUnique(index, "the entry is in the snapshot twice")
-		}
 		if err == nil {
 			err = mw.apply(members)
 		}
 		if err != nil {
 			return err
 		}
-		if err := rehashAll(tx, tree); err != nil {
+		if err := storeAll(tx, members, sets, tree); err != nil {
 			return err
 		}
 		if got := tree.Root(); got != want || count != top.m.Entries {
@@ -748,38 +744,71 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 	return nil
 }
 
-// rehashAll computes every bucket digest of the members into tree and
-// the tree bucket, in one ordered scan.
-func rehashAll(tx *bolt.Tx, tree *setroot.Tree) error {
-	tb := tx.Bucket(bTree)
-	var leaves []setroot.Hash
-	cur := -1
-	flush := func() error {
-		if cur < 0 {
-			return nil
+// storeAll sorts each bucket's leaves from a snapshot, refuses an entry
+// that appears twice (the same line twice, or two lines with one key),
+// and writes every bucket's leaves and digest into tree and the file, in
+// bucket order.
+func storeAll(tx *bolt.Tx, members *bolt.Bucket, sets []leafSet, tree *setroot.Tree) error {
+	lb, tb := tx.Bucket(bLeaves), tx.Bucket(bTree)
+	for b := range sets {
+		s := &sets[b]
+		if len(s.leaves) == 0 {
+			continue
 		}
-		d := setroot.BucketDigest(leaves)
-		tree.SetBucket(uint16(cur), d)
-		leaves = leaves[:0]
-		return tb.Put([]byte{byte(cur >> 8), byte(cur)}, d[:])
-	}
-	err := tx.Bucket(bMembers).ForEach(func(k, _ []byte) error {
-		if len(k) != memberKeyLen {
-			return fmt.Errorf("%w: member key of %d bytes", ErrCorrupt, len(k))
-		}
-		if b := int(binary.BigEndian.Uint16(k)); b != cur {
-			if err := flush(); err != nil {
-				return err
+		sort.Sort(bySetLeaf{s})
+		for i := 1; i < len(s.leaves); i++ {
+			if s.leaves[i] == s.leaves[i-1] {
+				return fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
 			}
-			cur = b
 		}
-		leaves = append(leaves, setroot.Hash(k[2:]))
-		return nil
-	})
-	if err != nil {
-		return err
+		fps := slices.Clone(s.fps)
+		slices.Sort(fps)
+		for i := 1; i < len(fps); i++ {
+			if fps[i] != fps[i-1] {
+				continue
+			}
+			// Two members share a fingerprint: compare their keys.
+			keys := map[string]bool{}
+			for j := range s.leaves {
+				key, _ := lineKey(members.Get(memberKeyOf(uint16(b), &s.leaves[j])))
+				if keys[key] {
+					return fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
+				}
+				keys[key] = true
+			}
+			break
+		}
+		k := []byte{byte(b >> 8), byte(b)}
+		d := s.digest()
+		tree.SetBucket(uint16(b), d)
+		if err := lb.Put(k, s.encode()); err != nil {
+			return err
+		}
+		if err := tb.Put(k, d[:]); err != nil {
+			return err
+		}
 	}
-	return flush()
+	return nil
+}
+
+// bySetLeaf sorts a leafSet's leaves with their fingerprints.
+type bySetLeaf struct{ s *leafSet }
+
+func (x bySetLeaf) Len() int { return len(x.s.leaves) }
+func (x bySetLeaf) Less(i, j int) bool {
+	return bytes.Compare(x.s.leaves[i][:], x.s.leaves[j][:]) < 0
+}
+func (x bySetLeaf) Swap(i, j int) {
+	x.s.leaves[i], x.s.leaves[j] = x.s.leaves[j], x.s.leaves[i]
+	x.s.fps[i], x.s.fps[j] = x.s.fps[j], x.s.fps[i]
+}
+
+// memberKeyOf is bucket(2) | leaf(32).
+func memberKeyOf(b uint16, leaf *setroot.Hash) []byte {
+	out := make([]byte, memberKeyLen)
+	out[0], out[1] = byte(b>>8), byte(b)
+	copy(out[2:], leaf[:])
+	return out
 }
 
 // memberWrites collects a step's writes to one bucket and applies them in

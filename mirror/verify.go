@@ -142,10 +142,22 @@ func (m *Mirror) verifyCheckpoint(tx *bolt.Tx, cur *verified) error {
 }
 
 // verifyContents recomputes the set root from the members and checks the
-// index and the incremental tree against them.
+// stored leaves and the incremental tree against them.
 func (m *Mirror) verifyContents(tx *bolt.Tx, st *State, cur *verified) error {
-	members, index := tx.Bucket(bMembers), tx.Bucket(bIndex)
+	members, lb := tx.Bucket(bMembers), tx.Bucket(bLeaves)
 	var bad error
+	// The members of one bucket must be its stored leaves, in order, each
+	// with its key's fingerprint.
+	curBucket, pos := -1, 0
+	var set *leafSet
+	finish := func() bool {
+		if set != nil && pos != len(set.leaves) {
+			bad = fmt.Errorf("%w: set-root bucket %d has %d stored leaves and %d members", ErrCorrupt, curBucket, len(set.leaves), pos)
+			return false
+		}
+		return true
+	}
+	var leafCount int
 	seq := func(yield func(string, []byte) bool) {
 		c := members.Cursor()
 		for k, line := c.First(); k != nil; k, line = c.Next() {
@@ -155,21 +167,46 @@ func (m *Mirror) verifyContents(tx *bolt.Tx, st *State, cur *verified) error {
 				return
 			}
 			key := it.Key()
-			if !bytes.Equal(memberKey(key, line), k) || !bytes.Equal(index.Get([]byte(key)), k) {
-				bad = fmt.Errorf("%w: member %x is not where its line belongs, or not indexed", ErrCorrupt, k)
+			if !bytes.Equal(memberKey(key, line), k) {
+				bad = fmt.Errorf("%w: member %x is not where its line belongs", ErrCorrupt, k)
 				return
 			}
+			b, fp := keyBucket(key)
+			if int(b) != curBucket {
+				if !finish() {
+					return
+				}
+				curBucket, pos = int(b), 0
+				if set, err = decodeLeafSet(lb.Get(k[:2])); err != nil {
+					bad = err
+					return
+				}
+				leafCount += len(set.leaves)
+			}
+			if pos >= len(set.leaves) || !bytes.Equal(set.leaves[pos][:], k[2:]) || set.fps[pos] != fp {
+				bad = fmt.Errorf("%w: member %x is not among its bucket's stored leaves", ErrCorrupt, k)
+				return
+			}
+			pos++
 			if !yield(key, line) {
 				return
 			}
 		}
+		finish()
 	}
 	root, n := setroot.Compute(seq)
 	if bad != nil {
 		return bad
 	}
-	if idx := index.Stats().KeyN; idx != n {
-		return fmt.Errorf("%w: %d index records for %d members", ErrCorrupt, idx, n)
+	stored := 0
+	if err := lb.ForEach(func(k, v []byte) error {
+		stored += len(v) / 40
+		return nil
+	}); err != nil {
+		return err
+	}
+	if stored != leafCount || leafCount != n {
+		return fmt.Errorf("%w: %d stored leaves for %d members", ErrCorrupt, stored, n)
 	}
 	if hexRoot(root) != cur.m.SetRoot || uint64(n) != cur.m.Entries || st.Entries != cur.m.Entries {
 		return fmt.Errorf("refused version %d: %w: the members have set root %s and %d entries (recorded %d); the manifest says %s and %d",

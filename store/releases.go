@@ -16,9 +16,7 @@ import (
 //	meta      small counters and cursors, and the set-root tree blob
 //	members   bucket(2) | leaf hash(32) → snapshot line: the list's contents
 //	          at its latest version, in set-root order, so one bucket's
-//	          leaves are one prefix scan
-//	by_entry  entry sequence(8) → bucket(2) | leaf hash(32): the member an
-//	          entry currently is, to update or remove it
+//	          leaves are one prefix scan and the snapshot one cursor walk
 //	manifests version(8) → manifest bytes;  sigs  version(8) → signature
 //	deltas    version(8) | chunk(4) → the version's canonical delta bytes
 var (
@@ -26,8 +24,12 @@ var (
 	bLogHashes = []byte("log_hashes")
 	bLogLeaves = []byte("log_leaves")
 
-	lsMeta      = []byte("meta")
-	lsMembers   = []byte("members")
+	lsMeta    = []byte("meta")
+	lsMembers = []byte("members")
+	// lsByEntry (entry sequence → member key) is no longer kept: a build
+	// finds an entry's member through its bucket (package hub keeps the
+	// bucket leaves in memory). Stores written before still hold it until
+	// the next build drops it (DropByEntry).
 	lsByEntry   = []byte("by_entry")
 	lsManifests = []byte("manifests")
 	lsSigs      = []byte("sigs")
@@ -56,7 +58,7 @@ func (t *Tx) ListState(name string, create bool) (*ListState, error) {
 		if b, err = root.CreateBucket([]byte(name)); err != nil {
 			return nil, err
 		}
-		for _, sub := range [][]byte{lsMeta, lsMembers, lsByEntry, lsManifests, lsSigs, lsDeltas} {
+		for _, sub := range [][]byte{lsMeta, lsMembers, lsManifests, lsSigs, lsDeltas} {
 			if _, err := b.CreateBucket(sub); err != nil {
 				return nil, err
 			}
@@ -93,13 +95,18 @@ func (ls *ListState) SetBlob(key string, v []byte) error {
 // MemberKeyLen is bucket(2) + leaf hash(32).
 const MemberKeyLen = 34
 
-// MemberOf returns the member key and line an entry currently has.
-func (ls *ListState) MemberOf(entrySeq uint64) (key, line []byte, ok bool) {
-	key = ls.sub(lsByEntry).Get(seqKey(entrySeq))
-	if key == nil {
-		return nil, nil, false
+// MemberLine returns the line stored under a member key (nil if none).
+// The slice is valid only in the transaction.
+func (ls *ListState) MemberLine(key []byte) []byte { return ls.sub(lsMembers).Get(key) }
+
+// DropByEntry deletes the entry → member map that stores written by
+// earlier versions kept (a one-time cost on the first build after an
+// upgrade); it reports whether there was one.
+func (ls *ListState) DropByEntry() (bool, error) {
+	if ls.b.Bucket(lsByEntry) == nil {
+		return false, nil
 	}
-	return key, ls.sub(lsMembers).Get(key), true
+	return true, ls.b.DeleteBucket(lsByEntry)
 }
 
 // The two halves of a member are written separately so that a caller can
@@ -117,14 +124,6 @@ func (ls *ListState) PutMemberLine(key, line []byte) error {
 // DeleteMemberLine removes a member key.
 func (ls *ListState) DeleteMemberLine(key []byte) error { return ls.sub(lsMembers).Delete(key) }
 
-// SetEntryMember records which member key an entry is (nil: none).
-func (ls *ListState) SetEntryMember(entrySeq uint64, key []byte) error {
-	if key == nil {
-		return ls.sub(lsByEntry).Delete(seqKey(entrySeq))
-	}
-	return ls.sub(lsByEntry).Put(ls.t.seqKey(entrySeq), ls.t.keep(key))
-}
-
 // BucketLeaves calls fn with the leaf hash of every member in a set-root
 // bucket, in ascending order.
 func (ls *ListState) BucketLeaves(bucket uint16, fn func(leaf []byte)) {
@@ -133,6 +132,31 @@ func (ls *ListState) BucketLeaves(bucket uint16, fn func(leaf []byte)) {
 	c := ls.sub(lsMembers).Cursor()
 	for k, _ := c.Seek(prefix[:]); k != nil && bytes.HasPrefix(k, prefix[:]); k, _ = c.Next() {
 		fn(k[2:])
+	}
+}
+
+// BucketMembers calls fn with the leaf hash and line of every member in a
+// set-root bucket, in ascending leaf order, until fn returns false. The
+// slices are valid only in the transaction.
+func (ls *ListState) BucketMembers(bucket uint16, fn func(leaf, line []byte) bool) {
+	var prefix [2]byte
+	binary.BigEndian.PutUint16(prefix[:], bucket)
+	c := ls.sub(lsMembers).Cursor()
+	for k, v := c.Seek(prefix[:]); k != nil && bytes.HasPrefix(k, prefix[:]); k, v = c.Next() {
+		if !fn(k[2:], v) {
+			return
+		}
+	}
+}
+
+// MemberKeys calls fn with every member's key and line in set-root order,
+// until fn returns false. The slices are valid only in the transaction.
+func (ls *ListState) MemberKeys(fn func(key, line []byte) bool) {
+	c := ls.sub(lsMembers).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if !fn(k, v) {
+			return
+		}
 	}
 }
 

@@ -391,6 +391,9 @@ func (b *Bench) layout() error {
 			b    *bolt.Bucket
 		}{{"entries", tx.Bucket([]byte("entries"))}, {"entry_index", tx.Bucket([]byte("entry_index"))},
 			{"list_members", ls.Bucket([]byte("members"))}, {"list_by_entry", ls.Bucket([]byte("by_entry"))}} {
+			if bk.b == nil {
+				continue // by_entry is no longer kept
+			}
 			st := bk.b.Stats()
 			out("layout_"+bk.name, fmt.Sprintf("keys=%d depth=%d leaf_pages=%d (%.0f%% full) branch_pages=%d overflow_pages=%d",
 				st.KeyN, st.Depth, st.LeafPageN, 100*float64(st.LeafInuse)/float64(max(1, st.LeafAlloc)), st.BranchPageN, st.LeafOverflowN))
