@@ -142,10 +142,11 @@ func (f *fedNode) createList(t *testing.T, name string, minJurisdictions int) {
 // a peer of other (so that f can authenticate there) if it is not yet.
 func (f *fedNode) pulls(t *testing.T, other *fedNode, lists ...string) {
 	t.Helper()
-	f.register(t, other, lists)
+	// other learns f first, so that f's first pull can authenticate.
 	if _, err := other.admin.Peer(bg, f.id); err != nil {
 		other.register(t, f, nil)
 	}
+	f.register(t, other, lists)
 }
 
 func (f *fedNode) register(t *testing.T, other *fedNode, lists []string) {

@@ -289,7 +289,7 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 		if noReleaseYet(err) && ctx.Err() == nil {
 			// Nothing to verify yet: wait for the first release with a long
 			// poll rather than a growing backoff.
-			s.setHealth(k, func(h *peers.SyncStatus) { h.State, h.LastError = peers.SyncWaiting, err.Error() })
+			s.setHealth(k, func(h *peers.SyncStatus) { h.State = peers.SyncWaiting })
 			if _, err := cl.WaitRelease(ctx, list, 0, s.LongPoll); err != nil && !noReleaseYet(err) && ctx.Err() == nil {
 				backoff = s.nextBackoff(backoff)
 				s.fail(k, fmt.Errorf("wait for the first release: %w", err), backoff)
