@@ -1,6 +1,7 @@
-// Package federation is what a node does with its peers: asking them to
-// witness its transparency log (this file); pulling their lists and
-// forwarding reports follow.
+// Package federation is what a node does with its peers: pulling their
+// lists and importing the origin-signed records behind them (sync.go), and
+// asking them to witness its transparency log (this file). Reports are
+// forwarded to peers by the node's outbox (package outbox).
 package federation
 
 import (
