@@ -2,6 +2,7 @@ package federation
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -235,19 +237,7 @@ func (s *Syncer) Health(peer string) []peers.SyncStatus {
 		}
 	}
 	slices.SortFunc(out, func(a, b peers.SyncStatus) int {
-		if a.Peer != b.Peer {
-			if a.Peer < b.Peer {
-				return -1
-			}
-			return 1
-		}
-		if a.List < b.List {
-			return -1
-		}
-		if a.List > b.List {
-			return 1
-		}
-		return 0
+		return cmp.Or(strings.Compare(a.Peer, b.Peer), strings.Compare(a.List, b.List))
 	})
 	return out
 }
@@ -291,23 +281,12 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 			// poll rather than a growing backoff.
 			s.setHealth(k, func(h *peers.SyncStatus) { h.State = peers.SyncWaiting })
 			if _, err := cl.WaitRelease(ctx, list, 0, s.LongPoll); err != nil && !noReleaseYet(err) && ctx.Err() == nil {
-				backoff = s.nextBackoff(backoff)
-				s.fail(k, fmt.Errorf("wait for the first release: %w", err), backoff)
-				select {
-				case <-ctx.Done():
-				case <-time.After(backoff):
-				}
+				backoff = s.retryLater(ctx, k, fmt.Errorf("wait for the first release: %w", err), backoff, log)
 			}
 			continue
 		}
 		if err != nil && ctx.Err() == nil {
-			backoff = s.nextBackoff(backoff)
-			s.fail(k, err, backoff)
-			log.Warn("peer sync failed", slog.Any("err", err), slog.Duration("retry_in", backoff))
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
-			}
+			backoff = s.retryLater(ctx, k, err, backoff, log)
 			continue
 		}
 		if err != nil {
@@ -321,12 +300,7 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 		// Wait for the peer's next release (a long poll), then pull again.
 		_, err = cl.WaitRelease(ctx, list, res.Version, s.LongPoll)
 		if err != nil && ctx.Err() == nil {
-			backoff = s.nextBackoff(backoff)
-			s.fail(k, fmt.Errorf("wait for the next release: %w", err), backoff)
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
-			}
+			backoff = s.retryLater(ctx, k, fmt.Errorf("wait for the next release: %w", err), backoff, log)
 		}
 	}
 }
@@ -341,6 +315,19 @@ func (s *Syncer) nextBackoff(prev time.Duration) time.Duration {
 	d := max(s.MinBackoff, min(prev*2, s.MaxBackoff))
 	// ±50% jitter.
 	return d/2 + time.Duration(mrand.Int64N(int64(d)+1))
+}
+
+// retryLater records a failure, waits the next backoff (or until ctx
+// ends) and returns it, to be passed in again after the next failure.
+func (s *Syncer) retryLater(ctx context.Context, k loopKey, err error, prev time.Duration, log *slog.Logger) time.Duration {
+	backoff := s.nextBackoff(prev)
+	s.fail(k, err, backoff)
+	log.Warn("peer sync failed", slog.Any("err", err), slog.Duration("retry_in", backoff))
+	select {
+	case <-ctx.Done():
+	case <-time.After(backoff):
+	}
+	return backoff
 }
 
 func (s *Syncer) fail(k loopKey, err error, retry time.Duration) {
