@@ -92,11 +92,11 @@ type verifiedRecord struct {
 // forged one refuses the whole step.
 func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 	res := &StepResult{Version: st.Version}
-	orgs, err := s.origins()
+	known, err := s.origins()
 	if err != nil {
 		return nil, err
 	}
-	recs, err := s.verifyRecords(st.Records, orgs, res)
+	recs, err := s.verifyRecords(st.Records, known, res)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (s *Service) ResetPeerCursor(peer, list string) error {
 // verifyRecords parses and verifies records on every core (a catch-up
 // brings a few large records per import batch of the origin), and counts
 // those that originated here or at an unknown origin.
-func (s *Service) verifyRecords(srs []records.Signed, orgs map[string]origin, res *StepResult) ([]verifiedRecord, error) {
+func (s *Service) verifyRecords(srs []records.Signed, known map[string]origin, res *StepResult) ([]verifiedRecord, error) {
 	out := make([]verifiedRecord, len(srs))
 	errs := make([]error, len(srs))
 	var next atomic.Int64
@@ -235,7 +235,7 @@ func (s *Service) verifyRecords(srs []records.Signed, orgs map[string]origin, re
 					continue
 				}
 				out[i] = verifiedRecord{signed: srs[i], rec: r}
-				if o, ok := orgs[r.Origin]; ok && r.Origin != s.nodeID {
+				if o, ok := known[r.Origin]; ok && r.Origin != s.nodeID {
 					out[i].org = o
 					errs[i] = srs[i].VerifyParsed(r, o.key)
 				}

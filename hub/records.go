@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashhub/hashhub/entries"
+	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/records"
 	"github.com/hashhub/hashhub/store"
 )
@@ -38,7 +39,7 @@ func (s *Service) newRecord(tx *store.Tx, a Actor, kind string, now time.Time) (
 	}
 	jur := a.Jurisdiction
 	if jur == "" {
-		jur = "ZZ"
+		jur = orgs.Unspecified
 	}
 	return &recordBuilder{r: records.Record{Format: records.Format, Origin: s.nodeID, Seq: seq, Kind: kind,
 		Time: records.FormatTime(now), Org: a.Org, OrgJurisdiction: jur, User: a.User}}, nil

@@ -144,34 +144,29 @@ func (s *Server) latestRelease(c *gin.Context) {
 		defer t.Stop()
 		deadline = t.C
 	}
+	// The signal is taken before each read, so that a release in between
+	// is not missed; a poll that times out reads once more and answers.
+	expired := deadline == nil
 	var ri *hub.ReleaseInfo
+	var err error
 	for {
 		signal := s.hub.ReleaseSignal()
-		var err error
 		ri, err = s.hub.Releases(l.Name)
-		if err != nil && !errors.Is(err, hub.ErrNotReleaseState) {
-			s.fail(c, err)
-			return
-		}
-		if deadline == nil || (err == nil && ri.Latest > after) {
-			if err != nil {
-				s.fail(c, err)
-				return
-			}
+		waiting := errors.Is(err, hub.ErrNotReleaseState) || (err == nil && ri.Latest <= after)
+		if expired || !waiting {
 			break
 		}
 		select {
 		case <-signal:
-			continue
 		case <-deadline:
+			expired = true
 		case <-c.Request.Context().Done():
 			return
 		}
-		if ri, err = s.hub.Releases(l.Name); err != nil {
-			s.fail(c, err)
-			return
-		}
-		break
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
 	base := fmt.Sprintf("/v1/lists/%s/releases/%d/", l.Name, ri.Latest)
 	c.Header("Cache-Control", "no-cache")
