@@ -171,17 +171,15 @@ func run(n int, dir string, changes, rounds, reads int, profile string, warm boo
 	if err := b.layout(); err != nil {
 		return err
 	}
-	// Fold the rounds' member overlay into the base, as the release
-	// schedule does once it reaches hub.DefaultOverlayLimit writes.
-	if rounds > 0 {
-		if err := b.timedCompact(); err != nil {
-			return err
-		}
-	}
 
-	// Reads, in-process.
+	// Reads, in-process (with the rounds' writes in the member overlay).
 	if rounds > 0 {
 		if err := b.reads(reads); err != nil {
+			return err
+		}
+		// Fold the overlay into the base, as the release schedule does
+		// once it reaches hub.DefaultOverlayLimit writes.
+		if err := b.timedCompact(); err != nil {
 			return err
 		}
 	}
