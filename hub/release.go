@@ -29,10 +29,11 @@ const (
 	DefaultRetention = 1000
 	// DefaultOverlayLimit is how many member writes a list's overlay
 	// takes before it is folded into the base (store.ListState): a build
-	// writes only the overlay, so its cost does not grow with the list,
-	// and the fold, in a transaction of its own after the build that
-	// passes the limit, rewrites the base pages it touches once for many
-	// builds. A build with more writes than this goes to the base.
+	// writes only the overlay, so its writes do not grow with the list,
+	// and the fold — in a transaction of its own, by the release schedule
+	// after its builds or else before the next build — rewrites the base
+	// pages it touches once for many builds. A build with more writes
+	// than this goes to the base directly.
 	DefaultOverlayLimit = 1 << 16
 )
 
