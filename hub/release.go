@@ -27,6 +27,14 @@ const (
 	// DefaultRetention is how many versions' deltas a node keeps; a client
 	// further behind is sent to the snapshot.
 	DefaultRetention = 1000
+	// DefaultOverlayLimit is how many member writes a list's overlay
+	// takes before it is folded into the base (store.ListState): a build
+	// writes only the overlay, so its writes do not grow with the list,
+	// and the fold — in a transaction of its own, by the release schedule
+	// after its builds or else before the next build — rewrites the base
+	// pages it touches once for many builds. A build with more writes
+	// than this goes to the base directly.
+	DefaultOverlayLimit = 1 << 16
 )
 
 // Errors of releases.
@@ -43,6 +51,8 @@ type Publisher struct {
 	Log       *translog.Signer
 	Expiry    time.Duration
 	Retention uint64
+	// OverlayLimit: see DefaultOverlayLimit.
+	OverlayLimit uint64
 }
 
 // SetPublisher enables releases.
@@ -52,6 +62,9 @@ func (s *Service) SetPublisher(p *Publisher) {
 	}
 	if p.Retention == 0 {
 		p.Retention = DefaultRetention
+	}
+	if p.OverlayLimit == 0 {
+		p.OverlayLimit = DefaultOverlayLimit
 	}
 	s.pub = p
 }
@@ -89,6 +102,11 @@ func memberKey(b uint16, leaf *setroot.Hash) []byte {
 	return k
 }
 
+// cmpMember orders member keys: by bucket, then leaf hash.
+func cmpMember(b1 uint16, l1 *setroot.Hash, b2 uint16, l2 *setroot.Hash) int {
+	return cmp.Or(cmp.Compare(b1, b2), bytes.Compare(l1[:], l2[:]))
+}
+
 // BuildRelease publishes version N+1 of a list from the entries that
 // qualify now. The work is proportional to what changed since version N:
 // only entries created or rewritten since then are evaluated, only the
@@ -110,6 +128,16 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 	cache := s.releaseCache(name)
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
+	// The release schedule folds an overlay past its limit after its
+	// builds; one that is still past it (no schedule, many builds in a
+	// row) is folded here first, in its own transaction.
+	if due, err := s.compactionDue(name); err != nil {
+		return nil, err
+	} else if due {
+		if _, err := s.CompactMembers(name); err != nil {
+			return nil, fmt.Errorf("list %q members: %w", name, err)
+		}
+	}
 	var out *release.Manifest
 	var edit *bucketEdit
 	err := s.db.Update(func(tx *store.Tx) error {
@@ -157,6 +185,43 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 		s.onRelease()
 	}
 	return out, nil
+}
+
+// compactionDue reports whether a list's member overlay has reached the
+// limit.
+func (s *Service) compactionDue(name string) (bool, error) {
+	var due bool
+	err := s.db.View(func(tx *store.Tx) error {
+		ls, err := tx.ListState(name, false)
+		if err == nil {
+			due = ls.OverlayOps() >= s.pub.OverlayLimit
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	return due, err
+}
+
+// CompactMembers folds a list's member overlay into its base in one
+// transaction (see DefaultOverlayLimit) and returns the number of overlay
+// keys folded. The members as read, and so every snapshot, delta, proof
+// and set root, are the same before and after.
+func (s *Service) CompactMembers(name string) (int, error) {
+	var n int
+	err := s.db.Update(func(tx *store.Tx) error {
+		ls, err := tx.ListState(name, false)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: list %q", ErrNotReleaseState, name)
+		}
+		if err != nil {
+			return err
+		}
+		n, err = ls.CompactMembers()
+		return err
+	})
+	return n, err
 }
 
 // collectChanges evaluates every entry created or rewritten since the last
@@ -233,41 +298,59 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 }
 
 func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, changes []memberChange, edit *bucketEdit, a Actor) (*release.Manifest, error) {
-	// Members: remove old keys, then write new ones, each pass in its own
-	// key order (bbolt's fast path). The changes are sorted through
-	// pointers: moving the structs themselves costs more than comparing.
-	order := make([]*memberChange, len(changes))
+	// Members: the removed old keys and the written new ones, merged into
+	// one pass in key order (bbolt's fast path), into the overlay — or,
+	// for a build larger than the overlay may grow (version 1), straight
+	// into the base. Each side is sorted through pointers: moving the
+	// structs themselves costs more than comparing.
+	var removed, written []*memberChange
 	for i := range changes {
-		order[i] = &changes[i]
-	}
-	byLeaf := func(leaf func(*memberChange) *setroot.Hash) func(x, y *memberChange) int {
-		return func(x, y *memberChange) int {
-			return cmp.Or(cmp.Compare(x.bucket, y.bucket), bytes.Compare(leaf(x)[:], leaf(y)[:]))
+		if changes[i].had {
+			removed = append(removed, &changes[i])
+		}
+		if changes[i].line != nil {
+			written = append(written, &changes[i])
 		}
 	}
-	slices.SortFunc(order, byLeaf(func(c *memberChange) *setroot.Hash { return &c.oldLeaf }))
+	slices.SortFunc(removed, func(x, y *memberChange) int { return cmpMember(x.bucket, &x.oldLeaf, y.bucket, &y.oldLeaf) })
+	slices.SortFunc(written, func(x, y *memberChange) int { return cmpMember(x.bucket, &x.newLeaf, y.bucket, &y.newLeaf) })
 	touched := map[uint16]bool{}
 	count := ls.Counter(cCount)
-	for _, c := range order {
-		if c.had {
-			if err := ls.DeleteMemberLine(memberKey(c.bucket, &c.oldLeaf)); err != nil {
-				return nil, err
+	for _, c := range removed {
+		edit.remove(c.bucket, c.oldLeaf)
+		touched[c.bucket] = true
+		count--
+	}
+	for _, c := range written {
+		edit.add(c.bucket, memberRec{leaf: c.newLeaf, fp: c.fp})
+		touched[c.bucket] = true
+		count++
+	}
+	ops := func(yield func(store.MemberOp) bool) {
+		i, j := 0, 0
+		for i < len(removed) || j < len(written) {
+			var op store.MemberOp
+			if j == len(written) || (i < len(removed) &&
+				cmpMember(removed[i].bucket, &removed[i].oldLeaf, written[j].bucket, &written[j].newLeaf) < 0) {
+				op = store.MemberOp{Key: memberKey(removed[i].bucket, &removed[i].oldLeaf)}
+				i++
+			} else {
+				op = store.MemberOp{Key: memberKey(written[j].bucket, &written[j].newLeaf), Line: written[j].line}
+				j++
 			}
-			edit.remove(c.bucket, c.oldLeaf)
-			touched[c.bucket] = true
-			count--
+			if !yield(op) {
+				return
+			}
 		}
 	}
-	slices.SortFunc(order, byLeaf(func(c *memberChange) *setroot.Hash { return &c.newLeaf }))
-	for _, c := range order {
-		if c.line != nil {
-			if err := ls.PutMemberLine(memberKey(c.bucket, &c.newLeaf), c.line); err != nil {
-				return nil, err
-			}
-			edit.add(c.bucket, memberRec{leaf: c.newLeaf, fp: c.fp})
-			touched[c.bucket] = true
-			count++
+	overlay := uint64(len(removed)+len(written)) < s.pub.OverlayLimit
+	if !overlay {
+		if _, err := ls.CompactMembers(); err != nil {
+			return nil, err
 		}
+	}
+	if _, err := ls.WriteMembers(ops, overlay); err != nil {
+		return nil, err
 	}
 	// Set root: rehash the touched buckets only, from memory.
 	tree := setroot.NewTree()
@@ -285,6 +368,10 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 		return nil, err
 	}
 	// Delta: one canonical line per change, in key order.
+	order := make([]*memberChange, len(changes))
+	for i := range changes {
+		order[i] = &changes[i]
+	}
 	slices.SortFunc(order, func(x, y *memberChange) int { return strings.Compare(x.key, y.key) })
 	var delta bytes.Buffer
 	var d release.Delta
@@ -437,6 +524,17 @@ func (s *Service) ScheduledReleases() ([]*release.Manifest, error) {
 		}
 		if m != nil {
 			out = append(out, m)
+		}
+	}
+	// Fold the member overlays that reached their limit, now rather than
+	// in a later build.
+	for _, l := range ls {
+		due, err := s.compactionDue(l.Name)
+		if err == nil && due {
+			_, err = s.CompactMembers(l.Name)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("list %q members: %w", l.Name, err))
 		}
 	}
 	return out, errors.Join(errs...)

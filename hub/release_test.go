@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -53,8 +54,14 @@ func (f *fixture) delta(t *testing.T, from, to uint64) string {
 
 func (f *fixture) snapshotRoot(t *testing.T) (setroot.Hash, int) {
 	t.Helper()
+	return f.snapshotRootOf(t, "two-orgs")
+}
+
+// snapshotRootOf recomputes a list's set root from its snapshot.
+func (f *fixture) snapshotRootOf(t *testing.T, name string) (setroot.Hash, int) {
+	t.Helper()
 	var b bytes.Buffer
-	if err := f.s.WriteSnapshot(&b, "two-orgs", 0, NDJSON, nil); err != nil {
+	if err := f.s.WriteSnapshot(&b, name, 0, NDJSON, nil); err != nil {
 		t.Fatal(err)
 	}
 	return setroot.Compute(func(yield func(string, []byte) bool) {
@@ -371,5 +378,175 @@ func TestReleaseCacheFingerprintCollision(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// overlayOps reads how many member writes a list's overlay holds.
+func (f *fixture) overlayOps(t *testing.T, name string) uint64 {
+	t.Helper()
+	var n uint64
+	err := f.s.db.View(func(tx *store.Tx) error {
+		ls, err := tx.ListState(name, false)
+		if err == nil {
+			n = ls.OverlayOps()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// served is every byte a reader can get of a list's latest version.
+func (f *fixture) served(t *testing.T, name string, keys []hashes.Hash) string {
+	t.Helper()
+	var b bytes.Buffer
+	ri, err := f.s.Releases(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "%+v\n", *ri)
+	for _, format := range []DeltaFormat{NDJSON, CSV} {
+		if err := f.s.WriteSnapshot(&b, name, 0, format, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range [][2]uint64{{ri.Latest - 1, ri.Latest}, {0, ri.Latest}, {1, ri.Latest}} {
+			if err := f.s.WriteDelta(&b, name, r[0], r[1], format); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m, sig, err := f.s.Manifest(name, ri.Latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Write(m)
+	b.Write(sig)
+	for _, k := range keys {
+		p, err := f.s.ProveEntry(name, k.Key())
+		if errors.Is(err, ErrNotInList) {
+			fmt.Fprintf(&b, "%s not in list\n", k.Key())
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%+v\n", *p)
+	}
+	return b.String()
+}
+
+// Members live in a base and an overlay of the writes since the last
+// compaction; folding the overlay into the base changes no byte a reader
+// gets — snapshot, deltas, manifest, proofs — and the builds after it
+// keep matching a from-scratch root.
+func TestReleaseBytesSameAcrossCompaction(t *testing.T) {
+	f := newFixture(t)
+	withPublisher(t, f)
+	f.s.pub.OverlayLimit = 1 << 30 // compaction only when the test asks
+	f.s.pub.Retention = 100        // every delta kept: compacted ranges too
+	if _, err := f.s.CreateList(f.admin, lists.List{Name: "one", Policy: lists.Policy{MinAssessments: 1},
+		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
+		t.Fatal(err)
+	}
+	var keys []hashes.Hash
+	for round := range 6 {
+		for range 200 {
+			b := make([]byte, 16)
+			rand.Read(b)
+			h, _ := hashes.Parse("md5", hex.EncodeToString(b), nil)
+			f.s.Submit(f.nl, h, entries.Input{})
+			keys = append(keys, h)
+		}
+		for i := range 30 {
+			f.s.Retract(f.nl, keys[(round*97+i*13)%len(keys)].Key(), "test")
+		}
+		for i := range 30 {
+			f.s.Submit(f.gb, keys[(round*31+i*7)%len(keys)], entries.Input{Severity: entries.SeverityA})
+		}
+		if round == 3 {
+			f.s.caches = nil // a restart: the cache is rebuilt from base + overlay
+		}
+		m, err := f.s.BuildRelease(f.admin, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if root, n := f.snapshotRootOf(t, "one"); hex.EncodeToString(root[:]) != m.SetRoot || uint64(n) != m.Entries {
+			t.Fatalf("round %d: manifest root %s (%d), recomputed %x (%d)", round, m.SetRoot, m.Entries, root, n)
+		}
+		if f.overlayOps(t, "one") == 0 {
+			t.Fatalf("round %d: the build wrote no overlay", round)
+		}
+		if round%2 == 0 {
+			continue // the next build writes onto this overlay
+		}
+		before := f.served(t, "one", keys[:40])
+		n, err := f.s.CompactMembers("one")
+		if err != nil || n == 0 {
+			t.Fatalf("round %d: compaction folded %d: %v", round, n, err)
+		}
+		if f.overlayOps(t, "one") != 0 {
+			t.Fatalf("round %d: overlay not empty after compaction", round)
+		}
+		if after := f.served(t, "one", keys[:40]); after != before {
+			t.Fatalf("round %d: bytes served changed across compaction", round)
+		}
+	}
+}
+
+// A list's overlay is folded once it reaches the limit: by the release
+// schedule after its builds, or by the next build.
+func TestReleaseOverlayLimit(t *testing.T) {
+	f := newFixture(t)
+	withPublisher(t, f)
+	f.s.pub.OverlayLimit = 50
+	if _, err := f.s.CreateList(f.admin, lists.List{Name: "one", Policy: lists.Policy{MinAssessments: 1},
+		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
+		t.Fatal(err)
+	}
+	submit := func(n int) {
+		for range n {
+			b := make([]byte, 16)
+			rand.Read(b)
+			h, _ := hashes.Parse("md5", hex.EncodeToString(b), nil)
+			if _, _, err := f.s.Submit(f.nl, h, entries.Input{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	build := func() *release.Manifest {
+		m, err := f.s.BuildRelease(f.admin, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	submit(80) // more than the limit: straight into the base
+	build()
+	if n := f.overlayOps(t, "one"); n != 0 {
+		t.Fatalf("version 1 left %d writes in the overlay", n)
+	}
+	submit(30)
+	build()
+	submit(30)
+	build()
+	if n := f.overlayOps(t, "one"); n != 60 {
+		t.Fatalf("overlay holds %d writes, want 60", n)
+	}
+	submit(10)
+	m := build() // finds the overlay past the limit: folds it first
+	if n := f.overlayOps(t, "one"); n != 10 {
+		t.Fatalf("overlay holds %d writes after a folding build, want 10", n)
+	}
+	if root, n := f.snapshotRootOf(t, "one"); hex.EncodeToString(root[:]) != m.SetRoot || uint64(n) != m.Entries || n != 150 {
+		t.Fatalf("manifest root %s (%d), recomputed %x (%d)", m.SetRoot, m.Entries, root, n)
+	}
+	submit(45)
+	if _, err := f.s.ScheduledReleases(); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.overlayOps(t, "one"); n != 0 {
+		t.Fatalf("overlay holds %d writes after the schedule, want 0", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"iter"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
@@ -15,8 +16,13 @@ import (
 //
 //	meta      small counters and cursors, and the set-root tree blob
 //	members   bucket(2) | leaf hash(32) → snapshot line: the list's contents
-//	          at its latest version, in set-root order, so one bucket's
-//	          leaves are one prefix scan and the snapshot one cursor walk
+//	          as of the last compaction (the base), in set-root order, so
+//	          one bucket's leaves are one prefix scan and the snapshot one
+//	          cursor walk
+//	overlay   the same keys → snapshot line, or a tombstone (0x00) for a
+//	          base member removed: the members written since the last
+//	          compaction. The list's contents are the base with the
+//	          overlay laid over it (every reader below merges the two)
 //	manifests version(8) → manifest bytes;  sigs  version(8) → signature
 //	deltas    version(8) | chunk(4) → the version's canonical delta bytes
 var (
@@ -26,6 +32,7 @@ var (
 
 	lsMeta    = []byte("meta")
 	lsMembers = []byte("members")
+	lsOverlay = []byte("overlay")
 	// lsByEntry (entry sequence → member key) is no longer kept: a build
 	// finds an entry's member through its bucket (package hub keeps the
 	// bucket leaves in memory). Stores written before still hold it until
@@ -34,7 +41,15 @@ var (
 	lsManifests = []byte("manifests")
 	lsSigs      = []byte("sigs")
 	lsDeltas    = []byte("deltas")
+
+	// tombstone is an overlay value: the base member under the key is
+	// removed. A snapshot line starts with '{', so it cannot be one.
+	tombstone = []byte{0}
 )
+
+// metaOverlayOps (in meta) counts the member writes into the overlay
+// since the last compaction: an upper bound of its keys.
+const metaOverlayOps = "overlay_ops"
 
 // DeltaChunk is the size of the pieces a delta is stored in.
 const DeltaChunk = 1 << 20
@@ -95,9 +110,27 @@ func (ls *ListState) SetBlob(key string, v []byte) error {
 // MemberKeyLen is bucket(2) + leaf hash(32).
 const MemberKeyLen = 34
 
+// Why an overlay: a release after k changes writes ~k random members. In
+// one big tree every one dirties a leaf page and its branch path, so the
+// pages a build writes grow with the list (at 10M entries the members tree
+// is 680k leaves under 17k branch pages). Written into a small overlay
+// instead, the same changes dirty the overlay's few thousand pages, however
+// long the list is; CompactMembers folds the overlay into the base from
+// time to time, in its own transaction.
+
 // MemberLine returns the line stored under a member key (nil if none).
 // The slice is valid only in the transaction.
-func (ls *ListState) MemberLine(key []byte) []byte { return ls.sub(lsMembers).Get(key) }
+func (ls *ListState) MemberLine(key []byte) []byte {
+	if ov := ls.b.Bucket(lsOverlay); ov != nil {
+		if v := ov.Get(key); v != nil {
+			if bytes.Equal(v, tombstone) {
+				return nil
+			}
+			return v
+		}
+	}
+	return ls.sub(lsMembers).Get(key)
+}
 
 // DropByEntry deletes the entry → member map that stores written by
 // earlier versions kept (a one-time cost on the first build after an
@@ -109,30 +142,162 @@ func (ls *ListState) DropByEntry() (bool, error) {
 	return true, ls.b.DeleteBucket(lsByEntry)
 }
 
-// The two halves of a member are written separately so that a caller can
-// write each in its own key order: bbolt inserts into a node by copying,
-// so many inserts out of order into a fresh bucket cost quadratic time.
-
-// PutMemberLine stores a member's line under its member key.
-func (ls *ListState) PutMemberLine(key, line []byte) error {
-	if len(key) != MemberKeyLen {
-		return fmt.Errorf("member key of %d bytes", len(key))
-	}
-	return ls.sub(lsMembers).Put(ls.t.keep(key), ls.t.keep(line))
+// MemberOp is one change to a list's members: the member key's line, or
+// its removal (Line nil).
+type MemberOp struct {
+	Key  []byte // bucket(2) | leaf hash(32)
+	Line []byte
 }
 
-// DeleteMemberLine removes a member key.
-func (ls *ListState) DeleteMemberLine(key []byte) error { return ls.sub(lsMembers).Delete(key) }
+// WriteMembers applies ops, which must come in strictly ascending key
+// order, in one pass (bbolt's fast path), and returns how many there were.
+// With overlay they go to the overlay (a removal becomes a tombstone);
+// without, to the base, which needs the overlay empty (CompactMembers
+// first): that is for builds so large that the overlay would gain nothing,
+// such as version 1.
+func (ls *ListState) WriteMembers(ops iter.Seq[MemberOp], overlay bool) (int, error) {
+	var b *bolt.Bucket
+	if overlay {
+		var err error
+		if b, err = ls.b.CreateBucketIfNotExists(lsOverlay); err != nil {
+			return 0, err
+		}
+	} else {
+		if n := ls.OverlayOps(); n > 0 {
+			return 0, fmt.Errorf("member writes to the base with %d in the overlay", n)
+		}
+		b = ls.sub(lsMembers)
+	}
+	n := 0
+	var prev []byte
+	var err error
+	for op := range ops {
+		switch {
+		case len(op.Key) != MemberKeyLen:
+			err = fmt.Errorf("member key of %d bytes", len(op.Key))
+		case prev != nil && bytes.Compare(prev, op.Key) >= 0:
+			err = fmt.Errorf("member key %x after %x", op.Key, prev)
+		case op.Line != nil:
+			err = b.Put(ls.t.keep(op.Key), ls.t.keep(op.Line))
+		case overlay:
+			err = b.Put(ls.t.keep(op.Key), tombstone)
+		default:
+			err = b.Delete(op.Key)
+		}
+		if err != nil {
+			return n, err
+		}
+		prev = op.Key
+		n++
+	}
+	if !overlay {
+		return n, nil
+	}
+	return n, ls.SetCounter(metaOverlayOps, ls.OverlayOps()+uint64(n))
+}
+
+// OverlayOps is the number of member writes into the overlay since the
+// last compaction.
+func (ls *ListState) OverlayOps() uint64 { return ls.Counter(metaOverlayOps) }
+
+// CompactMembers folds the overlay into the base, in key order, and
+// empties it; the members as read do not change. It returns the number of
+// overlay keys folded.
+func (ls *ListState) CompactMembers() (int, error) {
+	ov := ls.b.Bucket(lsOverlay)
+	if ov == nil {
+		return 0, ls.SetCounter(metaOverlayOps, 0)
+	}
+	base := ls.sub(lsMembers)
+	n := 0
+	c := ov.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var err error
+		if bytes.Equal(v, tombstone) {
+			err = base.Delete(k)
+		} else {
+			// The overlay's pages are freed below: keep copies.
+			err = base.Put(ls.t.keep(k), ls.t.keep(v))
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	if err := ls.b.DeleteBucket(lsOverlay); err != nil {
+		return n, err
+	}
+	return n, ls.SetCounter(metaOverlayOps, 0)
+}
+
+// memberCursor walks the members as read: the base with the overlay laid
+// over it, in key order.
+type memberCursor struct {
+	base, over     *bolt.Cursor
+	bk, bv, ok, ov []byte
+}
+
+func (ls *ListState) memberCursor() *memberCursor {
+	mc := &memberCursor{base: ls.sub(lsMembers).Cursor()}
+	if ov := ls.b.Bucket(lsOverlay); ov != nil {
+		mc.over = ov.Cursor()
+	}
+	return mc
+}
+
+// seek positions the cursor at the first member with key ≥ k (the first
+// member when k is nil) and returns it.
+func (mc *memberCursor) seek(k []byte) (key, line []byte) {
+	if k == nil {
+		mc.bk, mc.bv = mc.base.First()
+	} else {
+		mc.bk, mc.bv = mc.base.Seek(k)
+	}
+	if mc.over != nil {
+		if k == nil {
+			mc.ok, mc.ov = mc.over.First()
+		} else {
+			mc.ok, mc.ov = mc.over.Seek(k)
+		}
+	}
+	return mc.next()
+}
+
+// next returns the member at the cursor and moves past it; nil at the end.
+func (mc *memberCursor) next() (key, line []byte) {
+	for {
+		switch {
+		case mc.ok == nil && mc.bk == nil:
+			return nil, nil
+		case mc.ok == nil:
+			key, line = mc.bk, mc.bv
+			mc.bk, mc.bv = mc.base.Next()
+			return key, line
+		}
+		c := -1
+		if mc.bk != nil {
+			c = bytes.Compare(mc.ok, mc.bk)
+		}
+		if c > 0 {
+			key, line = mc.bk, mc.bv
+			mc.bk, mc.bv = mc.base.Next()
+			return key, line
+		}
+		if c == 0 {
+			mc.bk, mc.bv = mc.base.Next()
+		}
+		key, line = mc.ok, mc.ov
+		mc.ok, mc.ov = mc.over.Next()
+		if !bytes.Equal(line, tombstone) {
+			return key, line
+		}
+	}
+}
 
 // BucketLeaves calls fn with the leaf hash of every member in a set-root
 // bucket, in ascending order.
 func (ls *ListState) BucketLeaves(bucket uint16, fn func(leaf []byte)) {
-	var prefix [2]byte
-	binary.BigEndian.PutUint16(prefix[:], bucket)
-	c := ls.sub(lsMembers).Cursor()
-	for k, _ := c.Seek(prefix[:]); k != nil && bytes.HasPrefix(k, prefix[:]); k, _ = c.Next() {
-		fn(k[2:])
-	}
+	ls.BucketMembers(bucket, func(leaf, _ []byte) bool { fn(leaf); return true })
 }
 
 // BucketMembers calls fn with the leaf hash and line of every member in a
@@ -141,8 +306,8 @@ func (ls *ListState) BucketLeaves(bucket uint16, fn func(leaf []byte)) {
 func (ls *ListState) BucketMembers(bucket uint16, fn func(leaf, line []byte) bool) {
 	var prefix [2]byte
 	binary.BigEndian.PutUint16(prefix[:], bucket)
-	c := ls.sub(lsMembers).Cursor()
-	for k, v := c.Seek(prefix[:]); k != nil && bytes.HasPrefix(k, prefix[:]); k, v = c.Next() {
+	mc := ls.memberCursor()
+	for k, v := mc.seek(prefix[:]); k != nil && bytes.HasPrefix(k, prefix[:]); k, v = mc.next() {
 		if !fn(k[2:], v) {
 			return
 		}
@@ -152,8 +317,8 @@ func (ls *ListState) BucketMembers(bucket uint16, fn func(leaf, line []byte) boo
 // MemberKeys calls fn with every member's key and line in set-root order,
 // until fn returns false. The slices are valid only in the transaction.
 func (ls *ListState) MemberKeys(fn func(key, line []byte) bool) {
-	c := ls.sub(lsMembers).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	mc := ls.memberCursor()
+	for k, v := mc.seek(nil); k != nil; k, v = mc.next() {
 		if !fn(k, v) {
 			return
 		}
@@ -163,12 +328,7 @@ func (ls *ListState) MemberKeys(fn func(key, line []byte) bool) {
 // Members calls fn with every member's line in set-root order, until fn
 // returns false.
 func (ls *ListState) Members(fn func(line []byte) bool) {
-	c := ls.sub(lsMembers).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if !fn(v) {
-			return
-		}
-	}
+	ls.MemberKeys(func(_, line []byte) bool { return fn(line) })
 }
 
 // PutRelease stores a version's manifest, signature and delta bytes.

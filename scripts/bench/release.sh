@@ -6,7 +6,9 @@
 # changes (5,000 new entries, 2,500 retractions, 2,500 severity updates by
 # a second analyst) each followed by a timed BuildRelease — signing and the
 # log append included — with its bbolt commit share and the phase's peak
-# RSS; then hub.WriteDelta and hub.WriteSnapshot into io.Discard.
+# RSS; then hub.WriteDelta and hub.WriteSnapshot into io.Discard (the
+# rounds' member writes still in the overlay), then the fold of the member
+# overlay into the base (hub.CompactMembers), timed on its own.
 #
 # Over HTTP, against `hashhub serve` on the same data directory: the
 # 10,000-change delta (from=1&to=2, median of 21 curl runs), the snapshot's

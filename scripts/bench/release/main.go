@@ -172,9 +172,14 @@ func run(n int, dir string, changes, rounds, reads int, profile string, warm boo
 		return err
 	}
 
-	// Reads, in-process.
+	// Reads, in-process (with the rounds' writes in the member overlay).
 	if rounds > 0 {
 		if err := b.reads(reads); err != nil {
+			return err
+		}
+		// Fold the overlay into the base, as the release schedule does
+		// once it reaches hub.DefaultOverlayLimit writes.
+		if err := b.timedCompact(); err != nil {
 			return err
 		}
 	}
@@ -341,6 +346,27 @@ func (b *Bench) timedBuild(label string, want uint64) (time.Duration, error) {
 	return d, nil
 }
 
+// timedCompact times hub.CompactMembers (the fold of the member overlay
+// into the base) with its bbolt commit share.
+func (b *Bench) timedCompact() error {
+	runtime.GC()
+	before := b.n.DB.Bolt().Stats()
+	stop := b.startProfile("compact")
+	start := time.Now()
+	n, err := b.h.CompactMembers(ListName)
+	d := time.Since(start)
+	stop()
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	after := b.n.DB.Bolt().Stats()
+	tx := after.TxStats.Sub(&before.TxStats)
+	out("compact_seconds", secs(d))
+	out("compact_keys", n)
+	out("compact_bbolt", boltStats(&tx))
+	return nil
+}
+
 // faults is the process's page faults so far: a minor fault is a store
 // page first touched through bbolt's mmap (or fresh heap memory), a major
 // one had to be read from disk.
@@ -390,9 +416,10 @@ func (b *Bench) layout() error {
 			name string
 			b    *bolt.Bucket
 		}{{"entries", tx.Bucket([]byte("entries"))}, {"entry_index", tx.Bucket([]byte("entry_index"))},
-			{"list_members", ls.Bucket([]byte("members"))}, {"list_by_entry", ls.Bucket([]byte("by_entry"))}} {
+			{"list_members", ls.Bucket([]byte("members"))}, {"list_overlay", ls.Bucket([]byte("overlay"))},
+			{"list_by_entry", ls.Bucket([]byte("by_entry"))}} {
 			if bk.b == nil {
-				continue // by_entry is no longer kept
+				continue // by_entry is no longer kept; no overlay right after a compaction
 			}
 			st := bk.b.Stats()
 			out("layout_"+bk.name, fmt.Sprintf("keys=%d depth=%d leaf_pages=%d (%.0f%% full) branch_pages=%d overflow_pages=%d",
