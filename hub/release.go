@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -30,11 +31,16 @@ const (
 	// DefaultOverlayLimit is how many member writes a list's overlay
 	// takes before it is folded into the base (store.ListState): a build
 	// writes only the overlay, so its writes do not grow with the list,
-	// and the fold — in a transaction of its own, by the release schedule
-	// after its builds or else before the next build — rewrites the base
-	// pages it touches once for many builds. A build with more writes
-	// than this goes to the base directly.
+	// and the fold rewrites the base pages it touches once for many
+	// builds. The node folds in the background after the build that
+	// reaches the limit (FoldDue), FoldChunk keys per transaction so
+	// that other writers wait for one chunk at most; a build folds first
+	// only if it finds the overlay at four times the limit (nothing folded
+	// it). A build with more writes than the limit goes to the base
+	// directly.
 	DefaultOverlayLimit = 1 << 16
+	// FoldChunk is how many overlay keys one fold transaction moves.
+	FoldChunk = 8192
 )
 
 // Errors of releases.
@@ -54,6 +60,9 @@ type Publisher struct {
 	// OverlayLimit: see DefaultOverlayLimit.
 	OverlayLimit uint64
 }
+
+// SetOverlayLimit changes the overlay limit (see DefaultOverlayLimit).
+func (s *Service) SetOverlayLimit(n uint64) { s.pub.OverlayLimit = n }
 
 // SetPublisher enables releases.
 func (s *Service) SetPublisher(p *Publisher) {
@@ -85,7 +94,7 @@ const (
 type memberChange struct {
 	key     string // algo:value
 	bucket  uint16
-	fp      uint64       // key fingerprint (release_cache.go)
+	fp      keyFP        // key fingerprint (release_cache.go)
 	had     bool         // a member before
 	oldLeaf setroot.Hash // its leaf hash then
 	newLeaf setroot.Hash // leaf hash after (unset if removed)
@@ -128,13 +137,13 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 	cache := s.releaseCache(name)
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
-	// The release schedule folds an overlay past its limit after its
-	// builds; one that is still past it (no schedule, many builds in a
-	// row) is folded here first, in its own transaction.
-	if due, err := s.compactionDue(name); err != nil {
+	// The node folds an overlay past its limit in the background; one at
+	// four times the limit (no node loop, or folds failing) is folded
+	// here first, so that the overlay stays bounded.
+	if n, err := s.OverlayWrites(name); err != nil {
 		return nil, err
-	} else if due {
-		if _, err := s.CompactMembers(name); err != nil {
+	} else if n >= 4*s.pub.OverlayLimit {
+		if _, err := s.CompactMembers(context.Background(), name); err != nil {
 			return nil, fmt.Errorf("list %q members: %w", name, err)
 		}
 	}
@@ -187,41 +196,79 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 	return out, nil
 }
 
-// compactionDue reports whether a list's member overlay has reached the
-// limit.
-func (s *Service) compactionDue(name string) (bool, error) {
-	var due bool
+// OverlayWrites is the number of member writes in a list's overlay since
+// its last fold (0 for a list with no releases).
+func (s *Service) OverlayWrites(name string) (uint64, error) {
+	var n uint64
 	err := s.db.View(func(tx *store.Tx) error {
 		ls, err := tx.ListState(name, false)
 		if err == nil {
-			due = ls.OverlayOps() >= s.pub.OverlayLimit
+			n = ls.OverlayOps()
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		return err
 	})
-	return due, err
+	return n, err
 }
 
-// CompactMembers folds a list's member overlay into its base in one
-// transaction (see DefaultOverlayLimit) and returns the number of overlay
-// keys folded. The members as read, and so every snapshot, delta, proof
-// and set root, are the same before and after.
-func (s *Service) CompactMembers(name string) (int, error) {
-	var n int
-	err := s.db.Update(func(tx *store.Tx) error {
-		ls, err := tx.ListState(name, false)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: list %q", ErrNotReleaseState, name)
+// CompactMembers folds a list's member overlay into its base, FoldChunk
+// keys per transaction, and returns the number of overlay keys folded.
+// The members as read, and so every snapshot, delta, proof and set root,
+// are the same before, during and after; builds may run between chunks.
+// It stops between chunks when ctx is done.
+func (s *Service) CompactMembers(ctx context.Context, name string) (int, error) {
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		var n int
+		var left uint64
+		err := s.db.Update(func(tx *store.Tx) error {
+			ls, err := tx.ListState(name, false)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: list %q", ErrNotReleaseState, name)
+			}
+			if err != nil {
+				return err
+			}
+			n, err = ls.FoldMembers(FoldChunk)
+			left = ls.OverlayOps()
+			return err
+		})
+		total += n
+		if err != nil || left == 0 {
+			return total, err
+		}
+	}
+}
+
+// FoldDue folds the member overlay of every list that has reached the
+// limit (see DefaultOverlayLimit) and returns the number of keys folded.
+func (s *Service) FoldDue(ctx context.Context) (int, error) {
+	ls, err := s.Lists()
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	var errs []error
+	for _, l := range ls {
+		n, err := s.OverlayWrites(l.Name)
+		if err == nil && n < s.pub.OverlayLimit {
+			continue
+		}
+		if err == nil {
+			var k int
+			k, err = s.CompactMembers(ctx, l.Name)
+			total += k
 		}
 		if err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("list %q members: %w", l.Name, err))
 		}
-		n, err = ls.CompactMembers()
-		return err
-	})
-	return n, err
+	}
+	return total, errors.Join(errs...)
 }
 
 // collectChanges evaluates every entry created or rewritten since the last
@@ -233,7 +280,7 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 	consider := func(e *entries.Entry) {
 		key := e.Key()
 		b, fp := keyBucket(key)
-		oldLeaf, had := cache.find(ls, key, b, fp)
+		oldLeaf, had := cache.find(b, fp)
 		var it *release.Item
 		if l.Policy.Evaluate(e).Qualifies() {
 			it = &release.Item{Algo: e.Algo, Value: e.Value, Quality: e.Quality, Severity: maxSeverity(e)}
@@ -263,24 +310,27 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 		}
 	}
 	// Entries rewritten since the last release (the change feed)…
-	// An entry rewritten several times appears once per rewrite.
+	// An entry rewritten several times appears once per rewrite. They are
+	// read in sequence order: neighbours in the entries tree share pages.
 	lastChange := tx.LastChangeSeq()
 	entryCursor := ls.Counter(cEntryCursor)
-	seen := map[uint64]bool{}
+	var rewritten []uint64
 	err := tx.ChangesAfter(ls.Counter(cChangeCursor), func(_, seq uint64) (bool, error) {
-		if seq > entryCursor || seen[seq] {
-			return true, nil // created since the last release: visited below
+		if seq <= entryCursor { // (entries created since are visited below)
+			rewritten = append(rewritten, seq)
 		}
-		seen[seq] = true
-		e, err := tx.EntryAt(seq)
-		if err != nil {
-			return false, err
-		}
-		consider(e)
 		return true, nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	slices.Sort(rewritten)
+	for _, seq := range slices.Compact(rewritten) {
+		e, err := tx.EntryAt(seq)
+		if err != nil {
+			return nil, err
+		}
+		consider(e)
 	}
 	// …and entries created since (the entries bucket's tail).
 	lastEntry := tx.LastEntrySeq()
@@ -314,17 +364,14 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 	}
 	slices.SortFunc(removed, func(x, y *memberChange) int { return cmpMember(x.bucket, &x.oldLeaf, y.bucket, &y.oldLeaf) })
 	slices.SortFunc(written, func(x, y *memberChange) int { return cmpMember(x.bucket, &x.newLeaf, y.bucket, &y.newLeaf) })
-	touched := map[uint16]bool{}
-	count := ls.Counter(cCount)
-	for _, c := range removed {
-		edit.remove(c.bucket, c.oldLeaf)
-		touched[c.bucket] = true
-		count--
+	count := ls.Counter(cCount) - uint64(len(removed)) + uint64(len(written))
+	gone := make([]bucketLeaf, len(removed))
+	for i, c := range removed {
+		gone[i] = bucketLeaf{c.bucket, c.oldLeaf}
 	}
-	for _, c := range written {
-		edit.add(c.bucket, memberRec{leaf: c.newLeaf, fp: c.fp})
-		touched[c.bucket] = true
-		count++
+	gained := make([]bucketMember, len(written))
+	for i, c := range written {
+		gained[i] = bucketMember{c.bucket, memberRec{leaf: c.newLeaf, fp: c.fp}}
 	}
 	ops := func(yield func(store.MemberOp) bool) {
 		i, j := 0, 0
@@ -359,8 +406,12 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 			return nil, fmt.Errorf("list %q set-root tree: %w", l.Name, err)
 		}
 	}
-	for b := range touched {
-		tree.SetBucket(b, edit.digest(b))
+	bs, ds, err := edit.apply(gone, gained)
+	if err != nil {
+		return nil, fmt.Errorf("list %q set-root buckets: %w", l.Name, err)
+	}
+	for i, b := range bs {
+		tree.SetBucket(b, ds[i])
 	}
 	root := tree.Root()
 	treeBlob, err := tree.MarshalBinary()
@@ -524,17 +575,6 @@ func (s *Service) ScheduledReleases() ([]*release.Manifest, error) {
 		}
 		if m != nil {
 			out = append(out, m)
-		}
-	}
-	// Fold the member overlays that reached their limit, now rather than
-	// in a later build.
-	for _, l := range ls {
-		due, err := s.compactionDue(l.Name)
-		if err == nil && due {
-			_, err = s.CompactMembers(l.Name)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("list %q members: %w", l.Name, err))
 		}
 	}
 	return out, errors.Join(errs...)

@@ -337,61 +337,44 @@ func TestReleaseTimeNeverGoesBack(t *testing.T) {
 
 var testRecordKey = func() ed25519.PrivateKey { _, k, _ := ed25519.GenerateKey(rand.Reader); return k }()
 
-// A build finds an entry's member by its key's bucket and fingerprint; two
-// members of one bucket with the same fingerprint are told apart by their
-// stored lines.
-func TestReleaseCacheFingerprintCollision(t *testing.T) {
-	f := newFixture(t)
-	withPublisher(t, f)
-	if _, err := f.s.CreateList(f.admin, lists.List{Name: "one", Policy: lists.Policy{MinAssessments: 1},
-		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := hashes.Parse("md5", "00112233445566778899aabbccddeeff", nil)
-	if _, _, err := f.s.Submit(f.nl, h, entries.Input{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.s.BuildRelease(f.admin, "one"); err != nil {
-		t.Fatal(err)
-	}
-	c := f.s.releaseCache("one")
-	b, fp := keyBucket(h.Key())
-	if len(c.buckets[b]) != 1 || c.buckets[b][0].fp != fp {
-		t.Fatalf("bucket %d in memory: %+v", b, c.buckets[b])
-	}
-	// A member with the same fingerprint and a smaller leaf, as if
-	// another key collided: it must not be taken for the entry.
-	c.buckets[b] = append([]memberRec{{fp: fp}}, c.buckets[b]...)
-	err := f.s.db.View(func(tx *store.Tx) error {
-		ls, err := tx.ListState("one", false)
-		if err != nil {
-			return err
+// A build finds an entry's member by its key's bucket and fingerprint
+// alone: among keys that share a bucket, each finds its own member, and a
+// key that is not a member finds none.
+func TestReleaseCacheFindsByFingerprint(t *testing.T) {
+	// Keys that share a bucket: about one in 65,536 does.
+	var keys []string
+	want, _ := keyBucket("md5:00000000000000000000000000000000")
+	for i := 0; len(keys) < 4; i++ {
+		k := fmt.Sprintf("md5:%032x", i)
+		if b, _ := keyBucket(k); b == want {
+			keys = append(keys, k)
 		}
-		leaf, ok := c.find(ls, h.Key(), b, fp)
-		if !ok || leaf != c.buckets[b][1].leaf {
-			t.Errorf("find: %x %v, want the stored member %x", leaf, ok, c.buckets[b][1].leaf)
+	}
+	c := &listCache{buckets: make([][]memberRec, setroot.Buckets)}
+	leaves := map[string]setroot.Hash{}
+	for _, k := range keys[:3] {
+		_, fp := keyBucket(k)
+		leaves[k] = setroot.LeafHash([]byte(k))
+		c.buckets[want] = append(c.buckets[want], memberRec{leaf: leaves[k], fp: fp})
+	}
+	seen := map[keyFP]bool{}
+	for _, k := range keys {
+		b, fp := keyBucket(k)
+		if seen[fp] {
+			t.Fatalf("two keys of bucket %d share fingerprint %x", b, fp)
 		}
-		if _, ok := c.find(ls, "md5:ffeeddccbbaa99887766554433221100", b, fp); ok {
-			t.Error("a key that is not a member was found")
+		seen[fp] = true
+		leaf, ok := c.find(b, fp)
+		if l, member := leaves[k]; ok != member || leaf != l {
+			t.Errorf("find(%s) = %x, %v; want %x, %v", k, leaf, ok, l, member)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
 // overlayOps reads how many member writes a list's overlay holds.
 func (f *fixture) overlayOps(t *testing.T, name string) uint64 {
 	t.Helper()
-	var n uint64
-	err := f.s.db.View(func(tx *store.Tx) error {
-		ls, err := tx.ListState(name, false)
-		if err == nil {
-			n = ls.OverlayOps()
-		}
-		return err
-	})
+	n, err := f.s.OverlayWrites(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +465,7 @@ func TestReleaseBytesSameAcrossCompaction(t *testing.T) {
 			continue // the next build writes onto this overlay
 		}
 		before := f.served(t, "one", keys[:40])
-		n, err := f.s.CompactMembers("one")
+		n, err := f.s.CompactMembers(t.Context(), "one")
 		if err != nil || n == 0 {
 			t.Fatalf("round %d: compaction folded %d: %v", round, n, err)
 		}
@@ -495,12 +478,13 @@ func TestReleaseBytesSameAcrossCompaction(t *testing.T) {
 	}
 }
 
-// A list's overlay is folded once it reaches the limit: by the release
-// schedule after its builds, or by the next build.
+// A list's overlay is folded once it reaches the limit: by FoldDue (the
+// node runs it after builds), in chunks, or by a build that finds it at
+// four times the limit.
 func TestReleaseOverlayLimit(t *testing.T) {
 	f := newFixture(t)
 	withPublisher(t, f)
-	f.s.pub.OverlayLimit = 50
+	f.s.pub.OverlayLimit = 20
 	if _, err := f.s.CreateList(f.admin, lists.List{Name: "one", Policy: lists.Policy{MinAssessments: 1},
 		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
 		t.Fatal(err)
@@ -522,31 +506,43 @@ func TestReleaseOverlayLimit(t *testing.T) {
 		}
 		return m
 	}
-	submit(80) // more than the limit: straight into the base
+	fold := func() int {
+		n, err := f.s.FoldDue(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	submit(30) // more than the limit: straight into the base
 	build()
 	if n := f.overlayOps(t, "one"); n != 0 {
 		t.Fatalf("version 1 left %d writes in the overlay", n)
 	}
-	submit(30)
+	submit(15)
 	build()
-	submit(30)
+	if n := fold(); n != 0 || f.overlayOps(t, "one") != 15 {
+		t.Fatalf("FoldDue under the limit folded %d keys, left %d writes", n, f.overlayOps(t, "one"))
+	}
+	submit(15)
 	build()
-	if n := f.overlayOps(t, "one"); n != 60 {
-		t.Fatalf("overlay holds %d writes, want 60", n)
+	if n := fold(); n != 30 || f.overlayOps(t, "one") != 0 {
+		t.Fatalf("FoldDue over the limit folded %d keys (want 30), left %d writes", n, f.overlayOps(t, "one"))
+	}
+	// Without FoldDue, builds let the overlay grow to four times the
+	// limit; the build that finds it there folds it first.
+	for range 5 {
+		submit(18) // under the limit: into the overlay
+		build()
+	}
+	if n := f.overlayOps(t, "one"); n != 90 {
+		t.Fatalf("overlay holds %d writes, want 90", n)
 	}
 	submit(10)
-	m := build() // finds the overlay past the limit: folds it first
+	m := build()
 	if n := f.overlayOps(t, "one"); n != 10 {
 		t.Fatalf("overlay holds %d writes after a folding build, want 10", n)
 	}
-	if root, n := f.snapshotRootOf(t, "one"); hex.EncodeToString(root[:]) != m.SetRoot || uint64(n) != m.Entries || n != 150 {
+	if root, n := f.snapshotRootOf(t, "one"); hex.EncodeToString(root[:]) != m.SetRoot || uint64(n) != m.Entries || n != 160 {
 		t.Fatalf("manifest root %s (%d), recomputed %x (%d)", m.SetRoot, m.Entries, root, n)
-	}
-	submit(45)
-	if _, err := f.s.ScheduledReleases(); err != nil {
-		t.Fatal(err)
-	}
-	if n := f.overlayOps(t, "one"); n != 0 {
-		t.Fatalf("overlay holds %d writes after the schedule, want 0", n)
 	}
 }

@@ -167,6 +167,7 @@ type Node struct {
 	syncKick   chan struct{}
 	cosigner   *federation.Cosigner
 	cosignKick chan struct{}
+	foldKick   chan struct{}
 	Config     Config
 	DB         *store.DB
 	Hub        *hub.Service
@@ -265,15 +266,18 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
-	cosign := make(chan struct{}, 1)
+	cosign, fold := make(chan struct{}, 1), make(chan struct{}, 1)
 	h.OnRelease(func() {
-		select {
-		case cosign <- struct{}{}:
-		default:
+		for _, c := range []chan struct{}{cosign, fold} {
+			select {
+			case c <- struct{}{}:
+			default:
+			}
 		}
 	})
 	n := &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log, Syncer: syncer, syncKick: syncKick,
-		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign}
+		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign,
+		foldKick: fold}
 	if err := n.openReports(dir); err != nil {
 		db.Close()
 		return nil, err
@@ -319,6 +323,12 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	if n.ReleaseAfterSync >= 0 {
 		go n.releaseAfterSync(ctx)
 	}
+	// A fold in progress stops between chunks, before the store closes.
+	foldDone := make(chan struct{})
+	foldCtx, stopFold := context.WithCancel(ctx)
+	go func() { n.foldMembers(foldCtx); close(foldDone) }()
+	defer func() { <-foldDone }()
+	defer stopFold()
 	outboxDone := make(chan struct{})
 	go func() { n.Outbox.Run(ctx); close(outboxDone) }()
 	n.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("node", n.Config.NodeID))
@@ -339,6 +349,26 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// foldMembers folds the member overlays that reached their limit, after
+// each release (hub.DefaultOverlayLimit), off the build's path.
+func (n *Node) foldMembers(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.foldKick:
+		}
+		start := time.Now()
+		k, err := n.Hub.FoldDue(ctx)
+		if k > 0 {
+			n.Log.Info("folded list members", slog.Int("keys", k), slog.Duration("took", time.Since(start)))
+		}
+		if err != nil && ctx.Err() == nil {
+			n.Log.Error("fold list members", slog.Any("err", err))
+		}
+	}
 }
 
 // HousekeepingInterval is how often the node sweeps expired state.

@@ -200,34 +200,53 @@ func (ls *ListState) WriteMembers(ops iter.Seq[MemberOp], overlay bool) (int, er
 // last compaction.
 func (ls *ListState) OverlayOps() uint64 { return ls.Counter(metaOverlayOps) }
 
-// CompactMembers folds the overlay into the base, in key order, and
+// CompactMembers folds the whole overlay into the base, in key order, and
 // empties it; the members as read do not change. It returns the number of
 // overlay keys folded.
-func (ls *ListState) CompactMembers() (int, error) {
+func (ls *ListState) CompactMembers() (int, error) { return ls.FoldMembers(0) }
+
+// FoldMembers moves the first limit overlay keys (all of them when limit
+// is 0), in key order, into the base: a tombstone deletes the base member,
+// a line replaces it. The members as read do not change, so a fold may be
+// split over as many transactions as its caller likes, between builds.
+// It returns the number of keys moved; OverlayOps is 0 once the overlay
+// is empty.
+func (ls *ListState) FoldMembers(limit int) (int, error) {
 	ov := ls.b.Bucket(lsOverlay)
 	if ov == nil {
 		return 0, ls.SetCounter(metaOverlayOps, 0)
 	}
 	base := ls.sub(lsMembers)
-	n := 0
+	var moved [][]byte
 	c := ov.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	k, v := c.First()
+	for ; k != nil && (limit == 0 || len(moved) < limit); k, v = c.Next() {
 		var err error
 		if bytes.Equal(v, tombstone) {
 			err = base.Delete(k)
 		} else {
-			// The overlay's pages are freed below: keep copies.
+			// The overlay's pages change below: keep copies.
 			err = base.Put(ls.t.keep(k), ls.t.keep(v))
 		}
 		if err != nil {
-			return n, err
+			return len(moved), err
 		}
-		n++
+		moved = append(moved, ls.t.keep(k))
 	}
-	if err := ls.b.DeleteBucket(lsOverlay); err != nil {
-		return n, err
+	if k == nil {
+		if err := ls.b.DeleteBucket(lsOverlay); err != nil {
+			return len(moved), err
+		}
+		return len(moved), ls.SetCounter(metaOverlayOps, 0)
 	}
-	return n, ls.SetCounter(metaOverlayOps, 0)
+	for _, k := range moved {
+		if err := ov.Delete(k); err != nil {
+			return len(moved), err
+		}
+	}
+	// The counter bounds the overlay's keys from above.
+	left := ls.OverlayOps() - min(ls.OverlayOps(), uint64(len(moved)))
+	return len(moved), ls.SetCounter(metaOverlayOps, max(left, 1))
 }
 
 // memberCursor walks the members as read: the base with the overlay laid

@@ -147,11 +147,43 @@ func TestMemberOverlayReadsAsModel(t *testing.T) {
 		}
 		return n
 	}
+	// foldChunks folds the overlay 7 keys per transaction, checking the
+	// members as read after each.
+	foldChunks := func(round int) {
+		t.Helper()
+		for chunk := 0; ; chunk++ {
+			var n int
+			var left uint64
+			err := db.Update(func(tx *Tx) error {
+				ls, err := tx.ListState("l", false)
+				if err != nil {
+					return err
+				}
+				n, err = ls.FoldMembers(7)
+				left = ls.OverlayOps()
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkMembers(t, db, want, fmt.Sprintf("round %d, chunk %d", round, chunk))
+			if n > 7 || (n < 7 && left != 0) {
+				t.Fatalf("round %d chunk %d: moved %d keys, %d writes left", round, chunk, n, left)
+			}
+			if left == 0 {
+				return
+			}
+		}
+	}
 	write(false, 150) // a base, as version 1 writes it
 	checkMembers(t, db, want, "base only")
 	for round := range 6 {
 		write(true, 60)
 		checkMembers(t, db, want, fmt.Sprintf("round %d, overlay", round))
+		if round == 4 {
+			foldChunks(round)
+			continue
+		}
 		if round%2 == 1 {
 			if n := compact(); n == 0 {
 				t.Errorf("round %d: nothing folded", round)
