@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashhub/hashhub/entries"
@@ -148,7 +150,6 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 		}
 	}
 	var out *release.Manifest
-	var edit *bucketEdit
 	err := s.db.Update(func(tx *store.Tx) error {
 		l, err := tx.List(name)
 		if err != nil {
@@ -175,8 +176,7 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 		if scheduled && len(changes) == 0 && len(refs) == 0 && ls.Counter(cVersion) > 0 && !s.heartbeatDue(ls) {
 			return nil // cursors moved on; nothing to publish
 		}
-		edit = cache.edit()
-		out, err = s.publish(tx, ls, l, changes, edit, a)
+		out, err = s.publish(tx, ls, l, changes, cache, a)
 		if err != nil || len(refs) == 0 {
 			return err
 		}
@@ -188,7 +188,7 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 	if out == nil {
 		return nil, nil // a scheduled build with nothing to publish
 	}
-	cache.commit(edit, out.Version, release.Digest(out.Encode()))
+	cache.published(out.Version, release.Digest(out.Encode()))
 	s.released.broadcast()
 	if s.onRelease != nil {
 		s.onRelease()
@@ -325,11 +325,11 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 		return nil, err
 	}
 	slices.Sort(rewritten)
-	for _, seq := range slices.Compact(rewritten) {
-		e, err := tx.EntryAt(seq)
-		if err != nil {
-			return nil, err
-		}
+	es, err := s.readEntries(slices.Compact(rewritten))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
 		consider(e)
 	}
 	// …and entries created since (the entries bucket's tail).
@@ -347,7 +347,37 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 	return changes, ls.SetCounter(cEntryCursor, lastEntry)
 }
 
-func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, changes []memberChange, edit *bucketEdit, a Actor) (*release.Manifest, error) {
+// readEntries reads and decodes the entries at seqs on every core, each
+// share in a read transaction of its own. Called inside a build's write
+// transaction before it writes any entry, they see the entries it sees:
+// the last commit, since the build holds the only writer. (They close
+// before the build commits, so bbolt can still grow its map.)
+func (s *Service) readEntries(seqs []uint64) ([]*entries.Entry, error) {
+	out := make([]*entries.Entry, len(seqs))
+	workers := min(runtime.GOMAXPROCS(0), len(seqs)/256+1)
+	per := (len(seqs) + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := min(w*per, len(seqs)), min((w+1)*per, len(seqs))
+		wg.Go(func() {
+			errs[w] = s.db.View(func(tx *store.Tx) error {
+				for i := lo; i < hi; i++ {
+					e, err := tx.EntryAt(seqs[i])
+					if err != nil {
+						return err
+					}
+					out[i] = e
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, changes []memberChange, cache *listCache, a Actor) (*release.Manifest, error) {
 	// Members: the removed old keys and the written new ones, merged into
 	// one pass in key order (bbolt's fast path), into the overlay — or,
 	// for a build larger than the overlay may grow (version 1), straight
@@ -406,7 +436,10 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 			return nil, fmt.Errorf("list %q set-root tree: %w", l.Name, err)
 		}
 	}
-	bs, ds, err := edit.apply(gone, gained)
+	// The buckets change in place: until the build commits, the cache
+	// describes no version (a failed build leaves it to be rebuilt).
+	cache.valid = false
+	bs, ds, err := cache.apply(gone, gained)
 	if err != nil {
 		return nil, fmt.Errorf("list %q set-root buckets: %w", l.Name, err)
 	}

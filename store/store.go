@@ -83,7 +83,7 @@ func Open(dir string, o Options) (*DB, error) {
 	b, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        o.Timeout,
 		ReadOnly:       o.ReadOnly,
-		FreelistType:   bolt.FreelistMapType,
+		FreelistType:   bolt.FreelistArrayType,
 		NoFreelistSync: true,
 		// Reserve address space up front so that a long read (a snapshot
 		// download) never blocks the writer: bbolt cannot grow its map

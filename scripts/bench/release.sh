@@ -2,13 +2,15 @@
 # Release benchmark (issue: signed, versioned list releases).
 #
 # In-process (scripts/bench/release): a fresh node, N synthetic entries
-# imported with hub.Import, version 1 built, then three rounds of 10,000
+# imported with hub.Import, version 1 built, then eight rounds of 10,000
 # changes (5,000 new entries, 2,500 retractions, 2,500 severity updates by
 # a second analyst) each followed by a timed BuildRelease — signing and the
 # log append included — with its bbolt commit share and the phase's peak
-# RSS; then hub.WriteDelta and hub.WriteSnapshot into io.Discard (the
-# rounds' member writes still in the overlay), then the fold of the member
-# overlay into the base (hub.CompactMembers), timed on its own.
+# RSS, and by hub.FoldDue, timed on its own: what the node runs in the
+# background after each release, which folds the member overlay into the
+# base once it holds 65,536 writes (after round 6). The summary gives the
+# median build and the mean of build plus fold per round. Then
+# hub.WriteDelta and hub.WriteSnapshot into io.Discard.
 #
 # Over HTTP, against `hashhub serve` on the same data directory: the
 # 10,000-change delta (from=1&to=2, median of 21 curl runs), the snapshot's

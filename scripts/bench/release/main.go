@@ -51,7 +51,7 @@ import (
 const (
 	DefaultN       = 1_000_000
 	DefaultChanges = 10_000
-	DefaultRounds  = 3
+	DefaultRounds  = 8
 	DefaultReads   = 21
 	ListName       = "bench"
 )
