@@ -30,17 +30,18 @@ const (
 	// DefaultRetention is how many versions' deltas a node keeps; a client
 	// further behind is sent to the snapshot.
 	DefaultRetention = 1000
-	// DefaultOverlayLimit is how many member writes a list's overlay
-	// takes before it is folded into the base (store.ListState): a build
-	// writes only the overlay, so its writes do not grow with the list,
-	// and the fold rewrites the base pages it touches once for many
-	// builds. The node folds in the background after the build that
-	// reaches the limit (FoldDue), FoldChunk keys per transaction so
-	// that other writers wait for one chunk at most; a build folds first
-	// only if it finds the overlay at four times the limit (nothing folded
-	// it). A build with more writes than the limit goes to the base
-	// directly.
+	// DefaultOverlayLimit is how many member writes, and DefaultOverlayRuns
+	// how many runs (one per build), a list's overlay takes before it is
+	// folded into the base (store.ListState): a build writes only a run
+	// of its own, so its writes grow neither with the list nor with the
+	// overlay, and the fold rewrites the base pages it touches once for
+	// many builds. The node folds in the background after the build that
+	// reaches a limit (FoldDue), FoldChunk keys per transaction so that
+	// other writers wait for one chunk at most; a build folds first only
+	// if it finds the overlay at four times a limit (nothing folded it). A
+	// build with more writes than the limit goes to the base directly.
 	DefaultOverlayLimit = 1 << 16
+	DefaultOverlayRuns  = 32
 	// FoldChunk is how many overlay keys one fold transaction moves.
 	FoldChunk = 8192
 )
@@ -59,11 +60,13 @@ type Publisher struct {
 	Log       *translog.Signer
 	Expiry    time.Duration
 	Retention uint64
-	// OverlayLimit: see DefaultOverlayLimit.
+	// OverlayLimit and OverlayRuns: see DefaultOverlayLimit.
 	OverlayLimit uint64
+	OverlayRuns  int
 }
 
-// SetOverlayLimit changes the overlay limit (see DefaultOverlayLimit).
+// SetOverlayLimit changes the overlay's limit of writes (see
+// DefaultOverlayLimit).
 func (s *Service) SetOverlayLimit(n uint64) { s.pub.OverlayLimit = n }
 
 // SetPublisher enables releases.
@@ -76,6 +79,9 @@ func (s *Service) SetPublisher(p *Publisher) {
 	}
 	if p.OverlayLimit == 0 {
 		p.OverlayLimit = DefaultOverlayLimit
+	}
+	if p.OverlayRuns == 0 {
+		p.OverlayRuns = DefaultOverlayRuns
 	}
 	s.pub = p
 }
@@ -142,9 +148,9 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 	// The node folds an overlay past its limit in the background; one at
 	// four times the limit (no node loop, or folds failing) is folded
 	// here first, so that the overlay stays bounded.
-	if n, err := s.OverlayWrites(name); err != nil {
+	if _, overdue, err := s.foldDue(name); err != nil {
 		return nil, err
-	} else if n >= 4*s.pub.OverlayLimit {
+	} else if overdue {
 		if _, err := s.CompactMembers(context.Background(), name); err != nil {
 			return nil, fmt.Errorf("list %q members: %w", name, err)
 		}
@@ -199,18 +205,31 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 // OverlayWrites is the number of member writes in a list's overlay since
 // its last fold (0 for a list with no releases).
 func (s *Service) OverlayWrites(name string) (uint64, error) {
-	var n uint64
-	err := s.db.View(func(tx *store.Tx) error {
+	n, _, err := s.overlay(name)
+	return n, err
+}
+
+// overlay returns the member writes and runs in a list's overlay.
+func (s *Service) overlay(name string) (writes uint64, runs int, err error) {
+	err = s.db.View(func(tx *store.Tx) error {
 		ls, err := tx.ListState(name, false)
 		if err == nil {
-			n = ls.OverlayOps()
+			writes, runs = ls.OverlayOps(), ls.OverlayRuns()
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		return err
 	})
-	return n, err
+	return writes, runs, err
+}
+
+// foldDue reports whether a list's overlay has reached the limits, or
+// (overdue) four times them.
+func (s *Service) foldDue(name string) (due, overdue bool, err error) {
+	writes, runs, err := s.overlay(name)
+	lw, lr := s.pub.OverlayLimit, s.pub.OverlayRuns
+	return writes >= lw || runs >= lr, writes >= 4*lw || runs >= 4*lr, err
 }
 
 // CompactMembers folds a list's member overlay into its base, FoldChunk
@@ -255,8 +274,8 @@ func (s *Service) FoldDue(ctx context.Context) (int, error) {
 	total := 0
 	var errs []error
 	for _, l := range ls {
-		n, err := s.OverlayWrites(l.Name)
-		if err == nil && n < s.pub.OverlayLimit {
+		due, _, err := s.foldDue(l.Name)
+		if err == nil && !due {
 			continue
 		}
 		if err == nil {

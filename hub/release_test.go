@@ -546,3 +546,40 @@ func TestReleaseOverlayLimit(t *testing.T) {
 		t.Fatalf("manifest root %s (%d), recomputed %x (%d)", m.SetRoot, m.Entries, root, n)
 	}
 }
+
+// An overlay of many small builds is folded once it holds
+// DefaultOverlayRuns runs, however few writes they hold.
+func TestReleaseOverlayRunsLimit(t *testing.T) {
+	f := newFixture(t)
+	withPublisher(t, f)
+	f.s.pub.OverlayRuns = 3
+	if _, err := f.s.CreateList(f.admin, lists.List{Name: "one", Policy: lists.Policy{MinAssessments: 1},
+		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
+		t.Fatal(err)
+	}
+	var m *release.Manifest
+	for i := range 4 {
+		h, _ := hashes.Parse("md5", fmt.Sprintf("%032x", i), nil)
+		if _, _, err := f.s.Submit(f.nl, h, entries.Input{}); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if m, err = f.s.BuildRelease(f.admin, "one"); err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.s.FoldDue(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each version is a run of one write; the third run is folded.
+		if want := map[int]int{2: 3}[i]; n != want {
+			t.Fatalf("after version %d FoldDue folded %d keys, want %d", i+1, n, want)
+		}
+	}
+	if w := f.overlayOps(t, "one"); w != 1 {
+		t.Fatalf("overlay holds %d writes, want version 4's one", w)
+	}
+	if root, n := f.snapshotRootOf(t, "one"); hex.EncodeToString(root[:]) != m.SetRoot || n != 4 {
+		t.Fatalf("manifest root %s, recomputed %x over %d entries", m.SetRoot, root, n)
+	}
+}

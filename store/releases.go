@@ -19,10 +19,11 @@ import (
 //	          as of the last compaction (the base), in set-root order, so
 //	          one bucket's leaves are one prefix scan and the snapshot one
 //	          cursor walk
-//	overlay   the same keys → snapshot line, or a tombstone (0x00) for a
-//	          base member removed: the members written since the last
-//	          compaction. The list's contents are the base with the
-//	          overlay laid over it (every reader below merges the two)
+//	overlay   runs: run id(8) → a bucket of the same keys → snapshot line,
+//	          or a tombstone (0x00) for a member removed; one run per
+//	          build since the last fold, a later run over an earlier one.
+//	          The list's contents are the base with the runs laid over it
+//	          (every reader below merges them)
 //	manifests version(8) → manifest bytes;  sigs  version(8) → signature
 //	deltas    version(8) | chunk(4) → the version's canonical delta bytes
 var (
@@ -110,19 +111,21 @@ func (ls *ListState) SetBlob(key string, v []byte) error {
 // MemberKeyLen is bucket(2) + leaf hash(32).
 const MemberKeyLen = 34
 
-// Why an overlay: a release after k changes writes ~k random members. In
-// one big tree every one dirties a leaf page and its branch path, so the
-// pages a build writes grow with the list (at 10M entries the members tree
-// is 680k leaves under 17k branch pages). Written into a small overlay
-// instead, the same changes dirty the overlay's few thousand pages, however
-// long the list is; CompactMembers folds the overlay into the base from
-// time to time, in its own transaction.
+// Why an overlay of runs: a release after k changes writes ~k random
+// members. In one big tree every one dirties a leaf page and its branch
+// path, so the pages a build writes grow with the list (at 10M entries the
+// members tree is 680k leaves under 17k branch pages). Written in key
+// order into a run of their own, the same changes fill ~k/30 fresh pages,
+// however long the list and however many runs came before;
+// FoldMembers moves the runs into the base from time to time, in
+// transactions of their own.
 
 // MemberLine returns the line stored under a member key (nil if none).
 // The slice is valid only in the transaction.
 func (ls *ListState) MemberLine(key []byte) []byte {
-	if ov := ls.b.Bucket(lsOverlay); ov != nil {
-		if v := ov.Get(key); v != nil {
+	runs := ls.runs()
+	for i := len(runs) - 1; i >= 0; i-- {
+		if v := runs[i].b.Get(key); v != nil {
 			if bytes.Equal(v, tombstone) {
 				return nil
 			}
@@ -130,6 +133,28 @@ func (ls *ListState) MemberLine(key []byte) []byte {
 		}
 	}
 	return ls.sub(lsMembers).Get(key)
+}
+
+// run is one run of the overlay.
+type run struct {
+	name []byte
+	b    *bolt.Bucket
+}
+
+// runs returns the overlay's runs, earliest first.
+func (ls *ListState) runs() []run {
+	ov := ls.b.Bucket(lsOverlay)
+	if ov == nil {
+		return nil
+	}
+	var out []run
+	c := ov.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if v == nil { // a nested bucket
+			out = append(out, run{name: ls.t.keep(k), b: ov.Bucket(k)})
+		}
+	}
+	return out
 }
 
 // DropByEntry deletes the entry → member map that stores written by
@@ -151,17 +176,25 @@ type MemberOp struct {
 
 // WriteMembers applies ops, which must come in strictly ascending key
 // order, in one pass (bbolt's fast path), and returns how many there were.
-// With overlay they go to the overlay (a removal becomes a tombstone);
-// without, to the base, which needs the overlay empty (CompactMembers
-// first): that is for builds so large that the overlay would gain nothing,
-// such as version 1.
+// With overlay they become a new run of the overlay, its pages filled
+// full (a removal is a tombstone); without, they go to the base, which
+// needs the overlay empty (CompactMembers first): that is for builds so
+// large that the overlay would gain nothing, such as version 1.
 func (ls *ListState) WriteMembers(ops iter.Seq[MemberOp], overlay bool) (int, error) {
 	var b *bolt.Bucket
 	if overlay {
-		var err error
-		if b, err = ls.b.CreateBucketIfNotExists(lsOverlay); err != nil {
+		ov, err := ls.b.CreateBucketIfNotExists(lsOverlay)
+		if err != nil {
 			return 0, err
 		}
+		id, err := ov.NextSequence()
+		if err != nil {
+			return 0, err
+		}
+		if b, err = ov.CreateBucket(binary.BigEndian.AppendUint64(nil, id)); err != nil {
+			return 0, err
+		}
+		b.FillPercent = 1 // written in key order, never changed after
 	} else {
 		if n := ls.OverlayOps(); n > 0 {
 			return 0, fmt.Errorf("member writes to the base with %d in the overlay", n)
@@ -196,6 +229,9 @@ func (ls *ListState) WriteMembers(ops iter.Seq[MemberOp], overlay bool) (int, er
 	return n, ls.SetCounter(metaOverlayOps, ls.OverlayOps()+uint64(n))
 }
 
+// OverlayRuns is the number of runs in the overlay.
+func (ls *ListState) OverlayRuns() int { return len(ls.runs()) }
+
 // OverlayOps is the number of member writes into the overlay since the
 // last compaction.
 func (ls *ListState) OverlayOps() uint64 { return ls.Counter(metaOverlayOps) }
@@ -205,61 +241,100 @@ func (ls *ListState) OverlayOps() uint64 { return ls.Counter(metaOverlayOps) }
 // overlay keys folded.
 func (ls *ListState) CompactMembers() (int, error) { return ls.FoldMembers(0) }
 
-// FoldMembers moves the first limit overlay keys (all of them when limit
-// is 0), in key order, into the base: a tombstone deletes the base member,
-// a line replaces it. The members as read do not change, so a fold may be
-// split over as many transactions as its caller likes, between builds.
-// It returns the number of keys moved; OverlayOps is 0 once the overlay
-// is empty.
+// FoldMembers moves the first limit keys of the overlay (all of them when
+// limit is 0), in key order and as the latest run has them, into the
+// base: a tombstone deletes the base member, a line replaces it. The
+// members as read do not change, so a fold may be split over as many
+// transactions as its caller likes, between builds. It returns the number
+// of keys moved; OverlayOps is 0 once the overlay is empty.
 func (ls *ListState) FoldMembers(limit int) (int, error) {
-	ov := ls.b.Bucket(lsOverlay)
-	if ov == nil {
+	runs := ls.runs()
+	if len(runs) == 0 {
+		if ls.b.Bucket(lsOverlay) != nil {
+			if err := ls.b.DeleteBucket(lsOverlay); err != nil {
+				return 0, err
+			}
+		}
 		return 0, ls.SetCounter(metaOverlayOps, 0)
 	}
 	base := ls.sub(lsMembers)
-	var moved [][]byte
-	c := ov.Cursor()
-	k, v := c.First()
-	for ; k != nil && (limit == 0 || len(moved) < limit); k, v = c.Next() {
+	mc := newMemberCursor(nil, runs, true)
+	moved := 0
+	var last []byte
+	k, v := mc.seek(nil)
+	for ; k != nil && (limit == 0 || moved < limit); k, v = mc.next() {
 		var err error
+		// Keep copies: the runs' pages change below.
 		if bytes.Equal(v, tombstone) {
 			err = base.Delete(k)
 		} else {
-			// The overlay's pages change below: keep copies.
 			err = base.Put(ls.t.keep(k), ls.t.keep(v))
 		}
 		if err != nil {
-			return len(moved), err
+			return moved, err
 		}
-		moved = append(moved, ls.t.keep(k))
+		last = ls.t.keep(k)
+		moved++
 	}
 	if k == nil {
 		if err := ls.b.DeleteBucket(lsOverlay); err != nil {
-			return len(moved), err
+			return moved, err
 		}
-		return len(moved), ls.SetCounter(metaOverlayOps, 0)
+		return moved, ls.SetCounter(metaOverlayOps, 0)
 	}
-	for _, k := range moved {
-		if err := ov.Delete(k); err != nil {
-			return len(moved), err
+	// Drop the moved keys (each run's keys up to the last one moved), and
+	// the runs left empty.
+	ov := ls.b.Bucket(lsOverlay)
+	for _, r := range runs {
+		var done [][]byte
+		c := r.b.Cursor()
+		for k, _ := c.First(); k != nil && bytes.Compare(k, last) <= 0; k, _ = c.Next() {
+			done = append(done, k)
+		}
+		for _, k := range done {
+			if err := r.b.Delete(k); err != nil {
+				return moved, err
+			}
+		}
+		if k, _ := r.b.Cursor().First(); k == nil {
+			if err := ov.DeleteBucket(r.name); err != nil {
+				return moved, err
+			}
 		}
 	}
 	// The counter bounds the overlay's keys from above.
-	left := ls.OverlayOps() - min(ls.OverlayOps(), uint64(len(moved)))
-	return len(moved), ls.SetCounter(metaOverlayOps, max(left, 1))
+	left := ls.OverlayOps() - min(ls.OverlayOps(), uint64(moved))
+	return moved, ls.SetCounter(metaOverlayOps, max(left, 1))
 }
 
-// memberCursor walks the members as read: the base with the overlay laid
-// over it, in key order.
+// memberCursor walks the members as read: the base with the overlay's
+// runs laid over it, in key order. A key in several places is read from
+// the latest run that has it; a tombstone hides it (or, with tombstones
+// set, is returned as its line).
 type memberCursor struct {
-	base, over     *bolt.Cursor
-	bk, bv, ok, ov []byte
+	base       *bolt.Cursor // nil: the runs alone
+	bk, bv     []byte
+	runs       []*runCursor // earliest first
+	min        int          // the run whose head comes first (the latest on a tie); -1: none
+	tombstones bool
+}
+
+type runCursor struct {
+	c    *bolt.Cursor
+	k, v []byte
 }
 
 func (ls *ListState) memberCursor() *memberCursor {
-	mc := &memberCursor{base: ls.sub(lsMembers).Cursor()}
-	if ov := ls.b.Bucket(lsOverlay); ov != nil {
-		mc.over = ov.Cursor()
+	return newMemberCursor(ls.sub(lsMembers), ls.runs(), false)
+}
+
+func newMemberCursor(base *bolt.Bucket, runs []run, tombstones bool) *memberCursor {
+	mc := &memberCursor{tombstones: tombstones, min: -1}
+	if base != nil {
+		mc.base = base.Cursor()
+	}
+	for _, r := range runs {
+		mc.runs = append(mc.runs, &runCursor{c: r.b.Cursor()})
 	}
 	return mc
 }
@@ -267,35 +342,49 @@ func (ls *ListState) memberCursor() *memberCursor {
 // seek positions the cursor at the first member with key ≥ k (the first
 // member when k is nil) and returns it.
 func (mc *memberCursor) seek(k []byte) (key, line []byte) {
-	if k == nil {
-		mc.bk, mc.bv = mc.base.First()
-	} else {
-		mc.bk, mc.bv = mc.base.Seek(k)
-	}
-	if mc.over != nil {
+	if mc.base != nil {
 		if k == nil {
-			mc.ok, mc.ov = mc.over.First()
+			mc.bk, mc.bv = mc.base.First()
 		} else {
-			mc.ok, mc.ov = mc.over.Seek(k)
+			mc.bk, mc.bv = mc.base.Seek(k)
 		}
 	}
+	for _, r := range mc.runs {
+		if k == nil {
+			r.k, r.v = r.c.First()
+		} else {
+			r.k, r.v = r.c.Seek(k)
+		}
+	}
+	mc.pickMin()
 	return mc.next()
+}
+
+// pickMin finds the run whose head comes first, the latest on a tie.
+func (mc *memberCursor) pickMin() {
+	mc.min = -1
+	for i, r := range mc.runs {
+		if r.k != nil && (mc.min < 0 || bytes.Compare(r.k, mc.runs[mc.min].k) <= 0) {
+			mc.min = i
+		}
+	}
 }
 
 // next returns the member at the cursor and moves past it; nil at the end.
 func (mc *memberCursor) next() (key, line []byte) {
 	for {
-		switch {
-		case mc.ok == nil && mc.bk == nil:
-			return nil, nil
-		case mc.ok == nil:
+		if mc.min < 0 {
+			if mc.bk == nil {
+				return nil, nil
+			}
 			key, line = mc.bk, mc.bv
 			mc.bk, mc.bv = mc.base.Next()
 			return key, line
 		}
+		head := mc.runs[mc.min]
 		c := -1
 		if mc.bk != nil {
-			c = bytes.Compare(mc.ok, mc.bk)
+			c = bytes.Compare(head.k, mc.bk)
 		}
 		if c > 0 {
 			key, line = mc.bk, mc.bv
@@ -305,9 +394,15 @@ func (mc *memberCursor) next() (key, line []byte) {
 		if c == 0 {
 			mc.bk, mc.bv = mc.base.Next()
 		}
-		key, line = mc.ok, mc.ov
-		mc.ok, mc.ov = mc.over.Next()
-		if !bytes.Equal(line, tombstone) {
+		key, line = head.k, head.v
+		// Earlier runs with the same key are hidden by this one.
+		for _, r := range mc.runs {
+			if r.k != nil && bytes.Equal(r.k, key) {
+				r.k, r.v = r.c.Next()
+			}
+		}
+		mc.pickMin()
+		if mc.tombstones || !bytes.Equal(line, tombstone) {
 			return key, line
 		}
 	}

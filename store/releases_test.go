@@ -177,9 +177,25 @@ func TestMemberOverlayReadsAsModel(t *testing.T) {
 	}
 	write(false, 150) // a base, as version 1 writes it
 	checkMembers(t, db, want, "base only")
+	runs := func() int {
+		t.Helper()
+		var n int
+		if err := db.View(func(tx *Tx) error {
+			ls, err := tx.ListState("l", false)
+			n = ls.OverlayRuns()
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	for round := range 6 {
+		before := runs()
 		write(true, 60)
 		checkMembers(t, db, want, fmt.Sprintf("round %d, overlay", round))
+		if after := runs(); after != before+1 {
+			t.Fatalf("round %d: %d runs after a write to %d", round, after, before)
+		}
 		if round == 4 {
 			foldChunks(round)
 			continue
