@@ -296,10 +296,18 @@ func (s *Service) FoldDue(ctx context.Context) (int, error) {
 // what a peer importing the release needs to know who said what.
 func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.List, cache *listCache, refs map[store.RecordRef]struct{}) ([]memberChange, error) {
 	var changes []memberChange
-	consider := func(e *entries.Entry) {
+	// consider evaluates one entry. An entry created since the last
+	// release was on no earlier version (entries are never deleted, and
+	// every build moves the cursor past what it evaluated): it needs no
+	// lookup.
+	consider := func(e *entries.Entry, created bool) {
 		key := e.Key()
 		b, fp := keyBucket(key)
-		oldLeaf, had := cache.find(b, fp)
+		var oldLeaf setroot.Hash
+		var had bool
+		if !created {
+			oldLeaf, had = cache.find(b, fp)
+		}
 		var it *release.Item
 		if l.Policy.Evaluate(e).Qualifies() {
 			it = &release.Item{Algo: e.Algo, Value: e.Value, Quality: e.Quality, Severity: maxSeverity(e)}
@@ -349,12 +357,12 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 		return nil, err
 	}
 	for _, e := range es {
-		consider(e)
+		consider(e, false)
 	}
 	// …and entries created since (the entries bucket's tail).
 	lastEntry := tx.LastEntrySeq()
 	err = tx.EntriesByCreated(entryCursor, func(e *entries.Entry) (bool, error) {
-		consider(e)
+		consider(e, true)
 		return true, nil
 	})
 	if err != nil {

@@ -21,7 +21,9 @@
 #
 # Env: WRK_SECONDS (default 30); PROFILE=DIR keeps CPU and heap profiles
 # of each build in DIR; BENCH_FLAGS adds flags to scripts/bench/release
-# (e.g. -warm); KEEP=1 keeps the work directory.
+# (e.g. -warm); KEEP=1 keeps the work directory; DATA=DIR skips the
+# in-process half and serves DIR, a data directory it made before
+# (scripts/bench/release -dir DIR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-1000000}
@@ -41,14 +43,19 @@ echo "== machine"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') x $(nproc)"
 echo "mem: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)  kernel: $(uname -r)  $(go version | cut -d' ' -f3)"
 
-echo "== build releases in-process ($N entries)"
-profile=()
-if [ -n "${PROFILE:-}" ]; then mkdir -p "$PROFILE"; profile=(-profile "$PROFILE"); fi
-start=$(date +%s)
-# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
-"$work/release" -n "$N" -dir "$work/data" "${profile[@]}" ${BENCH_FLAGS:-}
-echo "in-process part: $(( $(date +%s) - start )) s wall"
-ls -l "$work/data/hashhub.db" | awk '{printf "store file: %.0f MB\n", $5/1e6}'
+if [ -n "${DATA:-}" ]; then
+  echo "== reuse $DATA (made by scripts/bench/release; the HTTP half only)"
+  ln -s "$(cd "$DATA" && pwd)" "$work/data"
+else
+  echo "== build releases in-process ($N entries)"
+  profile=()
+  if [ -n "${PROFILE:-}" ]; then mkdir -p "$PROFILE"; profile=(-profile "$PROFILE"); fi
+  start=$(date +%s)
+  # shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
+  "$work/release" -n "$N" -dir "$work/data" "${profile[@]}" ${BENCH_FLAGS:-}
+  echo "in-process part: $(( $(date +%s) - start )) s wall"
+fi
+ls -lL "$work/data/hashhub.db" | awk '{printf "store file: %.0f MB\n", $5/1e6}'
 
 echo "== serve the same data directory"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
