@@ -406,10 +406,10 @@ func (s *Service) readEntries(seqs []uint64) ([]*entries.Entry, error) {
 
 func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, changes []memberChange, cache *listCache, a Actor) (*release.Manifest, error) {
 	// Members: the removed old keys and the written new ones, merged into
-	// one pass in key order (bbolt's fast path), into the overlay — or,
-	// for a build larger than the overlay may grow (version 1), straight
-	// into the base. Each side is sorted through pointers: moving the
-	// structs themselves costs more than comparing.
+	// one pass in key order (bbolt's fast path), as a new run of the
+	// overlay — or, for a build larger than the overlay may grow (version
+	// 1), straight into the base. Each side is sorted through pointers:
+	// moving the structs themselves costs more than comparing.
 	var removed, written []*memberChange
 	for i := range changes {
 		if changes[i].had {

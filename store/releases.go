@@ -151,7 +151,7 @@ func (ls *ListState) runs() []run {
 	c := ov.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if v == nil { // a nested bucket
-			out = append(out, run{name: ls.t.keep(k), b: ov.Bucket(k)})
+			out = append(out, run{name: bytes.Clone(k), b: ov.Bucket(k)})
 		}
 	}
 	return out
