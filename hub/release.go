@@ -457,15 +457,21 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 		return nil, err
 	}
 	// Set root: rehash the touched buckets only, from memory.
-	tree := setroot.NewTree()
-	if blob := ls.Blob(blobTree); blob != nil {
-		if err := tree.UnmarshalBinary(blob); err != nil {
-			return nil, fmt.Errorf("list %q set-root tree: %w", l.Name, err)
+	// The tree comes from the cache, or else from its stored copy (kept
+	// for proofs and restarts).
+	tree := cache.tree
+	if tree == nil {
+		tree = setroot.NewTree()
+		if blob := ls.Blob(blobTree); blob != nil {
+			if err := tree.UnmarshalBinary(blob); err != nil {
+				return nil, fmt.Errorf("list %q set-root tree: %w", l.Name, err)
+			}
 		}
 	}
-	// The buckets change in place: until the build commits, the cache
-	// describes no version (a failed build leaves it to be rebuilt).
-	cache.valid = false
+	// The buckets and the tree change in place: until the build commits,
+	// the cache describes no version (a failed build leaves it to be
+	// rebuilt).
+	cache.valid, cache.tree = false, tree
 	bs, ds, err := cache.apply(gone, gained)
 	if err != nil {
 		return nil, fmt.Errorf("list %q set-root buckets: %w", l.Name, err)

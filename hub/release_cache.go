@@ -62,6 +62,9 @@ type listCache struct {
 	version uint64
 	head    string
 	buckets [][]memberRec
+	// tree is the set-root tree of the buckets' digests (nil: read it
+	// from the store).
+	tree *setroot.Tree
 	// marks[b] holds the SHA-256 chaining values of bucket b's digest
 	// after every markEvery leaves (nil until the bucket is first hashed):
 	// a change rehashes the bucket from the mark before it, not from its
@@ -112,7 +115,7 @@ func (c *listCache) ensure(ls *store.ListState) error {
 		return err
 	}
 	c.buckets, c.version, c.head, c.valid = buckets, version, head, true
-	c.marks = make([][]setroot.Hash, setroot.Buckets)
+	c.marks, c.tree = make([][]setroot.Hash, setroot.Buckets), nil
 	return nil
 }
 
