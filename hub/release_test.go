@@ -583,3 +583,66 @@ func TestReleaseOverlayRunsLimit(t *testing.T) {
 		t.Fatalf("manifest root %s, recomputed %x over %d entries", m.SetRoot, root, n)
 	}
 }
+
+// Folds run beside builds (the node folds in the background): whatever
+// the interleaving, every release's root is the root of what its snapshot
+// serves, and the overlay ends empty once folded.
+func TestFoldsBesideBuilds(t *testing.T) {
+	f := newFixture(t)
+	withPublisher(t, f)
+	f.s.pub.OverlayLimit, f.s.pub.OverlayRuns = 15, 3
+	if _, err := f.s.CreateList(f.admin, lists.List{Name: "one", Policy: lists.Policy{MinAssessments: 1},
+		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	folded := make(chan int)
+	go func() {
+		total := 0
+		for {
+			select {
+			case <-stop:
+				folded <- total
+				return
+			default:
+			}
+			n, err := f.s.FoldDue(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			total += n
+		}
+	}()
+	var keys []string
+	for round := range 25 {
+		for i := range 6 {
+			h, _ := hashes.Parse("md5", fmt.Sprintf("%030x%02x", round, i), nil)
+			if _, _, err := f.s.Submit(f.nl, h, entries.Input{}); err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, h.Key())
+		}
+		if round > 0 { // retract an entry of an earlier round
+			if _, err := f.s.Retract(f.nl, keys[(round-1)*6+round%6], "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := f.s.BuildRelease(f.admin, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if root, n := f.snapshotRootOf(t, "one"); hex.EncodeToString(root[:]) != m.SetRoot || uint64(n) != m.Entries {
+			t.Fatalf("version %d: manifest root %s (%d entries), snapshot %x (%d)", m.Version, m.SetRoot, m.Entries, root, n)
+		}
+	}
+	close(stop)
+	if n := <-folded; n == 0 {
+		t.Fatal("no fold ran beside the builds")
+	}
+	if _, err := f.s.CompactMembers(t.Context(), "one"); err != nil {
+		t.Fatal(err)
+	}
+	if w := f.overlayOps(t, "one"); w != 0 {
+		t.Fatalf("overlay holds %d writes after a full fold", w)
+	}
+}
