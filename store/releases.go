@@ -16,7 +16,7 @@ import (
 //
 //	meta      small counters and cursors, and the set-root tree blob
 //	members   bucket(2) | leaf hash(32) → snapshot line: the list's contents
-//	          as of the last compaction (the base), in set-root order, so
+//	          as of the last fold (the base), in set-root order, so
 //	          one bucket's leaves are one prefix scan and the snapshot one
 //	          cursor walk
 //	overlay   runs: run id(8) → a bucket of the same keys → snapshot line,
@@ -49,7 +49,7 @@ var (
 )
 
 // metaOverlayOps (in meta) counts the member writes into the overlay
-// since the last compaction: an upper bound of its keys.
+// since the last fold: an upper bound of its keys.
 const metaOverlayOps = "overlay_ops"
 
 // DeltaChunk is the size of the pieces a delta is stored in.
@@ -115,7 +115,7 @@ const MemberKeyLen = 34
 // members. In one big tree every one dirties a leaf page and its branch
 // path, so the pages a build writes grow with the list (at 10M entries the
 // members tree is 680k leaves under 17k branch pages). Written in key
-// order into a run of their own, the same changes fill ~k/30 fresh pages,
+// order into a run of their own, the same changes fill ~k/35 fresh pages,
 // however long the list and however many runs came before;
 // FoldMembers moves the runs into the base from time to time, in
 // transactions of their own.
@@ -182,29 +182,39 @@ type MemberOp struct {
 // large that the overlay would gain nothing, such as version 1.
 func (ls *ListState) WriteMembers(ops iter.Seq[MemberOp], overlay bool) (int, error) {
 	var b *bolt.Bucket
-	if overlay {
-		ov, err := ls.b.CreateBucketIfNotExists(lsOverlay)
-		if err != nil {
-			return 0, err
-		}
-		id, err := ov.NextSequence()
-		if err != nil {
-			return 0, err
-		}
-		if b, err = ov.CreateBucket(binary.BigEndian.AppendUint64(nil, id)); err != nil {
-			return 0, err
-		}
-		b.FillPercent = 1 // written in key order, never changed after
-	} else {
+	if !overlay {
 		if n := ls.OverlayOps(); n > 0 {
 			return 0, fmt.Errorf("member writes to the base with %d in the overlay", n)
 		}
 		b = ls.sub(lsMembers)
 	}
+	// A run is made at the first op: a build with none (a heartbeat)
+	// leaves the overlay as it is.
+	newRun := func() (*bolt.Bucket, error) {
+		ov, err := ls.b.CreateBucketIfNotExists(lsOverlay)
+		if err != nil {
+			return nil, err
+		}
+		id, err := ov.NextSequence()
+		if err != nil {
+			return nil, err
+		}
+		r, err := ov.CreateBucket(binary.BigEndian.AppendUint64(nil, id))
+		if err != nil {
+			return nil, err
+		}
+		r.FillPercent = 1 // written in key order, never changed after
+		return r, nil
+	}
 	n := 0
 	var prev []byte
 	var err error
 	for op := range ops {
+		if b == nil {
+			if b, err = newRun(); err != nil {
+				return 0, err
+			}
+		}
 		switch {
 		case len(op.Key) != MemberKeyLen:
 			err = fmt.Errorf("member key of %d bytes", len(op.Key))
@@ -233,7 +243,7 @@ func (ls *ListState) WriteMembers(ops iter.Seq[MemberOp], overlay bool) (int, er
 func (ls *ListState) OverlayRuns() int { return len(ls.runs()) }
 
 // OverlayOps is the number of member writes into the overlay since the
-// last compaction.
+// last fold.
 func (ls *ListState) OverlayOps() uint64 { return ls.Counter(metaOverlayOps) }
 
 // CompactMembers folds the whole overlay into the base, in key order, and

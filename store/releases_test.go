@@ -207,6 +207,18 @@ func TestMemberOverlayReadsAsModel(t *testing.T) {
 			checkMembers(t, db, want, fmt.Sprintf("round %d, compacted", round))
 		}
 	}
+	// A write with no ops (a heartbeat release) makes no run.
+	before := runs()
+	if err := db.Update(func(tx *Tx) error {
+		ls, _ := tx.ListState("l", false)
+		_, err := ls.WriteMembers(func(func(MemberOp) bool) {}, true)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if after := runs(); after != before {
+		t.Fatalf("an empty write made a run: %d runs, was %d", after, before)
+	}
 	// The base takes direct writes only with an empty overlay.
 	write(true, 10)
 	err = db.Update(func(tx *Tx) error {
