@@ -108,7 +108,6 @@ type memberChange struct {
 	newLeaf setroot.Hash // leaf hash after (unset if removed)
 	line    []byte       // new line (nil if removed)
 	op      string
-	item    release.Item
 }
 
 // memberKey is a member's stored key: bucket(2) | leaf hash(32).
@@ -320,8 +319,7 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 			return
 		case it == nil:
 			// An entry's algorithm and value never change: they are its key.
-			changes = append(changes, memberChange{key: key, bucket: b, fp: fp, had: true, oldLeaf: oldLeaf, op: release.OpRemove,
-				item: release.Item{Algo: e.Algo, Value: e.Value}})
+			changes = append(changes, memberChange{key: key, bucket: b, fp: fp, had: true, oldLeaf: oldLeaf, op: release.OpRemove})
 		default:
 			line := it.Line()
 			leaf := setroot.LeafHash(line)
@@ -333,7 +331,7 @@ func (s *Service) collectChanges(tx *store.Tx, ls *store.ListState, l *lists.Lis
 				op = release.OpUpdate
 			}
 			changes = append(changes, memberChange{key: key, bucket: b, fp: fp, had: had, oldLeaf: oldLeaf, newLeaf: leaf,
-				line: line, op: op, item: *it})
+				line: line, op: op})
 		}
 	}
 	// Entries rewritten since the last release (the change feed)…
@@ -490,25 +488,37 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 		order[i] = &changes[i]
 	}
 	slices.SortFunc(order, func(x, y *memberChange) int { return strings.Compare(x.key, y.key) })
-	var delta bytes.Buffer
+	// An add's or update's line is spliced from its snapshot line; a
+	// remove's is made from its key (an entry's algorithm and value are
+	// its key). The buffer is sized once: a first version's delta is about
+	// a gigabyte at 10M entries.
+	size := 0
+	for _, mc := range order {
+		size += len(mc.line) + len(mc.key) + 32
+	}
+	delta := make([]byte, 0, size)
 	var d release.Delta
 	for _, mc := range order {
-		c := release.Change{Op: mc.op, Item: mc.item}
-		delta.Write(c.Line())
-		delta.WriteByte('\n')
-		switch c.Op {
-		case release.OpAdd:
-			d.Adds++
+		switch mc.op {
 		case release.OpRemove:
+			algo, value, _ := strings.Cut(mc.key, ":")
+			c := release.Change{Op: mc.op, Item: release.Item{Algo: algo, Value: value}}
+			delta = append(delta, c.Line()...)
 			d.Removes++
 		default:
-			d.Updates++
+			delta = release.AppendChangeLine(delta, mc.op, mc.line)
+			if mc.op == release.OpAdd {
+				d.Adds++
+			} else {
+				d.Updates++
+			}
 		}
+		delta = append(delta, '\n')
 	}
 	version := ls.Counter(cVersion) + 1
 	d.From = version - 1
-	d.SHA256 = release.Digest(delta.Bytes())
-	d.Bytes = int64(delta.Len())
+	d.SHA256 = release.Digest(delta)
+	d.Bytes = int64(len(delta))
 
 	logStore := tx.Log()
 	logIndex, err := logStore.TreeSize()
@@ -544,7 +554,7 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 	if err != nil {
 		return nil, err
 	}
-	if err := ls.PutRelease(version, raw, sig, delta.Bytes()); err != nil {
+	if err := ls.PutRelease(version, raw, sig, delta); err != nil {
 		return nil, err
 	}
 	for _, kv := range []struct {

@@ -63,6 +63,17 @@ func (c *Change) Line() []byte {
 	return b
 }
 
+// AppendChangeLine appends to dst the canonical delta line of an add or
+// an update whose item's canonical line (Item.Line) is itemLine: what
+// Change.Line encodes, the op and then the item's fields in the same
+// order, without encoding the item again.
+func AppendChangeLine(dst []byte, op string, itemLine []byte) []byte {
+	dst = append(dst, `{"op":"`...)
+	dst = append(dst, op...)
+	dst = append(dst, `",`...)
+	return append(dst, itemLine[1:]...)
+}
+
 // MaxLine bounds a delta or snapshot line a client will read.
 const MaxLine = 4 << 10
 

@@ -108,6 +108,30 @@ func TestLines(t *testing.T) {
 	}
 }
 
+// A delta line spliced from an item's line is the line Change encodes,
+// for every algorithm and every optional attribute.
+func TestAppendChangeLine(t *testing.T) {
+	q0, q100 := 0, 100
+	values := map[string]string{
+		"md5": strings.Repeat("0f", 16), "sha1": strings.Repeat("a1", 20), "sha256": strings.Repeat("9c", 32),
+		"pdq": strings.Repeat("f0", 32), "photodna": strings.Repeat("+/9=", 36),
+	}
+	for algo, value := range values {
+		for _, quality := range []*int{nil, &q0, &q100} {
+			for _, severity := range []string{"", "A", "B", "C"} {
+				it := Item{Algo: algo, Value: value, Quality: quality, Severity: severity}
+				for _, op := range []string{OpAdd, OpUpdate} {
+					c := Change{Op: op, Item: it}
+					want := c.Line()
+					if got := AppendChangeLine([]byte("x"), op, it.Line()); string(got) != "x"+string(want) {
+						t.Fatalf("spliced %s, want %s", got[1:], want)
+					}
+				}
+			}
+		}
+	}
+}
+
 func FuzzParseManifest(f *testing.F) {
 	f.Add(sample().Encode())
 	f.Add([]byte(`{}`))
