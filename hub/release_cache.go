@@ -98,7 +98,7 @@ func (c *listCache) ensure(ls *store.ListState) error {
 	buckets := make([][]memberRec, setroot.Buckets)
 	var err error
 	ls.MemberKeys(func(k, line []byte) bool {
-		key, ok := lineKey(line)
+		key, ok := release.LineKey(line)
 		if !ok || len(k) != store.MemberKeyLen {
 			err = fmt.Errorf("stored member %x is not a canonical line", k)
 			return false
@@ -128,26 +128,6 @@ func (c *listCache) find(b uint16, fp keyFP) (setroot.Hash, bool) {
 		}
 	}
 	return setroot.Hash{}, false
-}
-
-// lineKey extracts algo:value from a stored canonical line, which starts
-// {"algo":"…","value":"…" (release.Item.Line); anything else is parsed.
-func lineKey(line []byte) (string, bool) {
-	const a, v = `{"algo":"`, `","value":"`
-	if rest, ok := bytes.CutPrefix(line, []byte(a)); ok {
-		if i := bytes.IndexByte(rest, '"'); i > 0 {
-			if val, ok := bytes.CutPrefix(rest[i:], []byte(v)); ok {
-				if j := bytes.IndexByte(val, '"'); j > 0 {
-					return string(rest[:i]) + ":" + string(val[:j]), true
-				}
-			}
-		}
-	}
-	it, err := release.ParseItem(line)
-	if err != nil {
-		return "", false
-	}
-	return it.Key(), true
 }
 
 // A build changes the buckets in place, before its transaction commits:

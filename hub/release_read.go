@@ -371,7 +371,7 @@ func (s *Service) ProveEntry(name, key string) (*EntryProof, error) {
 		var leaves []string
 		ls.BucketMembers(b, func(leaf, l []byte) bool {
 			leaves = append(leaves, hex.EncodeToString(leaf))
-			if k, ok := lineKey(l); ok && k == ekey {
+			if k, ok := release.LineKey(l); ok && k == ekey {
 				line = string(l)
 			}
 			return true

@@ -88,30 +88,11 @@ func (s *leafSet) find(members *bolt.Bucket, key string, b uint16, fp uint64) (i
 			continue
 		}
 		copy(mk[2:], s.leaves[i][:])
-		if k, ok := lineKey(members.Get(mk[:])); ok && k == key {
+		if k, ok := release.LineKey(members.Get(mk[:])); ok && k == key {
 			return i, true
 		}
 	}
 	return 0, false
-}
-
-// lineKey extracts algo:value from a stored canonical line.
-func lineKey(line []byte) (string, bool) {
-	const a, v = `{"algo":"`, `","value":"`
-	if rest, ok := bytes.CutPrefix(line, []byte(a)); ok {
-		if i := bytes.IndexByte(rest, '"'); i > 0 {
-			if val, ok := bytes.CutPrefix(rest[i:], []byte(v)); ok {
-				if j := bytes.IndexByte(val, '"'); j > 0 {
-					return string(rest[:i]) + ":" + string(val[:j]), true
-				}
-			}
-		}
-	}
-	it, err := release.ParseItem(line)
-	if err != nil {
-		return "", false
-	}
-	return it.Key(), true
 }
 
 // leafSets reads and writes a step's touched buckets.

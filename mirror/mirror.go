@@ -444,7 +444,7 @@ func convertV1(tx *bolt.Tx) error {
 		return err
 	}
 	err = members.ForEach(func(k, line []byte) error {
-		key, ok := lineKey(line)
+		key, ok := release.LineKey(line)
 		if !ok || len(k) != memberKeyLen {
 			return fmt.Errorf("%w: member %x", ErrCorrupt, k)
 		}

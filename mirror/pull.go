@@ -770,7 +770,7 @@ func storeAll(tx *bolt.Tx, members *bolt.Bucket, sets []leafSet, tree *setroot.T
 			// Two members share a fingerprint: compare their keys.
 			keys := map[string]bool{}
 			for j := range s.leaves {
-				key, _ := lineKey(members.Get(memberKeyOf(uint16(b), &s.leaves[j])))
+				key, _ := release.LineKey(members.Get(memberKeyOf(uint16(b), &s.leaves[j])))
 				if keys[key] {
 					return fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
 				}

@@ -63,6 +63,27 @@ func (c *Change) Line() []byte {
 	return b
 }
 
+// LineKey returns the key (algo:value) of a canonical snapshot line
+// (Item.Line), which starts {"algo":"…","value":"…"; a line of any other
+// shape is parsed, and one that does not parse has no key.
+func LineKey(line []byte) (string, bool) {
+	const a, v = `{"algo":"`, `","value":"`
+	if rest, ok := bytes.CutPrefix(line, []byte(a)); ok {
+		if i := bytes.IndexByte(rest, '"'); i > 0 {
+			if val, ok := bytes.CutPrefix(rest[i:], []byte(v)); ok {
+				if j := bytes.IndexByte(val, '"'); j > 0 {
+					return string(rest[:i]) + ":" + string(val[:j]), true
+				}
+			}
+		}
+	}
+	it, err := ParseItem(line)
+	if err != nil {
+		return "", false
+	}
+	return it.Key(), true
+}
+
 // AppendChangeLine appends to dst the canonical delta line of an add or
 // an update whose item's canonical line (Item.Line) is itemLine: what
 // Change.Line encodes, the op and then the item's fields in the same

@@ -132,6 +132,25 @@ func TestAppendChangeLine(t *testing.T) {
 	}
 }
 
+// LineKey reads the key of a canonical line, and of no other.
+func TestLineKey(t *testing.T) {
+	q := 7
+	for _, it := range []Item{
+		{Algo: "md5", Value: strings.Repeat("0f", 16)},
+		{Algo: "pdq", Value: strings.Repeat("f0", 32), Quality: &q, Severity: "B"},
+		{Algo: "photodna", Value: strings.Repeat("+/9=", 36)},
+	} {
+		if k, ok := LineKey(it.Line()); !ok || k != it.Key() {
+			t.Errorf("LineKey(%s) = %q, %v", it.Line(), k, ok)
+		}
+	}
+	for _, bad := range []string{``, `{}`, `{"algo":"md5"}`, `{"value":"00","algo":"md5"}`, `not json`} {
+		if k, ok := LineKey([]byte(bad)); ok {
+			t.Errorf("LineKey(%s) = %q", bad, k)
+		}
+	}
+}
+
 func FuzzParseManifest(f *testing.F) {
 	f.Add(sample().Encode())
 	f.Add([]byte(`{}`))
