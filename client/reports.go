@@ -125,29 +125,10 @@ func (c *Client) SetNoticeStatus(ctx context.Context, id, status, note string) (
 	return ptr(&out, err)
 }
 
-// ProviderStats are one provider's takedown figures.
-type ProviderStats struct {
-	Provider         string  `json:"provider"`
-	Name             string  `json:"name"`
-	Notices          int     `json:"notices"`
-	Sent             int     `json:"sent"`
-	Acknowledged     int     `json:"acknowledged"`
-	Removed          int     `json:"removed"`
-	Disputed         int     `json:"disputed"`
-	Failed           int     `json:"failed"`
-	Held             int     `json:"held"`
-	MedianAckSeconds float64 `json:"median_ack_seconds"`
-	MedianRemovalSec float64 `json:"median_removal_seconds"`
-	MeanRemovalSec   float64 `json:"mean_removal_seconds"`
-	Within24h        float64 `json:"removed_within_24h"`
-	Within3d         float64 `json:"removed_within_3d"`
-	Within7d         float64 `json:"removed_within_7d"`
-}
-
 // TakedownStats reads the takedown figures per provider.
-func (c *Client) TakedownStats(ctx context.Context) ([]ProviderStats, error) {
+func (c *Client) TakedownStats(ctx context.Context) ([]reports.ProviderStats, error) {
 	var out struct {
-		Providers []ProviderStats `json:"providers"`
+		Providers []reports.ProviderStats `json:"providers"`
 	}
 	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/takedown-stats"}, &out)
 	return out.Providers, err

@@ -548,33 +548,16 @@ func (r *Reports) maySet(tx *store.Tx, a Actor, n *reports.Notice, status string
 	return false
 }
 
-// ProviderStats are one provider's takedown figures: how fast it
-// acknowledges and removes, and the share removed within 24 hours, 3 days
-// and 7 days of the first notice (time held by law enforcement excluded).
-type ProviderStats struct {
-	Provider         string    `json:"provider"`
-	Name             string    `json:"name"`
-	Notices          int       `json:"notices"`
-	Sent             int       `json:"sent"`
-	Acknowledged     int       `json:"acknowledged"`
-	Removed          int       `json:"removed"`
-	Disputed         int       `json:"disputed"`
-	Failed           int       `json:"failed"`
-	Held             int       `json:"held"`
-	MedianAckSeconds float64   `json:"median_ack_seconds"`
-	MedianRemovalSec float64   `json:"median_removal_seconds"`
-	MeanRemovalSec   float64   `json:"mean_removal_seconds"`
-	Within24h        float64   `json:"removed_within_24h"`
-	Within3d         float64   `json:"removed_within_3d"`
-	Within7d         float64   `json:"removed_within_7d"`
-	AckSeconds       []float64 `json:"-"`
-	RemovalSeconds   []float64 `json:"-"`
-}
-
 // Stats computes the takedown figures of every provider (or of one, when
 // the caller is a provider).
-func (r *Reports) Stats(a Actor) ([]ProviderStats, error) {
-	by := map[string]*ProviderStats{}
+func (r *Reports) Stats(a Actor) ([]reports.ProviderStats, error) {
+	// Per provider: its figures, and the seconds to each acknowledgement
+	// and removal (for the medians).
+	type acc struct {
+		reports.ProviderStats
+		ackSeconds, removalSeconds []float64
+	}
+	by := map[string]*acc{}
 	err := r.s.db.View(func(tx *store.Tx) error {
 		return tx.EachNotice(func(n *reports.Notice) error {
 			key := n.Provider
@@ -586,7 +569,7 @@ func (r *Reports) Stats(a Actor) ([]ProviderStats, error) {
 			}
 			st := by[key]
 			if st == nil {
-				st = &ProviderStats{Provider: key, Name: n.ProviderName}
+				st = &acc{ProviderStats: reports.ProviderStats{Provider: key, Name: n.ProviderName}}
 				by[key] = st
 			}
 			st.Notices++
@@ -608,11 +591,11 @@ func (r *Reports) Stats(a Actor) ([]ProviderStats, error) {
 			st.Sent++
 			held := time.Duration(n.HeldSeconds) * time.Second
 			if n.AckedAt != nil {
-				st.AckSeconds = append(st.AckSeconds, max(0, n.AckedAt.Sub(*n.SentAt)).Seconds())
+				st.ackSeconds = append(st.ackSeconds, max(0, n.AckedAt.Sub(*n.SentAt)).Seconds())
 			}
 			if n.RemovedAt != nil {
 				d := max(0, n.RemovedAt.Sub(*n.SentAt)-held)
-				st.RemovalSeconds = append(st.RemovalSeconds, d.Seconds())
+				st.removalSeconds = append(st.removalSeconds, d.Seconds())
 				for _, w := range []struct {
 					lim time.Duration
 					c   *float64
@@ -628,23 +611,23 @@ func (r *Reports) Stats(a Actor) ([]ProviderStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ProviderStats, 0, len(by))
+	out := make([]reports.ProviderStats, 0, len(by))
 	for _, st := range by {
 		if st.Sent > 0 {
 			st.Within24h /= float64(st.Sent)
 			st.Within3d /= float64(st.Sent)
 			st.Within7d /= float64(st.Sent)
 		}
-		st.MedianAckSeconds = median(st.AckSeconds)
-		st.MedianRemovalSec = median(st.RemovalSeconds)
+		st.MedianAckSeconds = median(st.ackSeconds)
+		st.MedianRemovalSec = median(st.removalSeconds)
 		var sum float64
-		for _, v := range st.RemovalSeconds {
+		for _, v := range st.removalSeconds {
 			sum += v
 		}
-		if len(st.RemovalSeconds) > 0 {
-			st.MeanRemovalSec = sum / float64(len(st.RemovalSeconds))
+		if len(st.removalSeconds) > 0 {
+			st.MeanRemovalSec = sum / float64(len(st.removalSeconds))
 		}
-		out = append(out, *st)
+		out = append(out, st.ProviderStats)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
 	return out, nil

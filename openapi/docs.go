@@ -4075,7 +4075,7 @@ const docTemplate = `{
                 "providers": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/hub.ProviderStats"
+                        "$ref": "#/definitions/reports.ProviderStats"
                     }
                 }
             }
@@ -4583,56 +4583,6 @@ const docTemplate = `{
                 },
                 "user": {
                     "$ref": "#/definitions/hub.PublicUser"
-                }
-            }
-        },
-        "hub.ProviderStats": {
-            "type": "object",
-            "properties": {
-                "acknowledged": {
-                    "type": "integer"
-                },
-                "disputed": {
-                    "type": "integer"
-                },
-                "failed": {
-                    "type": "integer"
-                },
-                "held": {
-                    "type": "integer"
-                },
-                "mean_removal_seconds": {
-                    "type": "number"
-                },
-                "median_ack_seconds": {
-                    "type": "number"
-                },
-                "median_removal_seconds": {
-                    "type": "number"
-                },
-                "name": {
-                    "type": "string"
-                },
-                "notices": {
-                    "type": "integer"
-                },
-                "provider": {
-                    "type": "string"
-                },
-                "removed": {
-                    "type": "integer"
-                },
-                "removed_within_24h": {
-                    "type": "number"
-                },
-                "removed_within_3d": {
-                    "type": "number"
-                },
-                "removed_within_7d": {
-                    "type": "number"
-                },
-                "sent": {
-                    "type": "integer"
                 }
             }
         },
@@ -5419,6 +5369,56 @@ const docTemplate = `{
                 },
                 "webhook_url": {
                     "type": "string"
+                }
+            }
+        },
+        "reports.ProviderStats": {
+            "type": "object",
+            "properties": {
+                "acknowledged": {
+                    "type": "integer"
+                },
+                "disputed": {
+                    "type": "integer"
+                },
+                "failed": {
+                    "type": "integer"
+                },
+                "held": {
+                    "type": "integer"
+                },
+                "mean_removal_seconds": {
+                    "type": "number"
+                },
+                "median_ack_seconds": {
+                    "type": "number"
+                },
+                "median_removal_seconds": {
+                    "type": "number"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "notices": {
+                    "type": "integer"
+                },
+                "provider": {
+                    "type": "string"
+                },
+                "removed": {
+                    "type": "integer"
+                },
+                "removed_within_24h": {
+                    "type": "number"
+                },
+                "removed_within_3d": {
+                    "type": "number"
+                },
+                "removed_within_7d": {
+                    "type": "number"
+                },
+                "sent": {
+                    "type": "integer"
                 }
             }
         },

@@ -31,6 +31,27 @@ var NoticeStatuses = []string{Queued, Sent, Acknowledged, Removed, Disputed, Fai
 // Final reports whether a status ends the notice's life.
 func Final(status string) bool { return status == Removed || status == Disputed || status == Failed }
 
+// ProviderStats are one provider's takedown figures: how fast it
+// acknowledges and removes, and the share removed within 24 hours, 3 days
+// and 7 days of the first notice (time held by law enforcement excluded).
+type ProviderStats struct {
+	Provider         string  `json:"provider"`
+	Name             string  `json:"name"`
+	Notices          int     `json:"notices"`
+	Sent             int     `json:"sent"`
+	Acknowledged     int     `json:"acknowledged"`
+	Removed          int     `json:"removed"`
+	Disputed         int     `json:"disputed"`
+	Failed           int     `json:"failed"`
+	Held             int     `json:"held"`
+	MedianAckSeconds float64 `json:"median_ack_seconds"`
+	MedianRemovalSec float64 `json:"median_removal_seconds"`
+	MeanRemovalSec   float64 `json:"mean_removal_seconds"`
+	Within24h        float64 `json:"removed_within_24h"`
+	Within3d         float64 `json:"removed_within_3d"`
+	Within7d         float64 `json:"removed_within_7d"`
+}
+
 // Notice is a takedown notice to a hosting provider for one URL.
 type Notice struct {
 	ID       string `json:"id"`

@@ -487,7 +487,7 @@ func (s *Server) setNoticeStatus(c *gin.Context) {
 
 // TakedownStats are the takedown figures per provider.
 type TakedownStats struct {
-	Providers []hub.ProviderStats `json:"providers"`
+	Providers []reports.ProviderStats `json:"providers"`
 } // @name TakedownStats
 
 // takedownStats godoc

@@ -393,8 +393,8 @@ func cmdNoticesUpdate(e *env, args []string) error {
 }
 
 func cmdNoticesStats(e *env, args []string) error {
-	return show(e, args, 0, func(c *client.Client, _ []string) ([]client.ProviderStats, error) { return c.TakedownStats(e.call()) },
-		func(st []client.ProviderStats) {
+	return show(e, args, 0, func(c *client.Client, _ []string) ([]reports.ProviderStats, error) { return c.TakedownStats(e.call()) },
+		func(st []reports.ProviderStats) {
 			if len(st) == 0 {
 				fmt.Fprintln(e.stdout, "no notices yet")
 				return
