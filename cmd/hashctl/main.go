@@ -526,6 +526,44 @@ func cmdHelp(e *env, args []string) error {
 	return c.run(e, []string{"-h"})
 }
 
+// paged runs the common shape of a command that lists one page: flags
+// adds the command's own flags beside --limit and --cursor, call reads
+// the page (its items and next cursor), and the human form is print's
+// table, or none when the page is empty, then the command for the next
+// page. With --json the node's raw answer is printed instead.
+func paged[T any](e *env, args []string, flags func(fs *flag.FlagSet), call func(c *client.Client, cursor string, limit int) ([]T, string, error),
+	none, next string, print func([]T)) error {
+	fs := e.flags()
+	if flags != nil {
+		flags(fs)
+	}
+	limit := fs.Int("limit", 0, "page size `N` (1–1000; default the node's, 100)")
+	cursor := fs.String("cursor", "", "continue after `CURSOR` (the next cursor of the previous page)")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	items, more, err := call(c, *cursor, *limit)
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(e.stdout, none)
+	} else {
+		print(items)
+	}
+	if more != "" {
+		fmt.Fprintf(e.stdout, "more: %s --cursor %s\n", next, more)
+	}
+	return nil
+}
+
 // show runs the common shape of a command that takes only positional
 // arguments: parse them, call the node, and print either the node's raw
 // answer (--json) or the human form.

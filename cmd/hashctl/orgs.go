@@ -43,36 +43,19 @@ func printOrg(e *env, o *orgs.Org) {
 }
 
 func cmdOrgsList(e *env, args []string) error {
-	fs := e.flags()
-	limit := fs.Int("limit", 0, "page size `N` (1–1000; default the node's, 100)")
-	cursor := fs.String("cursor", "", "continue after `CURSOR` (the next cursor of the previous page)")
-	if _, err := e.parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	p, err := c.Orgs(e.call(), *cursor, *limit)
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	if len(p.Orgs) == 0 {
-		fmt.Fprintln(e.stdout, "no organisations")
-	} else {
+	return paged(e, args, nil, func(c *client.Client, cursor string, limit int) ([]orgs.Org, string, error) {
+		p, err := c.Orgs(e.call(), cursor, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.Orgs, p.NextCursor, nil
+	}, "no organisations", "hashctl orgs list", func(page []orgs.Org) {
 		t := newTable(e.stdout, "ID", "NAME", "KIND", "JURISDICTION", "CREATED")
-		for _, o := range p.Orgs {
+		for _, o := range page {
 			t.row(o.ID, o.Name, string(o.Kind), o.Jurisdiction, ts(o.Created))
 		}
 		t.flush()
-	}
-	if p.NextCursor != "" {
-		fmt.Fprintf(e.stdout, "more: hashctl orgs list --cursor %s\n", p.NextCursor)
-	}
-	return nil
+	})
 }
 
 func cmdOrgsShow(e *env, args []string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -147,37 +148,20 @@ func cmdReportsAck(e *env, args []string) error {
 }
 
 func cmdReportsInbox(e *env, args []string) error {
-	fs := e.flags()
-	limit := fs.Int("limit", 0, "page size `N` (1–1000; default 100)")
-	cursor := fs.String("cursor", "", "continue after `CURSOR`")
-	if _, err := e.parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	p, err := c.Inbox(e.call(), *cursor, *limit)
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	if len(p.Reports) == 0 {
-		fmt.Fprintln(e.stdout, "inbox empty")
-	} else {
+	return paged(e, args, nil, func(c *client.Client, cursor string, limit int) ([]client.InboxEntry, string, error) {
+		p, err := c.Inbox(e.call(), cursor, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.Reports, p.NextCursor, nil
+	}, "inbox empty", "hashctl reports inbox", func(items []client.InboxEntry) {
 		t := newTable(e.stdout, "REPORT", "RECEIVED", "URGENT", "CLASSIFICATION", "REPORTER", "URLS")
-		for _, it := range p.Reports {
+		for _, it := range items {
 			r := it.Report
 			t.row(r.ID, ts(it.At), strconv.FormatBool(r.Urgent), classification(r.Classification), r.Reporter.OrgName, strings.Join(r.URLs, " "))
 		}
 		t.flush()
-	}
-	if p.NextCursor != "" {
-		fmt.Fprintf(e.stdout, "more: hashctl reports inbox --cursor %s\n", p.NextCursor)
-	}
-	return nil
+	})
 }
 
 func cmdReportsHold(e *env, args []string) error {
@@ -301,29 +285,18 @@ func cmdProvidersList(e *env, args []string) error {
 }
 
 func cmdNoticesList(e *env, args []string) error {
-	fs := e.flags()
-	status := fs.String("status", "", "only notices in this `STATUS` (queued, sent, acknowledged, removed, disputed, failed, held)")
-	limit := fs.Int("limit", 0, "page size `N` (1–1000; default 100)")
-	cursor := fs.String("cursor", "", "continue after `CURSOR`")
-	if _, err := e.parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	p, err := c.Notices(e.call(), *status, *cursor, *limit)
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	if len(p.Notices) == 0 {
-		fmt.Fprintln(e.stdout, "no notices")
-	} else {
+	var status *string
+	return paged(e, args, func(fs *flag.FlagSet) {
+		status = fs.String("status", "", "only notices in this `STATUS` (queued, sent, acknowledged, removed, disputed, failed, held)")
+	}, func(c *client.Client, cursor string, limit int) ([]reports.Notice, string, error) {
+		p, err := c.Notices(e.call(), *status, cursor, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.Notices, p.NextCursor, nil
+	}, "no notices", "hashctl notices list", func(ns []reports.Notice) {
 		t := newTable(e.stdout, "NOTICE", "STATUS", "PROVIDER", "URL", "SENT", "SENDS")
-		for _, n := range p.Notices {
+		for _, n := range ns {
 			sent := ""
 			if n.SentAt != nil {
 				sent = ts(*n.SentAt)
@@ -331,11 +304,7 @@ func cmdNoticesList(e *env, args []string) error {
 			t.row(n.ID, n.Status, n.ProviderName, n.URL, sent, strconv.Itoa(n.Sends))
 		}
 		t.flush()
-	}
-	if p.NextCursor != "" {
-		fmt.Fprintf(e.stdout, "more: hashctl notices list --cursor %s\n", p.NextCursor)
-	}
-	return nil
+	})
 }
 
 func printNotice(e *env, n *reports.Notice) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"strings"
 
@@ -10,33 +11,16 @@ import (
 )
 
 func cmdDisputesList(e *env, args []string) error {
-	fs := e.flags()
-	status := fs.String("status", "", "only disputes in `STATUS` open, upheld or overturned")
-	limit := fs.Int("limit", 0, "page size `N` (1–1000; default the node's, 100)")
-	cursor := fs.String("cursor", "", "continue after `CURSOR` (the next cursor of the previous page)")
-	if _, err := e.parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	p, err := c.Disputes(e.call(), *status, *cursor, *limit)
-	if err != nil {
-		return err
-	}
-	if e.g.json.v {
-		return e.printRaw()
-	}
-	if len(p.Disputes) == 0 {
-		fmt.Fprintln(e.stdout, "no disputes")
-	} else {
-		printDisputes(e, p.Disputes)
-	}
-	if p.NextCursor != "" {
-		fmt.Fprintf(e.stdout, "more: hashctl disputes list --cursor %s\n", p.NextCursor)
-	}
-	return nil
+	var status *string
+	return paged(e, args, func(fs *flag.FlagSet) {
+		status = fs.String("status", "", "only disputes in `STATUS` open, upheld or overturned")
+	}, func(c *client.Client, cursor string, limit int) ([]entries.Dispute, string, error) {
+		p, err := c.Disputes(e.call(), *status, cursor, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.Disputes, p.NextCursor, nil
+	}, "no disputes", "hashctl disputes list", func(ds []entries.Dispute) { printDisputes(e, ds) })
 }
 
 func printDisputes(e *env, ds []entries.Dispute) {
