@@ -123,7 +123,13 @@ func New(cfg Config) (*Client, error) {
 	// caches tokens with the context's client and sends API requests
 	// through the same base transport.
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: base})
-	c := &Client{server: server, hc: cc.Client(ctx), tries: cfg.Tries, backoff: cfg.Backoff, timeout: cfg.Timeout}
+	return newClient(server, cc.Client(ctx), cfg.Tries, cfg.Backoff, cfg.Timeout), nil
+}
+
+// newClient makes a client of the node at server that calls through hc,
+// with the given retries, backoff and timeout, or their defaults.
+func newClient(server string, hc *http.Client, tries int, backoff, timeout time.Duration) *Client {
+	c := &Client{server: server, hc: hc, tries: tries, backoff: backoff, timeout: timeout}
 	if c.tries <= 0 {
 		c.tries = DefaultTries
 	}
@@ -133,7 +139,7 @@ func New(cfg Config) (*Client, error) {
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
 	}
-	return c, nil
+	return c
 }
 
 // Server is the node's base URL as the client uses it.

@@ -51,18 +51,8 @@ func NewPeer(cfg PeerConfig) (*Client, error) {
 	tokenURL := server + TokenPath
 	base = &baseTransport{next: base, userAgent: cfg.UserAgent, tokenURL: tokenURL, tokenTimeout: DefaultTokenTimeout}
 	ts := &assertionSource{hc: &http.Client{Transport: base}, tokenURL: tokenURL, key: cfg.Key, self: cfg.SelfID, aud: cfg.NodeID}
-	c := &Client{server: server, tries: cfg.Tries, backoff: cfg.Backoff, timeout: cfg.Timeout,
-		hc: &http.Client{Transport: &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, ts), Base: base}}}
-	if c.tries <= 0 {
-		c.tries = DefaultTries
-	}
-	if c.backoff <= 0 {
-		c.backoff = DefaultBackoff
-	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
-	return c, nil
+	hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, ts), Base: base}}
+	return newClient(server, hc, cfg.Tries, cfg.Backoff, cfg.Timeout), nil
 }
 
 // assertionSource fetches access tokens with a fresh client assertion each
