@@ -406,14 +406,20 @@ func (n *Node) releaseSchedule(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		ms, err := n.Hub.ScheduledReleases()
-		for _, m := range ms {
-			n.Log.Info("released", slog.String("list", m.List), slog.Uint64("version", m.Version),
-				slog.Uint64("entries", m.Entries), slog.Uint64("adds", m.Delta.Adds), slog.Uint64("removes", m.Delta.Removes))
-		}
-		if err != nil {
-			n.Log.Error("scheduled release", slog.Any("err", err))
-		}
+		n.releaseDue("released", "scheduled release")
+	}
+}
+
+// releaseDue publishes every list that is due and logs each release
+// (done) and any failure (failed).
+func (n *Node) releaseDue(done, failed string) {
+	ms, err := n.Hub.ScheduledReleases()
+	for _, m := range ms {
+		n.Log.Info(done, slog.String("list", m.List), slog.Uint64("version", m.Version),
+			slog.Uint64("entries", m.Entries), slog.Uint64("adds", m.Delta.Adds), slog.Uint64("removes", m.Delta.Removes))
+	}
+	if err != nil {
+		n.Log.Error(failed, slog.Any("err", err))
 	}
 }
 
@@ -437,13 +443,6 @@ func (n *Node) releaseAfterSync(ctx context.Context) {
 			return
 		case <-time.After(wait):
 		}
-		ms, err := n.Hub.ScheduledReleases()
-		for _, m := range ms {
-			n.Log.Info("released after a peer's update", slog.String("list", m.List), slog.Uint64("version", m.Version),
-				slog.Uint64("entries", m.Entries), slog.Uint64("adds", m.Delta.Adds), slog.Uint64("removes", m.Delta.Removes))
-		}
-		if err != nil {
-			n.Log.Error("release after sync", slog.Any("err", err))
-		}
+		n.releaseDue("released after a peer's update", "release after sync")
 	}
 }
