@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashhub/hashhub/internal/needtool"
 )
 
 // freeRun finds n consecutive free loopback ports.
@@ -65,10 +67,7 @@ func TestDemo(t *testing.T) {
 // TestComposeFile validates docker-compose.yml with Debian's docker-compose
 // (no Docker engine is needed for `config`).
 func TestComposeFile(t *testing.T) {
-	if _, err := exec.LookPath("docker-compose"); err != nil {
-		t.Fatal("docker-compose is needed to validate docker-compose.yml (apt-get install docker-compose)")
-	}
-	cmd := exec.Command("docker-compose", "-f", "../docker-compose.yml", "config")
+	cmd := exec.Command(needtool.Command(t, "docker-compose"), "-f", "../docker-compose.yml", "config")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker-compose config: %v\n%s", err, out)

@@ -10,27 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashhub/hashhub/internal/needtool"
 )
 
 // TestREADMEReportsWalkthrough runs the README's reports walk as written
 // (on free ports, with the python3 that has aiosmtpd).
 func TestREADMEReportsWalkthrough(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Fatal("the walkthrough needs curl")
-	}
-	py := ""
-	for _, cand := range []string{"python3", "/usr/bin/python3"} {
-		if p, err := exec.LookPath(cand); err == nil && exec.Command(p, "-c", "import aiosmtpd").Run() == nil {
-			py = p
-			break
-		}
-	}
-	if py == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("the reports walkthrough needs python3-aiosmtpd")
-		}
-		t.Skip("python3-aiosmtpd not installed")
-	}
+	needtool.Command(t, "curl")
+	py := needtool.Aiosmtpd(t)
 	raw, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)

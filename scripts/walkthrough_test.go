@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashhub/hashhub/internal/needtool"
 )
 
 // walkthrough returns the shell block between the README's markers.
@@ -29,9 +31,8 @@ func walkthrough(t *testing.T) string {
 }
 
 func TestREADMEWalkthrough(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Fatal("the walkthrough needs curl")
-	}
+	needtool.Command(t, "curl")
+	needtool.Command(t, "openssl")
 	script := walkthrough(t)
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", bin+"/", "./cmd/hashhub", "./cmd/hashctl")

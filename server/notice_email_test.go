@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashhub/hashhub/delivery"
 	"github.com/hashhub/hashhub/hosting"
+	"github.com/hashhub/hashhub/internal/needtool"
 	"github.com/hashhub/hashhub/reports"
 )
 
@@ -52,21 +53,7 @@ class Saver:
 // tool the test is skipped, except on CI, where it fails.
 func startSMTP(t *testing.T) (addr, dir string) {
 	t.Helper()
-	// Debian's package serves the system python3, which may not be the
-	// first python3 on PATH (pyenv).
-	py := ""
-	for _, cand := range []string{"python3", "/usr/bin/python3"} {
-		if p, err := exec.LookPath(cand); err == nil && exec.Command(p, "-c", "import aiosmtpd").Run() == nil {
-			py = p
-			break
-		}
-	}
-	if py == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("python3 with aiosmtpd is needed (apt-get install python3-aiosmtpd)")
-		}
-		t.Skip("python3-aiosmtpd not installed")
-	}
+	py := needtool.Aiosmtpd(t)
 	lib, dir := t.TempDir(), t.TempDir()
 	if err := os.WriteFile(filepath.Join(lib, "smtpsaver.py"), []byte(smtpSaver), 0o600); err != nil {
 		t.Fatal(err)

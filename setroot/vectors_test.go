@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashhub/hashhub/internal/needtool"
 	"github.com/hashhub/hashhub/setroot"
 )
 
@@ -151,14 +152,7 @@ func TestScriptLargerSet(t *testing.T) {
 // developer machine without it skips the cross-check.
 func python(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("python3 not found; CI needs it for the set root reference script")
-		}
-		t.Skip("python3 not found")
-	}
-	return p
+	return needtool.Command(t, "python3")
 }
 
 // runScript runs scripts/setroot.py and parses its two output lines.

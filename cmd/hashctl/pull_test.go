@@ -25,6 +25,7 @@ import (
 
 	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/internal/needtool"
 	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/mirror"
@@ -746,10 +747,7 @@ func TestPullRefusesForkedLog(t *testing.T) {
 // third party would: the PEM from /v1/keys/release.pem, manifest.json,
 // and manifest.sig base64-decoded to DER.
 func TestReleaseVerifiesWithOpenSSL(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Fatalf("openssl is needed to check that releases verify with standard tools: %v", err)
-	}
+	openssl := needtool.Command(t, "openssl")
 	rn := startRelNode(t, nil, nil)
 	rn.submit(t, "x1", "x2")
 	rn.build(t)

@@ -1,0 +1,82 @@
+// Package needtool is how a test asks for a program from outside Go (curl,
+// openssl, python3, docker-compose, npx, …). Every such test goes through it
+// so they all behave the same way: on a developer's machine a missing tool
+// skips the test and says exactly how to install it; on CI (CI set, as
+// .ci/run does) a missing tool fails the test, because a skipped check there
+// would look like a passed one.
+package needtool
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// DepsScript installs every tool below on Debian and Ubuntu (as root);
+// .ci/run runs it before the tests.
+const DepsScript = "scripts/deps.sh"
+
+// Debian packages of the tools the tests use. scripts/deps.sh installs the
+// same set (TestDepsScriptInstallsEveryTool keeps the two in step).
+var Debian = map[string]string{
+	"curl":           "curl",
+	"openssl":        "openssl",
+	"python3":        "python3",
+	"aiosmtpd":       "python3-aiosmtpd",
+	"docker-compose": "docker-compose",
+	"npx":            "npm",
+	"iso3166.tab":    "tzdata",
+}
+
+// Missing skips the test outside CI, saying what is missing and how to get
+// it, and fails it on CI.
+func Missing(t testing.TB, what, install string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is missing and CI must run this test: %s (or: sudo bash %s)", what, install, DepsScript)
+	}
+	t.Skipf("skipped: %s is missing. Install it with `%s` (Debian/Ubuntu), or everything the tests use with `sudo bash %s`. On CI (CI=1) this is a failure.", what, install, DepsScript)
+}
+
+// Command returns the path of the named program, or skips/fails as Missing
+// says when it is not on PATH.
+func Command(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name, aptGet(name))
+	}
+	return p
+}
+
+// Aiosmtpd returns a python3 that can run aiosmtpd. Debian's
+// python3-aiosmtpd serves the system python3, which need not be the first
+// python3 on PATH (pyenv, a virtualenv), so /usr/bin/python3 is tried too.
+func Aiosmtpd(t testing.TB) string {
+	t.Helper()
+	for _, cand := range []string{"python3", "/usr/bin/python3"} {
+		if p, err := exec.LookPath(cand); err == nil && exec.Command(p, "-c", "import aiosmtpd").Run() == nil {
+			return p
+		}
+	}
+	Missing(t, "python3 with aiosmtpd", aptGet("aiosmtpd"))
+	return ""
+}
+
+// File returns path when it exists, or skips/fails as Missing says; name is
+// the key in Debian of the package that provides it.
+func File(t testing.TB, path, name string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		Missing(t, path, aptGet(name))
+	}
+	return path
+}
+
+func aptGet(name string) string {
+	pkg, ok := Debian[name]
+	if !ok {
+		pkg = name
+	}
+	return "apt-get install " + pkg
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the programs from outside Go that the tests use (Debian/Ubuntu,
+# as root). Without them `bash scripts/test.sh` still passes on a developer's
+# machine: each test that needs a missing one is skipped and says how to get
+# it (internal/needtool). On CI (CI=1) a missing one fails the test, so
+# .ci/run runs this script first.
+#
+#   bash scripts/deps.sh           install what is missing (apt-get)
+#   bash scripts/deps.sh --check   only list what is missing and exit 0
+set -euo pipefail
+
+missing=""
+need() { missing="$missing $1"; }
+# The README walkthroughs drive a node with curl and check a release with
+# openssl; the set-root tests run the auditor's Python script.
+command -v curl >/dev/null 2>&1 || need curl
+command -v openssl >/dev/null 2>&1 || need openssl
+command -v python3 >/dev/null 2>&1 || need python3
+# The notice-by-email tests run a real SMTP server (Debian's aiosmtpd, which
+# serves the system python3; a pyenv python3 first on PATH does not see it).
+{ python3 -c 'import aiosmtpd' || /usr/bin/python3 -c 'import aiosmtpd'; } >/dev/null 2>&1 || need python3-aiosmtpd
+# docker-compose validates docker-compose.yml (no Docker engine needed).
+command -v docker-compose >/dev/null 2>&1 || need docker-compose
+# npx runs the OpenAPI linter (openapi/lint_test.go).
+command -v npx >/dev/null 2>&1 || need npm
+# The jurisdiction table is checked against tzdata's ISO 3166 table.
+[ -e /usr/share/zoneinfo/iso3166.tab ] || need tzdata
+
+if [ "${1:-}" = "--check" ]; then
+  if [ -n "$missing" ]; then
+    echo "note: missing$missing; the tests that need them are skipped (install: sudo bash scripts/deps.sh)" >&2
+  fi
+  exit 0
+fi
+if [ -z "$missing" ]; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing:$missing; install them (Debian/Ubuntu: apt-get install$missing as root)" >&2
+  exit 1
+fi
+echo "installing:$missing" >&2
+(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing) >/dev/null
