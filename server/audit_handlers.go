@@ -17,6 +17,7 @@ type AuditPage struct {
 // auditEvents godoc
 //
 //	@Summary	Read the audit chain
+//	@ID		listAuditEvents
 //	@Tags		operations
 //	@Produce	json
 //	@Security	Bearer

@@ -36,6 +36,7 @@ func view(e *entries.Entry) EntryView { return EntryView{Entry: e, Key: e.Key(),
 // submitHash godoc
 //
 //	@Summary		Submit one hash
+//	@ID			submitHash
 //	@Description	Records the hash and the submitter's assessment (verdict illegal; category baseline unless given). Submitting the same hash again with the same assessment changes nothing (200 instead of 201).
 //	@Tags			hashes
 //	@Accept			json
@@ -83,6 +84,7 @@ func (s *Server) submitHash(c *gin.Context) {
 // importHashes godoc
 //
 //	@Summary		Import hashes in bulk
+//	@ID			importHashes
 //	@Description	Streams an application/x-ndjson body (one SubmitRequest object per line) or a text/csv body (header naming columns algo,value and optionally quality,category,jurisdictions,severity,note; jurisdictions separated by ';'). The whole body is read and validated first (sorted to temporary files, never held in memory), then committed in batches in one pass over the index; a body that breaks off or exceeds the limit writes nothing. A bad line rejects only itself and is listed in errors (the first 1000). If no line is accepted the answer is 422 with the line errors and nothing is written. A body that is not text is refused before anything is written. Re-running an import is safe: an assessment already recorded is left unchanged, so imports keep no Idempotency-Key replay record; a key given only names the import in the audit log.
 //	@Tags			hashes
 //	@Accept			application/x-ndjson
@@ -142,6 +144,7 @@ func (s *Server) entryKey(c *gin.Context) (string, bool) {
 // getEntry godoc
 //
 //	@Summary		Read an entry with its assessments
+//	@ID			getEntry
 //	@Description	PhotoDNA values are base64: percent-encode '/' and '+' in the path.
 //	@Tags			hashes
 //	@Produce		json
@@ -167,6 +170,7 @@ func (s *Server) getEntry(c *gin.Context) {
 // entryHistory godoc
 //
 //	@Summary	An entry's whole history: assessments, feedback, disputes and resolutions
+//	@ID		entryHistory
 //	@Tags		hashes
 //	@Produce	json
 //	@Security	Bearer
@@ -207,6 +211,7 @@ type AssessResponse struct {
 // assess godoc
 //
 //	@Summary		Assess an entry
+//	@ID			assessHash
 //	@Description	Adds (or replaces) the caller's verdict. not_illegal opens a dispute: the entry leaves every list until an analyst of another organisation resolves it.
 //	@Tags			hashes
 //	@Accept			json
@@ -251,6 +256,7 @@ type ReasonRequest struct {
 // retract godoc
 //
 //	@Summary		Retract your organisation's assessments of an entry
+//	@ID			retractHash
 //	@Description	With no assessment left, the entry leaves every list.
 //	@Tags			hashes
 //	@Accept			json
@@ -289,6 +295,7 @@ type FeedbackRequest struct {
 // feedback godoc
 //
 //	@Summary		Give feedback on an entry
+//	@ID			sendFeedback
 //	@Description	false_positive opens a dispute and takes the entry out of every list until an analyst resolves it.
 //	@Tags			hashes
 //	@Accept			json

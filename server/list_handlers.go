@@ -13,6 +13,7 @@ import (
 // createList godoc
 //
 //	@Summary		Create a list
+//	@ID			createList
 //	@Description	A list's policy says how many independent illegal assessments an entry needs (min_assessments, from min_orgs organisations in min_jurisdictions jurisdictions), which algorithms and categories count; readers name the organisations and roles that may read it.
 //	@Tags			lists
 //	@Accept			json
@@ -39,6 +40,7 @@ func (s *Server) createList(c *gin.Context) {
 // listLists godoc
 //
 //	@Summary	Lists the caller may read
+//	@ID		listLists
 //	@Tags		lists
 //	@Produce	json
 //	@Security	Bearer
@@ -84,6 +86,7 @@ func (s *Server) readableList(c *gin.Context) (*lists.List, bool) {
 // getList godoc
 //
 //	@Summary	Read a list
+//	@ID		getList
 //	@Tags		lists
 //	@Produce	json
 //	@Security	Bearer
@@ -100,6 +103,7 @@ func (s *Server) getList(c *gin.Context) {
 // listEntries godoc
 //
 //	@Summary		Entries that qualify for a list now
+//	@ID			listEntries
 //	@Description	Pages through entries in creation order; each page examines a bounded number of entries, so a page may hold fewer than limit entries and still have a next_cursor.
 //	@Tags			lists
 //	@Produce		json

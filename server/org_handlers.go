@@ -19,6 +19,7 @@ type CreateOrgRequest struct {
 // createOrg godoc
 //
 //	@Summary	Create an organisation
+//	@ID		createOrg
 //	@Tags		organisations
 //	@Accept		json
 //	@Produce	json
@@ -50,6 +51,7 @@ type OrgPage struct {
 // listOrgs godoc
 //
 //	@Summary	List organisations
+//	@ID		listOrgs
 //	@Tags		organisations
 //	@Produce	json
 //	@Security	Bearer
@@ -83,6 +85,7 @@ func (s *Server) listOrgs(c *gin.Context) {
 // getOrg godoc
 //
 //	@Summary	Read an organisation
+//	@ID		getOrg
 //	@Tags		organisations
 //	@Produce	json
 //	@Security	Bearer
@@ -107,6 +110,7 @@ type CreateUserRequest struct {
 // createUser godoc
 //
 //	@Summary		Create a user with client credentials
+//	@ID			createUser
 //	@Description	The client secret is in this response only; the node keeps just its hash.
 //	@Tags			organisations
 //	@Accept			json
@@ -140,6 +144,7 @@ type UserList struct {
 // listUsers godoc
 //
 //	@Summary	List an organisation's users
+//	@ID		listUsers
 //	@Tags		organisations
 //	@Produce	json
 //	@Security	Bearer

@@ -16,6 +16,7 @@ type PeerList struct {
 // addPeer godoc
 //
 //	@Summary		Register a peer node
+//	@ID			addPeer
 //	@Description	The peer's id, base URL and keys (copy node_key_pem, release_key_pem and log_verifier_key from its /v1/keys, checked out of band), the lists to pull from it, the jurisdictions whose reports route to it, and how its assessments count here. The peer authenticates with a JWT client assertion signed by its node key; it gets a local organisation of kind peer.
 //	@Tags			peers
 //	@Accept			json
@@ -42,6 +43,7 @@ func (s *Server) addPeer(c *gin.Context) {
 // listPeers godoc
 //
 //	@Summary	List peers
+//	@ID		listPeers
 //	@Tags		peers
 //	@Produce	json
 //	@Security	Bearer
@@ -72,6 +74,7 @@ func (s *Server) peerSync(id string) []peers.SyncStatus {
 // getPeer godoc
 //
 //	@Summary	Read a peer and how syncing its lists is going
+//	@ID		getPeer
 //	@Description	sync has one entry per list pulled: state (ok, failing, paused), the version held, the last success and the reason of the last failure.
 //	@Tags		peers
 //	@Produce	json
@@ -93,6 +96,7 @@ func (s *Server) getPeer(c *gin.Context) {
 // pausePeer godoc
 //
 //	@Summary	Pause or resume syncing with a peer
+//	@ID		pauseOrResumePeer
 //	@Tags		peers
 //	@Produce	json
 //	@Security	Bearer
@@ -122,6 +126,7 @@ func (s *Server) pausePeer(c *gin.Context) {
 // removePeer godoc
 //
 //	@Summary		Remove a peer
+//	@ID			removePeer
 //	@Description	It can no longer authenticate and nothing is pulled from it; its organisation stays, so history still names it.
 //	@Tags			peers
 //	@Security		Bearer

@@ -13,6 +13,7 @@ import (
 // listRecords godoc
 //
 //	@Summary		The origin-signed records a list's versions rest on
+//	@ID			listRecords
 //	@Description	Assessment and retraction records, each as signed by the node where it was made (docs/federation.md), one per line as {"record": base64 bytes, "sig": base64 Ed25519 signature}, ordered by origin and sequence. after=N&to=M gives the records of versions N+1..M (after=0: everything up to M, to import with a snapshot). They name organisations and analysts, so only peers and administrators read them.
 //	@Tags			federation
 //	@Produce		application/x-ndjson

@@ -41,10 +41,12 @@ type Keys struct {
 // keys godoc
 //
 //	@Summary		The node's public keys
+//	@ID			listKeys
 //	@Description	Pin these out of band before a first pull: the release key verifies manifests (also with cosign or openssl), the log key verifies checkpoints.
 //	@Tags			releases
 //	@Produce		json
 //	@Success		200	{object}	Keys
+//	@Security
 //	@Router			/v1/keys [get]
 func (s *Server) keys(c *gin.Context) {
 	k := Keys{Node: s.hub.NodeID(), LogVerifierKey: s.hub.LogVerifierKey(), Rotations: s.cfg.Rotations}
@@ -69,9 +71,11 @@ func (s *Server) keys(c *gin.Context) {
 // releaseKeyPEM godoc
 //
 //	@Summary	The release public key as a PEM file (for cosign and openssl)
+//	@ID		getReleaseKeyPEM
 //	@Tags		releases
 //	@Produce	application/x-pem-file
 //	@Success	200	{string}	string
+//	@Security
 //	@Router		/v1/keys/release.pem [get]
 func (s *Server) releaseKeyPEM(c *gin.Context) {
 	c.Data(http.StatusOK, "application/x-pem-file", s.cfg.Signer.PublicKeyPEM())
@@ -80,6 +84,7 @@ func (s *Server) releaseKeyPEM(c *gin.Context) {
 // buildRelease godoc
 //
 //	@Summary		Publish the next version of a list
+//	@ID			buildRelease
 //	@Description	Builds version N+1 from the entries that qualify now; work is proportional to what changed since N. A list with no change still gets a new version, moving its expiry forward.
 //	@Tags			releases
 //	@Produce		json
@@ -114,6 +119,7 @@ type LatestRelease struct {
 // latestRelease godoc
 //
 //	@Summary		A list's latest version and links
+//	@ID			getLatestRelease
 //	@Description	Not cacheable for long (it changes with each release); everything it points at is immutable.
 //	@Description	With after=N it is a long poll: the answer waits (up to wait seconds, default 30, at most 60) until a version newer than N exists, so that a release reaches peers and platforms within moments. A poll that times out answers the latest version as it is.
 //	@Tags			releases
@@ -202,6 +208,7 @@ func (s *Server) versionParam(c *gin.Context, name string) (uint64, bool) {
 // manifestFile godoc
 //
 //	@Summary		A version's manifest or its signature
+//	@ID			getReleaseFile
 //	@Description	manifest.json is the exact signed bytes; manifest.sig is the base64 DER ECDSA signature (cosign verify-blob and openssl dgst -sha256 -verify accept them); manifest.sigstore.json is the same signature as a Sigstore bundle (v0.3, public-key hint, no Sigstore log entries). Immutable, with a strong ETag.
 //	@Tags			releases
 //	@Produce		json
@@ -282,6 +289,7 @@ func (s *Server) formatQuery(c *gin.Context) (hub.DeltaFormat, string, bool) {
 // delta godoc
 //
 //	@Summary		Changes between two versions
+//	@ID			getDelta
 //	@Description	NDJSON lines {"op":"add"|"remove"|"update","algo","value","quality","severity"} in key order. A single step (to = from+1) is the recorded delta byte for byte: its SHA-256 is the manifest's delta.sha256. A longer range is compacted (last change per entry wins); from=0 is the whole list. A from older than the retention window answers 410 with the snapshot's address. Immutable when to is given.
 //	@Tags			releases
 //	@Produce		application/x-ndjson
@@ -342,6 +350,7 @@ func (s *Server) delta(c *gin.Context) {
 // snapshot godoc
 //
 //	@Summary		A list's whole contents at a version
+//	@ID			getSnapshot
 //	@Description	One canonical line per entry, the bytes the set root covers (docs/release-format.md). Only the latest version is kept whole; an older one answers 410.
 //	@Tags			releases
 //	@Produce		application/x-ndjson
@@ -416,10 +425,12 @@ type ConsistencyProof struct {
 // checkpoint godoc
 //
 //	@Summary		The transparency log's signed checkpoint
+//	@ID			getCheckpoint
 //	@Description	A C2SP tlog-checkpoint signed note (Ed25519 log key): origin, tree size, base64 root hash, signature lines.
 //	@Tags			log
 //	@Produce		plain
 //	@Success		200	{string}	string
+//	@Security
 //	@Router			/v1/log/checkpoint [get]
 func (s *Server) checkpoint(c *gin.Context) {
 	cp, err := s.hub.Checkpoint()
@@ -445,12 +456,14 @@ func (s *Server) int64Query(c *gin.Context, name string) (int64, bool) {
 // inclusionProof godoc
 //
 //	@Summary	Proof that log leaf index is in the tree of a size
+//	@ID		getInclusionProof
 //	@Tags		log
 //	@Produce	json
 //	@Param		index	query		int	true	"leaf index (a manifest's log_index)"
 //	@Param		size	query		int	true	"tree size (a checkpoint's)"
 //	@Success	200		{object}	InclusionProof
 //	@Failure	422		{object}	Problem
+//	@Security
 //	@Router		/v1/log/proof/inclusion [get]
 func (s *Server) inclusionProof(c *gin.Context) {
 	i, ok := s.int64Query(c, "index")
@@ -473,12 +486,14 @@ func (s *Server) inclusionProof(c *gin.Context) {
 // consistencyProof godoc
 //
 //	@Summary	Proof that the tree of size old is a prefix of the tree of size new
+//	@ID		getConsistencyProof
 //	@Tags		log
 //	@Produce	json
 //	@Param		old	query		int	true	"older tree size (≥ 1)"
 //	@Param		new	query		int	true	"newer tree size"
 //	@Success	200	{object}	ConsistencyProof
 //	@Failure	422	{object}	Problem
+//	@Security
 //	@Router		/v1/log/proof/consistency [get]
 func (s *Server) consistencyProof(c *gin.Context) {
 	old, ok := s.int64Query(c, "old")
@@ -501,6 +516,7 @@ func (s *Server) consistencyProof(c *gin.Context) {
 // logLeaf godoc
 //
 //	@Summary	A log leaf: the manifest at that index
+//	@ID		getLogLeaf
 //	@Tags		log
 //	@Produce	json
 //	@Security	Bearer
@@ -530,6 +546,7 @@ func (s *Server) logLeaf(c *gin.Context) {
 // entryProof godoc
 //
 //	@Summary		Proof that one entry is in a list's latest version
+//	@ID			getEntryProof
 //	@Description	The entry's snapshot line, every leaf hash of its set-root bucket and the bucket's audit path: with the manifest's set_root, setroot.VerifyProof (or the procedure in docs/release-format.md) checks it without the rest of the list. An entry not in the list answers 404.
 //	@Tags			releases
 //	@Produce		json

@@ -102,6 +102,7 @@ type ReportReceipt struct {
 // submitReport godoc
 //
 //	@Summary		Submit a report of URLs
+//	@ID			submitReport
 //	@Description	URLs (http/https only) where child sexual abuse material is found, optional hashes, classification, how it was detected, an explanation, the reporter's reference, urgency and when it was seen. Text only: never media. The answer is immediate with the report's id; the node then finds where each URL is hosted (never fetching it) and hands the report to law enforcement of the hosting jurisdiction, a takedown notice to the hosting provider, the peer node of that jurisdiction or the fallback organisation. A peer forwarding a report sends its id, hops, hop_limit and reporter; a report seen before answers 200 with duplicate true.
 //	@Tags			reports
 //	@Accept			json
@@ -147,6 +148,7 @@ func (s *Server) submitReport(c *gin.Context) {
 // getReport godoc
 //
 //	@Summary		Read a report
+//	@ID			getReport
 //	@Description	The reporting organisation and the organisations the report was forwarded to may read it; to anyone else it does not exist (404). Every read is recorded in the audit log.
 //	@Tags			reports
 //	@Produce		json
@@ -171,6 +173,7 @@ func (s *Server) getReport(c *gin.Context) {
 // ackReport godoc
 //
 //	@Summary		Acknowledge a forwarded report
+//	@ID			ackReport
 //	@Description	Records when the recipient organisation (law enforcement, or the fallback) took the report in. Repeating it changes nothing.
 //	@Tags			reports
 //	@Produce		json
@@ -201,6 +204,7 @@ type HoldRequest struct {
 // holdReport godoc
 //
 //	@Summary		Hold a report's takedown
+//	@ID			holdReport
 //	@Description	Law enforcement the report was forwarded to stops its takedown notices until a time (at most the node's maximum hold) so that evidence is not lost while it investigates. Queued notices wait; the re-notice clock stops while held.
 //	@Tags			reports
 //	@Accept			json
@@ -237,6 +241,7 @@ type InboxPage struct {
 // inbox godoc
 //
 //	@Summary		Read your inbox of forwarded reports
+//	@ID			listInbox
 //	@Description	Reports routed to your organisation, oldest first, after a cursor. Each read is recorded in the audit log.
 //	@Tags			reports
 //	@Produce		json
@@ -279,6 +284,7 @@ type WebhookRequest struct {
 // setInboxWebhook godoc
 //
 //	@Summary		Push your inbox to a webhook
+//	@ID			setInboxWebhook
 //	@Description	Besides the pull inbox, each report routed to your organisation is POSTed to this URL, signed with the node's Ed25519 key (headers Hashhub-Timestamp, Hashhub-Signature, Idempotency-Key; see README). An empty URL turns the push off.
 //	@Tags			reports
 //	@Accept			json
@@ -308,6 +314,7 @@ func (s *Server) setInboxWebhook(c *gin.Context) {
 // putProvider godoc
 //
 //	@Summary		Register a hosting provider
+//	@ID			putProvider
 //	@Description	The domains (subdomains included) and IP ranges an organisation of kind hosting_provider hosts, and where its notices go: a webhook, an abuse email address, or both. Registering again replaces the registration. Admins only: a provider naming its own domains could divert others' notices.
 //	@Tags			notices
 //	@Accept			json
@@ -343,6 +350,7 @@ type ProviderList struct {
 // listProviders godoc
 //
 //	@Summary	List registered hosting providers
+//	@ID		listProviders
 //	@Tags		notices
 //	@Produce	json
 //	@Security	Bearer
@@ -365,6 +373,7 @@ func (s *Server) listProviders(c *gin.Context) {
 // getProvider godoc
 //
 //	@Summary	Read a hosting provider's registration (a provider reads its own)
+//	@ID		getProvider
 //	@Tags		notices
 //	@Produce	json
 //	@Security	Bearer
@@ -394,6 +403,7 @@ type NoticePage struct {
 // listNotices godoc
 //
 //	@Summary		List takedown notices
+//	@ID			listNotices
 //	@Description	A hosting provider sees only its own notices; an admin sees all (for dead letters and escalations).
 //	@Tags			notices
 //	@Produce		json
@@ -428,6 +438,7 @@ func (s *Server) listNotices(c *gin.Context) {
 // getNotice godoc
 //
 //	@Summary		Read a takedown notice
+//	@ID			getNotice
 //	@Description	Its provider, an admin, or an analyst of the reporting organisation; anyone else finds nothing (404). The notice carries the hosting evidence and its status history.
 //	@Tags			notices
 //	@Produce		json
@@ -458,6 +469,7 @@ type StatusRequest struct {
 // setNoticeStatus godoc
 //
 //	@Summary		Update a notice's status
+//	@ID			setNoticeStatus
 //	@Description	The provider acknowledges, reports removal, or disputes with a reason; an analyst of the reporting organisation may confirm removal. Removal is never checked by fetching the URL.
 //	@Tags			notices
 //	@Accept			json
@@ -493,6 +505,7 @@ type TakedownStats struct {
 // takedownStats godoc
 //
 //	@Summary		Takedown figures per hosting provider
+//	@ID			getTakedownStats
 //	@Description	Time to acknowledgement and to removal (median, seconds; time held by law enforcement excluded) and the share of sent notices removed within 24 hours, 3 days and 7 days. A provider sees its own figures.
 //	@Tags			notices
 //	@Produce		json
@@ -522,6 +535,7 @@ type OutboxState struct {
 // outboxState godoc
 //
 //	@Summary	Pending outbox jobs and dead letters
+//	@ID		getOutbox
 //	@Tags		notices
 //	@Produce	json
 //	@Security	Bearer

@@ -18,6 +18,7 @@ type DisputePage struct {
 // listDisputes godoc
 //
 //	@Summary	List disputes, oldest first
+//	@ID		listDisputes
 //	@Tags		review
 //	@Produce	json
 //	@Security	Bearer
@@ -63,6 +64,7 @@ type ResolveRequest struct {
 // resolveDispute godoc
 //
 //	@Summary		Resolve a dispute
+//	@ID			resolveDispute
 //	@Description	Only an analyst of an organisation other than the disputing one. upheld: the entry stays (a disputed not_illegal assessment is set aside). overturned: a not_illegal assessment is recorded and the entry leaves every list.
 //	@Tags			review
 //	@Accept			json
@@ -90,6 +92,7 @@ func (s *Server) resolveDispute(c *gin.Context) {
 // review godoc
 //
 //	@Summary		The caller's review queue
+//	@ID			listReviewQueue
 //	@Description	Open disputes the caller's organisation may resolve, and entries one assessment, organisation or jurisdiction short of a list's policy that the caller has not assessed, oldest first. Pass next_cursor to continue the entry scan.
 //	@Tags			review
 //	@Produce		json

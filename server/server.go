@@ -258,19 +258,23 @@ func jsonEncode(w io.Writer, v any) error {
 // healthz godoc
 //
 //	@Summary	Liveness: the process is up
+//	@ID		getHealthz
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	map[string]string
+//	@Security
 //	@Router		/healthz [get]
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
 // readyz godoc
 //
 //	@Summary	Readiness: the store answers
+//	@ID		getReadyz
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	map[string]string
 //	@Failure	503	{object}	Problem
+//	@Security
 //	@Router		/readyz [get]
 func (s *Server) readyz(c *gin.Context) {
 	if err := s.hub.Ready(); err != nil {

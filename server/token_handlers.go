@@ -29,6 +29,7 @@ type TokenError struct {
 // token godoc
 //
 //	@Summary		Get an access token (OAuth 2.0 client credentials)
+//	@ID			issueToken
 //	@Description	RFC 6749 §4.4. Authenticate with HTTP Basic (client id and secret, form-url-encoded) or with client_id and client_secret form fields. The token is an EdDSA JWT valid for 15 minutes. Errors follow RFC 6749 §5.2, not problem+json, so OAuth client libraries understand them.
 //	@Tags			auth
 //	@Accept			x-www-form-urlencoded
@@ -39,6 +40,7 @@ type TokenError struct {
 //	@Success		200				{object}	TokenResponse
 //	@Failure		400				{object}	TokenError
 //	@Failure		401				{object}	TokenError
+//	@Security
 //	@Router			/v1/oauth/token [post]
 func (s *Server) token(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
@@ -130,6 +132,7 @@ type Me struct {
 // me godoc
 //
 //	@Summary	Who am I
+//	@ID		getMe
 //	@Tags		auth
 //	@Produce	json
 //	@Security	Bearer

@@ -15,12 +15,14 @@ import (
 // addCheckpoint godoc
 //
 //	@Summary		Ask this node to witness a peer's checkpoint (C2SP tlog-witness)
+//	@ID			addCheckpoint
 //	@Description	Body: "old <size>", the consistency proof lines (base64), a blank line, the signed checkpoint. The checkpoint's signature by a peer's pinned log key authenticates the request. 200 answers the cosignature/v1 line; 409 (text/x.tlog.size) the size this witness last cosigned; 422 a proof that does not verify (the checkpoint is kept as evidence); 403 a bad signature; 404 an unknown log.
 //	@Tags			witness
 //	@Accept			plain
 //	@Produce		plain
 //	@Success		200	{string}	string
 //	@Failure		400,403,404,409,413,422	{string}	string
+//	@Security
 //	@Router			/v1/witness/add-checkpoint [post]
 func (s *Server) addCheckpoint(c *gin.Context) {
 	if s.cfg.Witness == nil {
@@ -45,11 +47,13 @@ func (s *Server) addCheckpoint(c *gin.Context) {
 // witnessedCheckpoint godoc
 //
 //	@Summary	The last checkpoint of a peer's log this node cosigned
+//	@ID		getWitnessedCheckpoint
 //	@Tags		witness
 //	@Produce	plain
 //	@Param		origin	path		string	true	"hex SHA-256 of the log's origin"
 //	@Success	200		{string}	string
 //	@Failure	404		{string}	string
+//	@Security
 //	@Router		/v1/witness/{origin}/checkpoint [get]
 func (s *Server) witnessedCheckpoint(c *gin.Context) {
 	if s.cfg.Witness == nil {
@@ -79,6 +83,7 @@ type EvidenceList struct {
 // witnessEvidence godoc
 //
 //	@Summary		Checkpoints this node's witness refused
+//	@ID			getWitnessEvidence
 //	@Description	Validly signed by the peer's log but inconsistent with what this node cosigned before: evidence of a forked or rolled-back log.
 //	@Tags			witness
 //	@Produce		json
