@@ -17,6 +17,7 @@ const docTemplate = `{
     "paths": {
         "/healthz": {
             "get": {
+                "security": [],
                 "produces": [
                     "application/json"
                 ],
@@ -24,6 +25,7 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Liveness: the process is up",
+                "operationId": "getHealthz",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -39,6 +41,7 @@ const docTemplate = `{
         },
         "/readyz": {
             "get": {
+                "security": [],
                 "produces": [
                     "application/json"
                 ],
@@ -46,6 +49,7 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Readiness: the store answers",
+                "operationId": "getReadyz",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -79,6 +83,7 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Read the audit chain",
+                "operationId": "listAuditEvents",
                 "parameters": [
                     {
                         "type": "string",
@@ -135,6 +140,7 @@ const docTemplate = `{
                     "review"
                 ],
                 "summary": "List disputes, oldest first",
+                "operationId": "listDisputes",
                 "parameters": [
                     {
                         "type": "string",
@@ -201,6 +207,7 @@ const docTemplate = `{
                     "review"
                 ],
                 "summary": "Resolve a dispute",
+                "operationId": "resolveDispute",
                 "parameters": [
                     {
                         "type": "string",
@@ -301,6 +308,7 @@ const docTemplate = `{
                     "hashes"
                 ],
                 "summary": "Submit one hash",
+                "operationId": "submitHash",
                 "parameters": [
                     {
                         "type": "string",
@@ -389,6 +397,7 @@ const docTemplate = `{
                     "hashes"
                 ],
                 "summary": "Import hashes in bulk",
+                "operationId": "importHashes",
                 "parameters": [
                     {
                         "type": "string",
@@ -458,6 +467,7 @@ const docTemplate = `{
                     "hashes"
                 ],
                 "summary": "Read an entry with its assessments",
+                "operationId": "getEntry",
                 "parameters": [
                     {
                         "type": "string",
@@ -526,6 +536,7 @@ const docTemplate = `{
                     "hashes"
                 ],
                 "summary": "Assess an entry",
+                "operationId": "assessHash",
                 "parameters": [
                     {
                         "type": "string",
@@ -627,6 +638,7 @@ const docTemplate = `{
                     "hashes"
                 ],
                 "summary": "Give feedback on an entry",
+                "operationId": "sendFeedback",
                 "parameters": [
                     {
                         "type": "string",
@@ -724,6 +736,7 @@ const docTemplate = `{
                     "hashes"
                 ],
                 "summary": "An entry's whole history: assessments, feedback, disputes and resolutions",
+                "operationId": "entryHistory",
                 "parameters": [
                     {
                         "type": "string",
@@ -792,6 +805,7 @@ const docTemplate = `{
                     "hashes"
                 ],
                 "summary": "Retract your organisation's assessments of an entry",
+                "operationId": "retractHash",
                 "parameters": [
                     {
                         "type": "string",
@@ -896,6 +910,7 @@ const docTemplate = `{
                     "reports"
                 ],
                 "summary": "Read your inbox of forwarded reports",
+                "operationId": "listInbox",
                 "parameters": [
                     {
                         "type": "string",
@@ -956,6 +971,7 @@ const docTemplate = `{
                     "reports"
                 ],
                 "summary": "Push your inbox to a webhook",
+                "operationId": "setInboxWebhook",
                 "parameters": [
                     {
                         "description": "webhook URL",
@@ -1015,6 +1031,7 @@ const docTemplate = `{
         },
         "/v1/keys": {
             "get": {
+                "security": [],
                 "description": "Pin these out of band before a first pull: the release key verifies manifests (also with cosign or openssl), the log key verifies checkpoints.",
                 "produces": [
                     "application/json"
@@ -1023,6 +1040,7 @@ const docTemplate = `{
                     "releases"
                 ],
                 "summary": "The node's public keys",
+                "operationId": "listKeys",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -1035,6 +1053,7 @@ const docTemplate = `{
         },
         "/v1/keys/release.pem": {
             "get": {
+                "security": [],
                 "produces": [
                     "application/x-pem-file"
                 ],
@@ -1042,6 +1061,7 @@ const docTemplate = `{
                     "releases"
                 ],
                 "summary": "The release public key as a PEM file (for cosign and openssl)",
+                "operationId": "getReleaseKeyPEM",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -1066,6 +1086,7 @@ const docTemplate = `{
                     "lists"
                 ],
                 "summary": "Lists the caller may read",
+                "operationId": "listLists",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -1098,6 +1119,7 @@ const docTemplate = `{
                     "lists"
                 ],
                 "summary": "Create a list",
+                "operationId": "createList",
                 "parameters": [
                     {
                         "type": "string",
@@ -1181,6 +1203,7 @@ const docTemplate = `{
                     "lists"
                 ],
                 "summary": "Read a list",
+                "operationId": "getList",
                 "parameters": [
                     {
                         "type": "string",
@@ -1228,6 +1251,7 @@ const docTemplate = `{
                     "releases"
                 ],
                 "summary": "Changes between two versions",
+                "operationId": "getDelta",
                 "parameters": [
                     {
                         "type": "string",
@@ -1305,6 +1329,7 @@ const docTemplate = `{
                     "lists"
                 ],
                 "summary": "Entries that qualify for a list now",
+                "operationId": "listEntries",
                 "parameters": [
                     {
                         "type": "string",
@@ -1369,6 +1394,7 @@ const docTemplate = `{
                     "releases"
                 ],
                 "summary": "Proof that one entry is in a list's latest version",
+                "operationId": "getEntryProof",
                 "parameters": [
                     {
                         "type": "string",
@@ -1435,6 +1461,7 @@ const docTemplate = `{
                     "federation"
                 ],
                 "summary": "The origin-signed records a list's versions rest on",
+                "operationId": "listRecords",
                 "parameters": [
                     {
                         "type": "string",
@@ -1505,6 +1532,7 @@ const docTemplate = `{
                     "releases"
                 ],
                 "summary": "Publish the next version of a list",
+                "operationId": "buildRelease",
                 "parameters": [
                     {
                         "type": "string",
@@ -1557,6 +1585,7 @@ const docTemplate = `{
                     "releases"
                 ],
                 "summary": "A list's latest version and links",
+                "operationId": "getLatestRelease",
                 "parameters": [
                     {
                         "type": "string",
@@ -1621,6 +1650,7 @@ const docTemplate = `{
                     "releases"
                 ],
                 "summary": "A version's manifest or its signature",
+                "operationId": "getReleaseFile",
                 "parameters": [
                     {
                         "type": "string",
@@ -1688,6 +1718,7 @@ const docTemplate = `{
                     "releases"
                 ],
                 "summary": "A list's whole contents at a version",
+                "operationId": "getSnapshot",
                 "parameters": [
                     {
                         "type": "string",
@@ -1745,6 +1776,7 @@ const docTemplate = `{
         },
         "/v1/log/checkpoint": {
             "get": {
+                "security": [],
                 "description": "A C2SP tlog-checkpoint signed note (Ed25519 log key): origin, tree size, base64 root hash, signature lines.",
                 "produces": [
                     "text/plain"
@@ -1753,6 +1785,7 @@ const docTemplate = `{
                     "log"
                 ],
                 "summary": "The transparency log's signed checkpoint",
+                "operationId": "getCheckpoint",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -1777,6 +1810,7 @@ const docTemplate = `{
                     "log"
                 ],
                 "summary": "A log leaf: the manifest at that index",
+                "operationId": "getLogLeaf",
                 "parameters": [
                     {
                         "type": "integer",
@@ -1810,6 +1844,7 @@ const docTemplate = `{
         },
         "/v1/log/proof/consistency": {
             "get": {
+                "security": [],
                 "produces": [
                     "application/json"
                 ],
@@ -1817,6 +1852,7 @@ const docTemplate = `{
                     "log"
                 ],
                 "summary": "Proof that the tree of size old is a prefix of the tree of size new",
+                "operationId": "getConsistencyProof",
                 "parameters": [
                     {
                         "type": "integer",
@@ -1851,6 +1887,7 @@ const docTemplate = `{
         },
         "/v1/log/proof/inclusion": {
             "get": {
+                "security": [],
                 "produces": [
                     "application/json"
                 ],
@@ -1858,6 +1895,7 @@ const docTemplate = `{
                     "log"
                 ],
                 "summary": "Proof that log leaf index is in the tree of a size",
+                "operationId": "getInclusionProof",
                 "parameters": [
                     {
                         "type": "integer",
@@ -1904,6 +1942,7 @@ const docTemplate = `{
                     "auth"
                 ],
                 "summary": "Who am I",
+                "operationId": "getMe",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -1935,6 +1974,7 @@ const docTemplate = `{
                     "notices"
                 ],
                 "summary": "List takedown notices",
+                "operationId": "listNotices",
                 "parameters": [
                     {
                         "type": "string",
@@ -1998,6 +2038,7 @@ const docTemplate = `{
                     "notices"
                 ],
                 "summary": "Read a takedown notice",
+                "operationId": "getNotice",
                 "parameters": [
                     {
                         "type": "string",
@@ -2053,6 +2094,7 @@ const docTemplate = `{
                     "notices"
                 ],
                 "summary": "Update a notice's status",
+                "operationId": "setNoticeStatus",
                 "parameters": [
                     {
                         "type": "string",
@@ -2131,6 +2173,7 @@ const docTemplate = `{
         },
         "/v1/oauth/token": {
             "post": {
+                "security": [],
                 "description": "RFC 6749 §4.4. Authenticate with HTTP Basic (client id and secret, form-url-encoded) or with client_id and client_secret form fields. The token is an EdDSA JWT valid for 15 minutes. Errors follow RFC 6749 §5.2, not problem+json, so OAuth client libraries understand them.",
                 "consumes": [
                     "application/x-www-form-urlencoded"
@@ -2142,6 +2185,7 @@ const docTemplate = `{
                     "auth"
                 ],
                 "summary": "Get an access token (OAuth 2.0 client credentials)",
+                "operationId": "issueToken",
                 "parameters": [
                     {
                         "type": "string",
@@ -2199,6 +2243,7 @@ const docTemplate = `{
                     "organisations"
                 ],
                 "summary": "List organisations",
+                "operationId": "listOrgs",
                 "parameters": [
                     {
                         "type": "string",
@@ -2256,6 +2301,7 @@ const docTemplate = `{
                     "organisations"
                 ],
                 "summary": "Create an organisation",
+                "operationId": "createOrg",
                 "parameters": [
                     {
                         "type": "string",
@@ -2339,6 +2385,7 @@ const docTemplate = `{
                     "organisations"
                 ],
                 "summary": "Read an organisation",
+                "operationId": "getOrg",
                 "parameters": [
                     {
                         "type": "string",
@@ -2390,6 +2437,7 @@ const docTemplate = `{
                     "organisations"
                 ],
                 "summary": "List an organisation's users",
+                "operationId": "listUsers",
                 "parameters": [
                     {
                         "type": "string",
@@ -2443,6 +2491,7 @@ const docTemplate = `{
                     "organisations"
                 ],
                 "summary": "Create a user with client credentials",
+                "operationId": "createUser",
                 "parameters": [
                     {
                         "type": "string",
@@ -2533,6 +2582,7 @@ const docTemplate = `{
                     "notices"
                 ],
                 "summary": "Pending outbox jobs and dead letters",
+                "operationId": "getOutbox",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -2569,6 +2619,7 @@ const docTemplate = `{
                     "peers"
                 ],
                 "summary": "List peers",
+                "operationId": "listPeers",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -2607,6 +2658,7 @@ const docTemplate = `{
                     "peers"
                 ],
                 "summary": "Register a peer node",
+                "operationId": "addPeer",
                 "parameters": [
                     {
                         "type": "string",
@@ -2691,6 +2743,7 @@ const docTemplate = `{
                     "peers"
                 ],
                 "summary": "Read a peer and how syncing its lists is going",
+                "operationId": "getPeer",
                 "parameters": [
                     {
                         "type": "string",
@@ -2738,6 +2791,7 @@ const docTemplate = `{
                     "peers"
                 ],
                 "summary": "Remove a peer",
+                "operationId": "removePeer",
                 "parameters": [
                     {
                         "type": "string",
@@ -2786,6 +2840,7 @@ const docTemplate = `{
                     "peers"
                 ],
                 "summary": "Pause or resume syncing with a peer",
+                "operationId": "pauseOrResumePeer",
                 "parameters": [
                     {
                         "type": "string",
@@ -2844,6 +2899,7 @@ const docTemplate = `{
                     "notices"
                 ],
                 "summary": "List registered hosting providers",
+                "operationId": "listProviders",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -2882,6 +2938,7 @@ const docTemplate = `{
                     "notices"
                 ],
                 "summary": "Register a hosting provider",
+                "operationId": "putProvider",
                 "parameters": [
                     {
                         "type": "string",
@@ -2959,6 +3016,7 @@ const docTemplate = `{
                     "notices"
                 ],
                 "summary": "Read a hosting provider's registration (a provider reads its own)",
+                "operationId": "getProvider",
                 "parameters": [
                     {
                         "type": "string",
@@ -3014,6 +3072,7 @@ const docTemplate = `{
                     "reports"
                 ],
                 "summary": "Submit a report of URLs",
+                "operationId": "submitReport",
                 "parameters": [
                     {
                         "type": "string",
@@ -3098,6 +3157,7 @@ const docTemplate = `{
                     "reports"
                 ],
                 "summary": "Read a report",
+                "operationId": "getReport",
                 "parameters": [
                     {
                         "type": "string",
@@ -3150,6 +3210,7 @@ const docTemplate = `{
                     "reports"
                 ],
                 "summary": "Acknowledge a forwarded report",
+                "operationId": "ackReport",
                 "parameters": [
                     {
                         "type": "string",
@@ -3205,6 +3266,7 @@ const docTemplate = `{
                     "reports"
                 ],
                 "summary": "Hold a report's takedown",
+                "operationId": "holdReport",
                 "parameters": [
                     {
                         "type": "string",
@@ -3290,6 +3352,7 @@ const docTemplate = `{
                     "review"
                 ],
                 "summary": "The caller's review queue",
+                "operationId": "listReviewQueue",
                 "parameters": [
                     {
                         "type": "string",
@@ -3347,6 +3410,7 @@ const docTemplate = `{
                     "notices"
                 ],
                 "summary": "Takedown figures per hosting provider",
+                "operationId": "getTakedownStats",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -3371,6 +3435,7 @@ const docTemplate = `{
         },
         "/v1/witness/add-checkpoint": {
             "post": {
+                "security": [],
                 "description": "Body: \"old \u003csize\u003e\", the consistency proof lines (base64), a blank line, the signed checkpoint. The checkpoint's signature by a peer's pinned log key authenticates the request. 200 answers the cosignature/v1 line; 409 (text/x.tlog.size) the size this witness last cosigned; 422 a proof that does not verify (the checkpoint is kept as evidence); 403 a bad signature; 404 an unknown log.",
                 "consumes": [
                     "text/plain"
@@ -3382,6 +3447,7 @@ const docTemplate = `{
                     "witness"
                 ],
                 "summary": "Ask this node to witness a peer's checkpoint (C2SP tlog-witness)",
+                "operationId": "addCheckpoint",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -3443,6 +3509,7 @@ const docTemplate = `{
                     "witness"
                 ],
                 "summary": "Checkpoints this node's witness refused",
+                "operationId": "getWitnessEvidence",
                 "parameters": [
                     {
                         "type": "string",
@@ -3476,6 +3543,7 @@ const docTemplate = `{
         },
         "/v1/witness/{origin}/checkpoint": {
             "get": {
+                "security": [],
                 "produces": [
                     "text/plain"
                 ],
@@ -3483,6 +3551,7 @@ const docTemplate = `{
                     "witness"
                 ],
                 "summary": "The last checkpoint of a peer's log this node cosigned",
+                "operationId": "getWitnessedCheckpoint",
                 "parameters": [
                     {
                         "type": "string",
