@@ -68,9 +68,22 @@ else
   done
 fi
 
+# Wait (at most 30 s each) until every node answers /readyz with its own id:
+# another process on the port must not pass for it. A node started here
+# that exits (a taken port, a bad flag) stops the demo at once, with its log.
+i=0
 for n in "${nodes[@]}"; do
-  for _ in $(seq 150); do curl -sf "${url[$n]}/readyz" >/dev/null && break; sleep 0.2; done
-  curl -sf "${url[$n]}/readyz" >/dev/null || { echo "$n did not start" >&2; exit 1; }
+  pid=${pids[$i]:-}
+  i=$((i + 1))
+  ready=0
+  for _ in $(seq 150); do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      echo "$n exited:" >&2; cat "$work/$n.log" >&2; exit 1
+    fi
+    if [[ $(curl -sf -m 2 "${url[$n]}/readyz") == *"\"node\":\"$n\""* ]]; then ready=1; break; fi
+    sleep 0.2
+  done
+  [ "$ready" = 1 ] || { echo "$n did not answer as $n at ${url[$n]} within 30 s" >&2; exit 1; }
 done
 
 as() { local n=$1; shift; hashctl --server "${url[$n]}" --credentials "${creds[$n]}" "$@"; }

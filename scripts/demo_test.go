@@ -3,7 +3,10 @@ package scripts
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -61,6 +64,38 @@ func TestDemo(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", out)
+	}
+}
+
+// TestDemoStopsWhenPortIsTaken holds hub-gb's port with a server that
+// answers /readyz as another node: the demo must stop at the start with
+// hub-gb's log, not wait forever or take the other server for hub-gb.
+func TestDemoStopsWhenPortIsTaken(t *testing.T) {
+	base := freeRun(t, 3)
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"node":"someone-else","status":"ready"}`)
+	}))
+	other.Listener.Close()
+	other.Listener = ln
+	other.Start()
+	defer other.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "demo.sh")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("HASHHUB_DEMO_PORT=%d", base), "HASHHUB_DEMO_DIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("demo.sh went on with another server on hub-gb's port:\n%s", out)
+	}
+	if !strings.Contains(string(out), "hub-gb exited:") || !strings.Contains(string(out), "address already in use") {
+		t.Errorf("demo.sh did not stop with hub-gb's log:\n%s", out)
+	}
+	if strings.Contains(string(out), "each node publishes its keys") {
+		t.Errorf("demo.sh went past the start:\n%s", out)
 	}
 }
 

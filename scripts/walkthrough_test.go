@@ -4,7 +4,10 @@ package scripts
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,25 +33,23 @@ func walkthrough(t *testing.T) string {
 	return string(m[1])
 }
 
-func TestREADMEWalkthrough(t *testing.T) {
-	needtool.Command(t, "curl")
-	needtool.Command(t, "openssl")
-	script := walkthrough(t)
+// buildBins builds hashhub and hashctl into a temporary directory.
+func buildBins(t *testing.T) string {
+	t.Helper()
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", bin+"/", "./cmd/hashhub", "./cmd/hashctl")
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	// The README uses 127.0.0.1:8080; the test takes a free port instead.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	script = strings.ReplaceAll(script, "127.0.0.1:8080", addr)
+	return bin
+}
 
+// runWalkthrough runs the README's walkthrough with the node on addr
+// instead of 127.0.0.1:8080, in a new directory, which it returns.
+func runWalkthrough(t *testing.T, bin, addr string) (string, []byte, error) {
+	t.Helper()
+	script := strings.ReplaceAll(walkthrough(t), "127.0.0.1:8080", addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -56,6 +57,20 @@ func TestREADMEWalkthrough(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	out, err := cmd.CombinedOutput()
+	return dir, out, err
+}
+
+func TestREADMEWalkthrough(t *testing.T) {
+	needtool.Command(t, "curl")
+	needtool.Command(t, "openssl")
+	// The README uses 127.0.0.1:8080; the test takes a free port instead.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir, out, err := runWalkthrough(t, buildBins(t), addr)
 	if err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "node.log"))
 		t.Fatalf("walkthrough failed: %v\n--- output\n%s\n--- node log\n%s", err, out, log)
@@ -86,5 +101,28 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	if !strings.Contains(text, "upheld") {
 		t.Errorf("history does not show the upheld dispute\n%s", text)
+	}
+}
+
+// TestWalkthroughStopsWhenPortIsTaken runs the walkthrough while another
+// server, which answers /readyz as a different node, holds the port: the
+// node cannot start, and the walkthrough must stop there with the node's
+// log instead of waiting forever or driving the other server.
+func TestWalkthroughStopsWhenPortIsTaken(t *testing.T) {
+	needtool.Command(t, "curl")
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"node":"someone-else","status":"ready"}`)
+	}))
+	defer other.Close()
+	dir, out, err := runWalkthrough(t, buildBins(t), other.Listener.Addr().String())
+	if err == nil {
+		t.Fatalf("the walkthrough went on with another server on its port:\n%s", out)
+	}
+	if !strings.Contains(string(out), "has exited; see its log") || !strings.Contains(string(out), "address already in use") {
+		t.Errorf("the walkthrough did not stop at the start with the node's log:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nl.json")); err == nil {
+		t.Errorf("the walkthrough went past the start")
 	}
 }

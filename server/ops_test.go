@@ -26,7 +26,7 @@ func TestOperations(t *testing.T) {
 	t.Run("readyz", func(t *testing.T) {
 		var body map[string]string
 		tn.get("/readyz", "").decode(t, http.StatusOK, &body)
-		if body["status"] != "ready" {
+		if body["status"] != "ready" || body["node"] != "node-a" {
 			t.Fatalf("body %v", body)
 		}
 	})

@@ -268,20 +268,21 @@ func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status":
 
 // readyz godoc
 //
-//	@Summary	Readiness: the store answers
-//	@ID		getReadyz
-//	@Tags		operations
-//	@Produce	json
-//	@Success	200	{object}	map[string]string
-//	@Failure	503	{object}	Problem
+//	@Summary		Readiness: the store answers
+//	@Description	The answer names the node ({"status":"ready","node":"hub-nl"}), so a script waiting for the node it started can tell it from another process on the same port.
+//	@ID			getReadyz
+//	@Tags			operations
+//	@Produce		json
+//	@Success		200	{object}	map[string]string
+//	@Failure		503	{object}	Problem
 //	@Security
-//	@Router		/readyz [get]
+//	@Router			/readyz [get]
 func (s *Server) readyz(c *gin.Context) {
 	if err := s.hub.Ready(); err != nil {
 		writeProblem(c, pUnavailable.with("store not ready"))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "node": s.hub.NodeID()})
 }
 
 // readBody drains a small body for fingerprinting and puts it back.
