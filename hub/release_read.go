@@ -117,8 +117,11 @@ func (s *Service) DeltaRange(name string, from, to uint64) (uint64, error) {
 // WriteDelta writes the changes from version from to version to (resolved
 // by DeltaRange). A single step (to = from+1) is written byte for byte as
 // recorded, so its SHA-256 is the manifest's delta.sha256. A longer range
-// is compacted — the last change per entry wins, in key order — and
-// from=0 is the whole list as adds.
+// is compacted — the last change per entry wins, in key order — except
+// from=0 to the latest version (when that is more than one step), which is
+// the whole list as adds read straight from the members, in the snapshot's
+// (set-root) order: sorting 10 million members by key would cost memory
+// the stream does not need. docs/release-format.md says the same.
 func (s *Service) WriteDelta(w io.Writer, name string, from, to uint64, format DeltaFormat) error {
 	return s.db.View(func(tx *store.Tx) error {
 		ls, err := s.listState(tx, name)

@@ -290,7 +290,7 @@ func (s *Server) formatQuery(c *gin.Context) (hub.DeltaFormat, string, bool) {
 //
 //	@Summary		Changes between two versions
 //	@ID			getDelta
-//	@Description	NDJSON lines {"op":"add"|"remove"|"update","algo","value","quality","severity"} in key order. A single step (to = from+1) is the recorded delta byte for byte: its SHA-256 is the manifest's delta.sha256. A longer range is compacted (last change per entry wins); from=0 is the whole list. A from older than the retention window answers 410 with the snapshot's address. Immutable when to is given.
+//	@Description	NDJSON lines {"op":"add"|"remove"|"update","algo","value","quality","severity"}. A single step (to = from+1) is the recorded delta byte for byte, in key order: its SHA-256 is the manifest's delta.sha256. A longer range is compacted (last change per entry wins), in key order; from=0 to the latest version N > 1 is the whole list as adds, in the snapshot's set-root order (bucket, then leaf hash), not key order. A from older than the retention window answers 410 with the snapshot's address. Immutable when to is given.
 //	@Tags			releases
 //	@Produce		application/x-ndjson
 //	@Produce		text/csv
@@ -351,7 +351,7 @@ func (s *Server) delta(c *gin.Context) {
 //
 //	@Summary		A list's whole contents at a version
 //	@ID			getSnapshot
-//	@Description	One canonical line per entry, the bytes the set root covers (docs/release-format.md). Only the latest version is kept whole; an older one answers 410.
+//	@Description	One canonical line per entry, the bytes the set root covers (docs/release-format.md), in set-root order: by bucket (first two bytes of SHA-256 of algo:value), then by leaf hash (SHA-256 of the line), not in key order. Only the latest version is kept whole; an older one answers 410.
 //	@Tags			releases
 //	@Produce		application/x-ndjson
 //	@Produce		text/csv

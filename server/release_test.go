@@ -1,8 +1,15 @@
 package server_test
 
 import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -165,4 +172,74 @@ func verifyEntryProof(ep hub.EntryProof) error {
 		return out
 	}
 	return setroot.VerifyProof(root, ep.Key, []byte(ep.Line), setroot.Proof{Bucket: ep.Bucket, Leaves: dec(ep.Leaves), Path: dec(ep.Path)})
+}
+
+// TestDeltaFromZeroInSnapshotOrder pins what docs/release-format.md says:
+// a snapshot is in set-root order (bucket, then leaf hash), not key order;
+// delta?from=0 up to a latest version N > 1 lists the same lines in the
+// same order, as adds, while with N = 1 it is version 1's recorded delta,
+// in key order.
+func TestDeltaFromZeroInSnapshotOrder(t *testing.T) {
+	tn := newTestNode(t)
+	hl := tn.member(orgs.Hotline, "NL")
+	pl := tn.member(orgs.Platform, "US")
+	tn.postJSON("/v1/lists", tn.admin.Token, map[string]any{"name": "one", "policy": map[string]any{"min_assessments": 1},
+		"readers": map[string]any{"orgs": []string{pl.Org}}}).decode(t, http.StatusCreated, nil)
+	var body strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&body, "{\"algo\":\"md5\",\"value\":\"%032x\",\"severity\":\"B\"}\n", i)
+	}
+	tn.do(request{method: "POST", path: "/v1/hashes/import", token: hl.Token, ctype: "application/x-ndjson",
+		body: []byte(body.String())}).decode(t, http.StatusOK, nil)
+	build := func() {
+		tn.do(request{method: "POST", path: "/v1/lists/one/releases", token: tn.admin.Token}).decode(t, http.StatusCreated, nil)
+	}
+	build()
+	one := tn.get("/v1/lists/one/delta?from=0", pl.Token)
+	one.decode(t, http.StatusOK, nil)
+	if step := tn.get("/v1/lists/one/delta?from=0&to=1", pl.Token); string(one.body) != string(step.body) {
+		t.Fatalf("with one version, delta?from=0 is not version 1's delta:\n%s", one.body)
+	}
+	tn.postJSON("/v1/hashes", hl.Token, map[string]any{"algo": "md5", "value": fmt.Sprintf("%032x", 40), "severity": "B"}).
+		decode(t, http.StatusCreated, nil)
+	build()
+
+	snap := tn.get("/v1/lists/one/snapshot", pl.Token)
+	snap.decode(t, http.StatusOK, nil)
+	lines := strings.Split(strings.TrimSuffix(string(snap.body), "\n"), "\n")
+	if len(lines) != 41 {
+		t.Fatalf("snapshot has %d lines, want 41", len(lines))
+	}
+	type pos struct {
+		bucket uint16
+		leaf   [32]byte
+		key    string
+	}
+	ps := make([]pos, len(lines))
+	for i, l := range lines {
+		var it struct{ Algo, Value string }
+		if err := json.Unmarshal([]byte(l), &it); err != nil {
+			t.Fatal(err)
+		}
+		key := it.Algo + ":" + it.Value
+		k := sha256.Sum256([]byte(key))
+		ps[i] = pos{binary.BigEndian.Uint16(k[:2]), sha256.Sum256([]byte(l)), key}
+	}
+	inSetRootOrder := slices.IsSortedFunc(ps, func(a, b pos) int {
+		return cmp.Or(cmp.Compare(a.bucket, b.bucket), bytes.Compare(a.leaf[:], b.leaf[:]))
+	})
+	inKeyOrder := slices.IsSortedFunc(ps, func(a, b pos) int { return strings.Compare(a.key, b.key) })
+	if !inSetRootOrder || inKeyOrder {
+		t.Fatalf("snapshot: set-root order %v, key order %v; want set-root order only", inSetRootOrder, inKeyOrder)
+	}
+
+	d := tn.get("/v1/lists/one/delta?from=0", pl.Token)
+	d.decode(t, http.StatusOK, nil)
+	var want strings.Builder
+	for _, l := range lines {
+		want.WriteString(`{"op":"add",` + l[1:] + "\n")
+	}
+	if string(d.body) != want.String() {
+		t.Fatalf("delta?from=0 is not the snapshot's lines in the snapshot's order:\n%s\nsnapshot:\n%s", d.body, snap.body)
+	}
 }
