@@ -42,6 +42,7 @@ const docTemplate = `{
         "/readyz": {
             "get": {
                 "security": [],
+                "description": "The answer names the node ({\"status\":\"ready\",\"node\":\"hub-nl\"}), so a script waiting for the node it started can tell it from another process on the same port.",
                 "produces": [
                     "application/json"
                 ],
@@ -1242,7 +1243,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "NDJSON lines {\"op\":\"add\"|\"remove\"|\"update\",\"algo\",\"value\",\"quality\",\"severity\"} in key order. A single step (to = from+1) is the recorded delta byte for byte: its SHA-256 is the manifest's delta.sha256. A longer range is compacted (last change per entry wins); from=0 is the whole list. A from older than the retention window answers 410 with the snapshot's address. Immutable when to is given.",
+                "description": "NDJSON lines {\"op\":\"add\"|\"remove\"|\"update\",\"algo\",\"value\",\"quality\",\"severity\"}. A single step (to = from+1) is the recorded delta byte for byte, in key order: its SHA-256 is the manifest's delta.sha256. A longer range is compacted (last change per entry wins), in key order; from=0 to the latest version N \u003e 1 is the whole list as adds, in the snapshot's set-root order (bucket, then leaf hash), not key order. A from older than the retention window answers 410 with the snapshot's address. Immutable when to is given.",
                 "produces": [
                     "application/x-ndjson",
                     "text/csv"
@@ -1709,7 +1710,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "One canonical line per entry, the bytes the set root covers (docs/release-format.md). Only the latest version is kept whole; an older one answers 410.",
+                "description": "One canonical line per entry, the bytes the set root covers (docs/release-format.md), in set-root order: by bucket (first two bytes of SHA-256 of algo:value), then by leaf hash (SHA-256 of the line), not in key order. Only the latest version is kept whole; an older one answers 410.",
                 "produces": [
                     "application/x-ndjson",
                     "text/csv"
