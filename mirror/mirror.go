@@ -1,5 +1,6 @@
 // Package mirror keeps a verified local copy of one hash list, pulled from
-// a hashhub node: the client side of DESIGN.md §3 and §4.
+// a hashhub node: the client side of release distribution (docs/design.md §4,
+// docs/release-format.md).
 //
 // A mirror trusts nothing the node says until it has checked it against
 // two keys pinned when the mirror was made: the node's release key (which

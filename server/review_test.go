@@ -12,10 +12,10 @@ import (
 	"github.com/hashhub/hashhub/server"
 )
 
-// TestHumanReviewLoop walks DESIGN.md §2's oversight loop through the API:
-// nothing reaches a platform until the list's policy of independent human
-// assessments is met, and a platform's false positive puts a human back in
-// the loop.
+// TestHumanReviewLoop walks the oversight loop of docs/design.md §3
+// (lists) through the API: nothing reaches a platform until the list's
+// policy of independent human assessments is met, and a platform's false
+// positive puts a human back in the loop.
 func TestHumanReviewLoop(t *testing.T) {
 	tn := newTestNode(t)
 	nl := tn.member(orgs.Hotline, "NL")

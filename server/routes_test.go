@@ -14,7 +14,7 @@ import (
 	"github.com/hashhub/hashhub/orgs"
 )
 
-// Who may call what, written from DESIGN.md §1 and §2, independently of the
+// Who may call what, written from docs/design.md §2 and §3, independently of the
 // server's own route table:
 //   - admin runs the node: organisations, users, lists, the audit log; it
 //     may read entries and the review queue to oversee the node, but does

@@ -92,10 +92,10 @@ func BenchmarkCompute1M(b *testing.B) {
 	}
 }
 
-// BenchmarkSortedSnapshotSHA256_1M is the flat alternative DESIGN.md §3
-// weighs: SHA-256 of the sorted snapshot, which every release and every
-// client update would pay in full. Sorting is included, as a client holding
-// a set in a map would have to sort it.
+// BenchmarkSortedSnapshotSHA256_1M is the flat alternative that
+// docs/release-format.md weighs: SHA-256 of the sorted snapshot, which
+// every release and every client update would pay in full. Sorting is
+// included, as a client holding a set in a map would have to sort it.
 func BenchmarkSortedSnapshotSHA256_1M(b *testing.B) {
 	entries := synthetic(1_000_000)
 	lines := make([][]byte, len(entries))
