@@ -26,6 +26,11 @@ func TestSpecLints(t *testing.T) {
 		"--max-problems", "1000", "--format", "stylish", "openapi/swagger.yaml", "openapi/swagger.json")
 	cmd.Dir = ".."
 	out, err := cmd.CombinedOutput()
+	if err != nil && (strings.Contains(string(out), "npm error") || strings.Contains(string(out), "npm ERR!")) {
+		// npx could not fetch the linter (offline, registry unreachable).
+		needtool.Missing(t, RedoclyCLI+" (npx could not fetch it from the npm registry)",
+			"`npm install --global "+RedoclyCLI+"`, or allow access to registry.npmjs.org")
+	}
 	if err != nil {
 		t.Fatalf("redocly lint: %v\n%s", err, out)
 	}

@@ -11,4 +11,15 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 bash scripts/deps.sh --check
-go test -race -count=1 -timeout 15m ./...
+# The race detector needs cgo and a C compiler. Without one the tests still
+# run, without it, and say so; CI must have it (scripts/deps.sh installs gcc).
+race=-race
+if [ "$(go env CGO_ENABLED)" != 1 ] || ! command -v "$(go env CC)" >/dev/null 2>&1; then
+  if [ -n "${CI:-}" ]; then
+    echo "the race detector needs cgo and a C compiler: apt-get install gcc" >&2
+    exit 1
+  fi
+  echo "note: no C compiler ($(go env CC)), so the tests run without the race detector (install: apt-get install gcc)" >&2
+  race=
+fi
+go test $race -count=1 -timeout 15m ./...

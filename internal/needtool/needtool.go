@@ -29,13 +29,14 @@ var Debian = map[string]string{
 }
 
 // Missing skips the test outside CI, saying what is missing and how to get
-// it, and fails it on CI.
+// it (install, e.g. "`apt-get install curl` (Debian/Ubuntu)"), and fails it
+// on CI.
 func Missing(t testing.TB, what, install string) {
 	t.Helper()
 	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is missing and CI must run this test: %s (or: sudo bash %s)", what, install, DepsScript)
+		t.Fatalf("%s is missing and CI must run this test. Install it: %s; or everything the tests use: `sudo bash %s`", what, install, DepsScript)
 	}
-	t.Skipf("skipped: %s is missing. Install it with `%s` (Debian/Ubuntu), or everything the tests use with `sudo bash %s`. On CI (CI=1) this is a failure.", what, install, DepsScript)
+	t.Skipf("skipped: %s is missing. Install it: %s; or everything the tests use: `sudo bash %s`. On CI (CI=1) this is a failure.", what, install, DepsScript)
 }
 
 // Command returns the path of the named program, or skips/fails as Missing
@@ -78,5 +79,5 @@ func aptGet(name string) string {
 	if !ok {
 		pkg = name
 	}
-	return "apt-get install " + pkg
+	return "`apt-get install " + pkg + "` (Debian/Ubuntu)"
 }
