@@ -178,6 +178,8 @@ type Node struct {
 	// and forwards in the background while the node serves.
 	Reports *hub.Reports
 	Outbox  *outbox.Worker
+	// dir is the data directory (the backup socket lives there).
+	dir string
 }
 
 // ReadConfig reads a node's identity from its data directory.
@@ -277,7 +279,7 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 	})
 	n := &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log, Syncer: syncer, syncKick: syncKick,
 		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign,
-		foldKick: fold}
+		foldKick: fold, dir: dir}
 	if err := n.openReports(dir); err != nil {
 		db.Close()
 		return nil, err
@@ -302,6 +304,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go n.housekeeping(ctx)
+	go n.serveBackups(ctx)
 	every := n.CosignInterval
 	if every <= 0 {
 		every = federation.DefaultCosignInterval

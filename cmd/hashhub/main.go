@@ -4,6 +4,8 @@
 //	hashhub serve --data DIR --addr HOST:PORT
 //	hashhub audit verify --data DIR
 //	hashhub keys rotate --data DIR
+//	hashhub backup --data DIR --to FILE
+//	hashhub restore --from FILE --data DIR [--force]
 //
 // Flags fall back to the environment (HASHHUB_DATA, HASHHUB_ADDR) and then
 // to the defaults ./hashhub-data and 127.0.0.1:8080.
@@ -42,6 +44,8 @@ Commands:
   serve         run the node's HTTP API (initialises an empty data dir first)
   audit verify  check the audit chain offline and name the first broken link
   keys rotate   replace the release key (node stopped); the old key signs the hand-over
+  backup        write a consistent backup archive of a node, running or stopped
+  restore       unpack a backup archive into a new data directory, checking it first
 
 Run "hashhub COMMAND -h" for a command's flags.
 `
@@ -69,6 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = cmdKeysRotate(args[2:], stdout, stderr)
+	case "backup":
+		err = cmdBackup(args[1:], stdout, stderr)
+	case "restore":
+		err = cmdRestore(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
