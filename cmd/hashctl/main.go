@@ -30,6 +30,7 @@ import (
 	"syscall"
 
 	"github.com/hashhub/hashhub/client"
+	"github.com/hashhub/hashhub/version"
 )
 
 const defaultServer = client.DefaultServer
@@ -103,6 +104,7 @@ func init() {
 		{"notices stats", "", "time to acknowledgement and removal, share removed within 24h/3d/7d, per provider", cmdNoticesStats},
 
 		{"help", "[COMMAND]", "show help for hashctl or a command", cmdHelp},
+		{"version", "", "show hashctl's version (also --version)", cmdVersion},
 	}
 }
 
@@ -151,6 +153,7 @@ func (e *env) dispatch(args []string) error {
 	top := flag.NewFlagSet("hashctl", flag.ContinueOnError)
 	top.SetOutput(io.Discard)
 	e.g.register(top)
+	showVersion := top.Bool("version", false, "print hashctl's version and exit")
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			e.topUsage(e.stdout)
@@ -159,6 +162,10 @@ func (e *env) dispatch(args []string) error {
 		return &usageError{msg: err.Error()}
 	}
 	rest := top.Args()
+	if *showVersion {
+		fmt.Fprintln(e.stdout, version.String("hashctl"))
+		return nil
+	}
 	if len(rest) == 0 {
 		return &usageError{msg: "no command given"}
 	}
@@ -374,6 +381,14 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+func cmdVersion(e *env, args []string) error {
+	if _, err := e.parse(e.flags(), args, 0); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, version.String("hashctl"))
+	return nil
 }
 
 func userAgent() string {
