@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"net"
@@ -100,13 +99,8 @@ func WriteBackup(w io.Writer, dir string, db *store.DB) error {
 	}
 	// The store goes in from one read transaction: the header takes the
 	// size that transaction sees, then its pages follow.
-	var d hash.Hash
-	err = db.Snapshot(writerFunc(func(p []byte) (int, error) {
-		n, err := tw.Write(p)
-		d.Write(p[:n])
-		return n, err
-	}), func(size int64) error {
-		d = sha256.New()
+	d := sha256.New()
+	err = db.Snapshot(io.MultiWriter(tw, d), func(size int64) error {
 		return tw.WriteHeader(&tar.Header{Name: store.FileName, Mode: 0o600, Size: size, ModTime: now, Typeflag: tar.TypeReg})
 	})
 	if err != nil {
@@ -133,10 +127,6 @@ func (e *readErr) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // backupFiles lists the files of dir that a backup holds besides the
 // store, slash-separated: the regular files at the top (node.json,
