@@ -228,6 +228,28 @@ func TestBackupDuringImport(t *testing.T) {
 	if held >= live {
 		t.Fatalf("the held backup has %d audit events, the node %d at the end: it saw later imports", held, live)
 	}
+	// --force replaces a stopped node's directory, never one of other files.
+	other := filepath.Join(tmp, "other")
+	os.Mkdir(other, 0o700)
+	os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine"), 0o600)
+	errb.Reset()
+	if code := run([]string{"restore", "--from", archive, "--data", other, "--force"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "holds no node to replace") {
+		t.Fatalf("forced restore over other files: exit %d: %s", code, errb.String())
+	}
+	replaced := filepath.Join(tmp, "replaced")
+	if code := run([]string{"restore", "--from", filepath.Join(tmp, "offline.tar"), "--data", replaced}, &out, &errb); code != 0 {
+		t.Fatalf("restore: %s", errb.String())
+	}
+	os.MkdirAll(filepath.Join(replaced, "peers", "hub-x", "l"), 0o700)
+	if code := run([]string{"restore", "--from", archive, "--data", replaced, "--force"}, &out, &errb); code != 0 {
+		t.Fatalf("forced restore over a stopped node: exit %d: %s", code, errb.String())
+	}
+	if got := auditEvents(t, replaced); got != held {
+		t.Fatalf("after the forced restore: %d audit events, the archive has %d", got, held)
+	}
+	if _, err := os.Stat(filepath.Join(replaced, "peers")); !os.IsNotExist(err) {
+		t.Fatalf("the replaced node's peer mirrors survived the restore: %v", err)
+	}
 
 	// A node on the restored directory: the same keys and credentials (the
 	// hotline's token still works), the imports before the backup and none
