@@ -91,8 +91,18 @@ func Normalize(code string) (string, error) {
 		// Keep error messages short when the input is hostile.
 		code = code[:16] + "…"
 	}
+	if s, ok := meant[c]; ok {
+		return "", fmt.Errorf("%w: %q is not an ISO 3166-1 alpha-2 country code (did you mean %s?)", ErrInvalid, code, s)
+	}
 	return "", fmt.Errorf("%w: %q is not an ISO 3166-1 alpha-2 country code", ErrInvalid, code)
 }
+
+// meant maps codes in common use that ISO 3166-1 reserves for other
+// purposes to the assigned code of the same country: the United Kingdom's
+// is GB (UK is reserved for it but not assigned), and Greece's GR (EL is
+// what the European Union uses). Normalize still refuses them; the error
+// says which code to use.
+var meant = map[string]string{"UK": "GB", "EL": "GR"}
 
 // asciiUpper upper-cases an ASCII letter and leaves any other byte alone.
 func asciiUpper(b byte) byte {

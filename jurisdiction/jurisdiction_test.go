@@ -76,8 +76,8 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 
-	_, err := Normalize("uk")
-	if got, want := err.Error(), `invalid jurisdiction: "uk" is not an ISO 3166-1 alpha-2 country code`; got != want {
+	_, err := Normalize("nld")
+	if got, want := err.Error(), `invalid jurisdiction: "nld" is not an ISO 3166-1 alpha-2 country code`; got != want {
 		t.Errorf("error = %q, want %q", got, want)
 	}
 }
@@ -137,5 +137,19 @@ func TestTableMatchesTZData(t *testing.T) {
 func BenchmarkValid(b *testing.B) {
 	for b.Loop() {
 		Valid("NL")
+	}
+}
+
+// TestNormalizeSuggests: a reserved code in common use is refused with the
+// assigned code of the same country.
+func TestNormalizeSuggests(t *testing.T) {
+	for in, want := range map[string]string{"UK": "did you mean GB?", "uk": "did you mean GB?", " el ": "did you mean GR?"} {
+		_, err := Normalize(in)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Normalize(%q): %v, want %q", in, err, want)
+		}
+	}
+	if _, err := Normalize("XK"); err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("Normalize(XK): %v", err)
 	}
 }

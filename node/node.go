@@ -62,6 +62,36 @@ type Credentials struct {
 // ErrInitialised is returned by Init on a data directory that has a node.
 var ErrInitialised = errors.New("data directory already holds a node")
 
+// ErrIdentity is returned by CheckIdentity when the node in a data
+// directory is not the one asked for.
+var ErrIdentity = errors.New("the data directory holds another node")
+
+// CheckIdentity checks that the node in dir has the id and jurisdiction
+// given (either may be empty: anything goes). A node's id and
+// jurisdiction are fixed at init; a flag that names others means the
+// wrong data directory, not a wish to rename.
+func CheckIdentity(dir, nodeID, jur string) error {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return err
+	}
+	if nodeID != "" && nodeID != cfg.NodeID {
+		return fmt.Errorf("%w: %q is node %q, not %q (the id is fixed at init: drop --node-id or use another --data)",
+			ErrIdentity, dir, cfg.NodeID, nodeID)
+	}
+	if jur != "" {
+		j, err := jurisdiction.Normalize(jur)
+		if err != nil {
+			return err
+		}
+		if j != cfg.Jurisdiction {
+			return fmt.Errorf("%w: node %q in %q has jurisdiction %s, not %s (fixed at init: drop --jurisdiction or use another --data)",
+				ErrIdentity, cfg.NodeID, dir, cfg.Jurisdiction, j)
+		}
+	}
+	return nil
+}
+
 var nodeIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
 
 // Init creates a node in dir: config, keys, store and the first admin,
@@ -69,6 +99,19 @@ var nodeIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
 func Init(dir, nodeID, jur string) (*Credentials, error) {
 	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
 		return nil, fmt.Errorf("%w: %q", ErrInitialised, dir)
+	}
+	// Only an operator's settings may be there before a node: anything
+	// else is another program's directory, or a node's whose node.json
+	// was lost, and keys or a store in it must not be taken over.
+	ents, err := dirEntries(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if e != ReportsFile {
+			return nil, fmt.Errorf("%w: %q holds %q but no %s; init needs a new or empty directory (%s may be there)",
+				ErrNotEmpty, dir, e, ConfigFile, ReportsFile)
+		}
 	}
 	if nodeID == "" {
 		host, _ := os.Hostname()
@@ -178,6 +221,8 @@ type Node struct {
 	// and forwards in the background while the node serves.
 	Reports *hub.Reports
 	Outbox  *outbox.Worker
+	// dir is the data directory (the backup socket lives there).
+	dir string
 }
 
 // ReadConfig reads a node's identity from its data directory.
@@ -277,7 +322,7 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 	})
 	n := &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log, Syncer: syncer, syncKick: syncKick,
 		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign,
-		foldKick: fold}
+		foldKick: fold, dir: dir}
 	if err := n.openReports(dir); err != nil {
 		db.Close()
 		return nil, err
@@ -302,6 +347,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go n.housekeeping(ctx)
+	go n.serveBackups(ctx)
 	every := n.CosignInterval
 	if every <= 0 {
 		every = federation.DefaultCosignInterval

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/hashhub/hashhub/entries"
 )
@@ -46,6 +47,13 @@ var (
 // a nil value.
 var ErrNotFound = errors.New("not found")
 
+// ErrInUse is returned by Open when another process holds the store's
+// lock: a running node (or an offline tool) has it open.
+var ErrInUse = errors.New("store is in use by another process")
+
+// DefaultTimeout is how long Open waits for the store's lock.
+const DefaultTimeout = 2 * time.Second
+
 // InitialMmapSize is the address space reserved for the store file (64
 // GiB); a store that outgrows it still works, but writes that grow it wait
 // for open read transactions.
@@ -65,14 +73,14 @@ type Options struct {
 	// ReadOnly opens with a shared lock (for offline verification while no
 	// server holds the file).
 	ReadOnly bool
-	// Timeout waits this long for the file lock (default 2 s).
+	// Timeout waits this long for the file lock (DefaultTimeout).
 	Timeout time.Duration
 }
 
 // Open opens (creating if needed) the store in dir.
 func Open(dir string, o Options) (*DB, error) {
 	if o.Timeout == 0 {
-		o.Timeout = 2 * time.Second
+		o.Timeout = DefaultTimeout
 	}
 	path := filepath.Join(dir, FileName)
 	if o.ReadOnly {
@@ -97,6 +105,10 @@ func Open(dir string, o Options) (*DB, error) {
 		// address space only; the file grows as data is written.
 		InitialMmapSize: InitialMmapSize,
 	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		// bbolt says only "timeout": name the cause.
+		return nil, fmt.Errorf("open store %q: %w (waited %s for its lock; is a node running on it?)", path, ErrInUse, o.Timeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}

@@ -100,6 +100,9 @@ func cmdHashesImport(e *env, args []string) error {
 		// failed: the user needs to know that trying again is safe.
 		return &hinted{err: err, hint: rerunHint}
 	}
+	if res.Lines == 0 {
+		fmt.Fprintf(e.stderr, "hashctl: warning: %s holds no hashes (no lines): nothing was imported\n", display)
+	}
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(res.Lines) / s

@@ -28,8 +28,10 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/hashhub/hashhub/client"
+	"github.com/hashhub/hashhub/version"
 )
 
 const defaultServer = client.DefaultServer
@@ -103,6 +105,7 @@ func init() {
 		{"notices stats", "", "time to acknowledgement and removal, share removed within 24h/3d/7d, per provider", cmdNoticesStats},
 
 		{"help", "[COMMAND]", "show help for hashctl or a command", cmdHelp},
+		{"version", "", "show hashctl's version (also --version)", cmdVersion},
 	}
 }
 
@@ -151,6 +154,7 @@ func (e *env) dispatch(args []string) error {
 	top := flag.NewFlagSet("hashctl", flag.ContinueOnError)
 	top.SetOutput(io.Discard)
 	e.g.register(top)
+	showVersion := top.Bool("version", false, "print hashctl's version and exit")
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			e.topUsage(e.stdout)
@@ -159,6 +163,10 @@ func (e *env) dispatch(args []string) error {
 		return &usageError{msg: err.Error()}
 	}
 	rest := top.Args()
+	if *showVersion {
+		fmt.Fprintln(e.stdout, version.String("hashctl"))
+		return nil
+	}
 	if len(rest) == 0 {
 		return &usageError{msg: "no command given"}
 	}
@@ -288,6 +296,13 @@ func (e *env) client() (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Half a pair: say which half is missing.
+	switch {
+	case id != "" && secret == "":
+		return nil, e.usagef("a client id but no client secret: pass --client-secret (or set %s), or --credentials FILE with both", envClientSecret)
+	case id == "" && secret != "":
+		return nil, e.usagef("a client secret but no client id: pass --client-id (or set %s), or --credentials FILE with both", envClientID)
+	}
 	c, err := client.New(client.Config{Server: server, ClientID: id, ClientSecret: secret, UserAgent: userAgent()})
 	switch {
 	case errors.Is(err, client.ErrNoCredentials):
@@ -354,6 +369,9 @@ func readCredentials(path string) (id, secret string, err error) {
 	if err != nil {
 		return "", "", err
 	}
+	// Editors on Windows save UTF-8 with a byte-order mark, which JSON
+	// does not allow.
+	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	var c struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
@@ -374,6 +392,14 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+func cmdVersion(e *env, args []string) error {
+	if _, err := e.parse(e.flags(), args, 0); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, version.String("hashctl"))
+	return nil
 }
 
 func userAgent() string {
@@ -460,9 +486,7 @@ Usage: hashctl [global flags] COMMAND [flags] [args]
 
 Commands:
 `)
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
-	}
+	commandTable(w, commands)
 	fs := flag.NewFlagSet("hashctl", flag.ContinueOnError)
 	(&globals{}).register(fs)
 	printFlags(w, fs)
@@ -479,11 +503,23 @@ command's flags.
 
 func (e *env) groupUsage(w io.Writer, group string) {
 	fmt.Fprintf(w, "Usage: hashctl %s SUBCOMMAND [flags]\n\nSubcommands:\n", group)
+	var sub []*command
 	for _, c := range commands {
 		if strings.HasPrefix(c.name, group+" ") {
-			fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
+			sub = append(sub, c)
 		}
 	}
+	commandTable(w, sub)
+}
+
+// commandTable prints commands and their summaries in two aligned
+// columns, however long the longest name.
+func commandTable(w io.Writer, cmds []*command) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range cmds {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+	}
+	tw.Flush()
 }
 
 func (e *env) cmdUsage(w io.Writer, fs *flag.FlagSet) {

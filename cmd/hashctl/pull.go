@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -82,7 +83,17 @@ func cmdPull(e *env, args []string) error {
 				return err
 			}
 		}
+	}
+	// A first pull that verifies nothing keeps no mirror: one left behind
+	// would pin this list name and these keys, and a pull with corrected
+	// flags would be refused as another mirror's.
+	var discard func()
+	if !exists {
+		if discard, err = newFiles(*dir); err != nil {
+			return err
+		}
 		if err := mirror.Init(*dir, cl.Server(), *list, pem, *logKey); err != nil {
+			discard()
 			return err
 		}
 	}
@@ -94,6 +105,12 @@ func cmdPull(e *env, args []string) error {
 	progress := func(s string) { fmt.Fprintf(e.stderr, "  %s\n", s) }
 	m.WitnessPolicy = policy
 	res, perr := m.Pull(e.ctx, cl, clock(), progress)
+	if perr != nil && discard != nil && (res == nil || res.Version == 0) {
+		m.Close()
+		discard()
+		return &hinted{err: fmt.Errorf("pull: %w", perr),
+			hint: fmt.Sprintf("the first pull verified nothing, so %s keeps no mirror: check --list and the keys, then pull again", *dir)}
+	}
 	if res == nil {
 		return perr
 	}
@@ -113,6 +130,30 @@ func cmdPull(e *env, args []string) error {
 			hint: fmt.Sprintf("nothing of the refused step was kept: %s holds version %d, as after its last good step", *dir, res.Version)}
 	}
 	return nil
+}
+
+// newFiles notes what dir holds now and returns a function that removes
+// whatever was added since (and dir itself, had it not existed).
+func newFiles(dir string) (func(), error) {
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return func() { os.RemoveAll(dir) }, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	had := map[string]bool{}
+	for _, de := range des {
+		had[de.Name()] = true
+	}
+	return func() {
+		des, _ := os.ReadDir(dir)
+		for _, de := range des {
+			if !had[de.Name()] {
+				os.RemoveAll(filepath.Join(dir, de.Name()))
+			}
+		}
+	}, nil
 }
 
 // checkMirror refuses a pull whose flags disagree with the mirror in dir:

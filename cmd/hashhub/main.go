@@ -4,6 +4,8 @@
 //	hashhub serve --data DIR --addr HOST:PORT
 //	hashhub audit verify --data DIR
 //	hashhub keys rotate --data DIR
+//	hashhub backup --data DIR --to FILE
+//	hashhub restore --from FILE --data DIR [--force]
 //
 // Flags fall back to the environment (HASHHUB_DATA, HASHHUB_ADDR) and then
 // to the defaults ./hashhub-data and 127.0.0.1:8080.
@@ -29,6 +31,7 @@ import (
 	"github.com/hashhub/hashhub/node"
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/version"
 )
 
 func main() {
@@ -42,8 +45,10 @@ Commands:
   serve         run the node's HTTP API (initialises an empty data dir first)
   audit verify  check the audit chain offline and name the first broken link
   keys rotate   replace the release key (node stopped); the old key signs the hand-over
+  backup        write a consistent backup archive of a node, running or stopped
+  restore       unpack a backup archive into a new data directory, checking it first
 
-Run "hashhub COMMAND -h" for a command's flags.
+Run "hashhub COMMAND -h" for a command's flags, "hashhub --version" for the build.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -69,6 +74,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = cmdKeysRotate(args[2:], stdout, stderr)
+	case "backup":
+		err = cmdBackup(args[1:], stdout, stderr)
+	case "restore":
+		err = cmdRestore(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, version.String("hashhub"))
+		return 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -132,8 +144,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	data := dataFlag(fs)
 	addr := fs.String("addr", envOr("HASHHUB_ADDR", node.DefaultAddr), "listen address (env HASHHUB_ADDR)")
-	id := fs.String("node-id", "", "node identifier, used only when initialising an empty data dir")
-	jur := fs.String("jurisdiction", "", "jurisdiction, used only when initialising an empty data dir")
+	id := fs.String("node-id", "", "node identifier for a new data dir (an existing node's must match)")
+	jur := fs.String("jurisdiction", "", "jurisdiction for a new data dir (an existing node's must match)")
 	every := fs.Duration("release-interval", envDuration("HASHHUB_RELEASE_INTERVAL", node.DefaultReleaseInterval),
 		"how often to publish due list releases; 0 turns the schedule off (env HASHHUB_RELEASE_INTERVAL)")
 	afterSync := fs.Duration("release-after-sync", envDuration("HASHHUB_RELEASE_AFTER_SYNC", node.DefaultReleaseAfterSync),
@@ -141,7 +153,20 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if !node.Initialised(*data) {
+	fresh := !node.Initialised(*data)
+	if !fresh {
+		if err := node.CheckIdentity(*data, *id, *jur); err != nil {
+			return err
+		}
+	}
+	// The address is taken before a new node is made: a port in use must
+	// not leave a data directory and a printed admin secret behind.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	defer ln.Close()
+	if fresh {
 		if err := initNode(*data, *id, *jur, stdout); err != nil {
 			return err
 		}
@@ -154,10 +179,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	defer n.Close()
 	n.ReleaseInterval = *every
 	n.ReleaseAfterSync = *afterSync
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return n.Serve(ctx, ln)
@@ -170,9 +191,18 @@ func cmdAuditVerify(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fi, err := os.Stat(*data); err != nil || !fi.IsDir() {
+		return fmt.Errorf("no data directory at %q", *data)
+	}
+	if _, err := os.Stat(filepath.Join(*data, store.FileName)); err != nil {
+		return fmt.Errorf("%q holds no node store (no %s)", *data, store.FileName)
+	}
 	db, err := store.Open(*data, store.Options{ReadOnly: true})
+	if errors.Is(err, store.ErrInUse) {
+		return fmt.Errorf("%w: stop the node, or verify a copy (hashhub backup, then hashhub restore into another directory)", err)
+	}
 	if err != nil {
-		return fmt.Errorf("%w (a running node holds the store; stop it or verify a backup)", err)
+		return err
 	}
 	defer db.Close()
 	n, err := hub.VerifyAudit(db)
