@@ -578,7 +578,7 @@ func (r *runner) catchup() error {
 		if started == 0 {
 			started = time.Since(t0)
 		}
-		if s.State == peers.SyncFailing {
+		if s.State == peers.SyncFailing || s.State == peers.SyncStalled {
 			return false, fmt.Errorf("sync failing: %s", s.LastError)
 		}
 		return s.Applied == m.Version && s.Entries == m.Entries, nil
