@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -33,6 +34,7 @@ func newFlaky(t *testing.T, upstream string) *flaky {
 	rp := &httputil.ReverseProxy{
 		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(u) },
 		FlushInterval: -1,
+		ErrorLog:      log.New(io.Discard, "", 0),
 		ModifyResponse: func(resp *http.Response) error {
 			p := resp.Request.URL.Path
 			if px.mode.Load() == "trickle" && (strings.HasSuffix(p, "/delta") || strings.HasSuffix(p, "/snapshot") || strings.HasSuffix(p, "/records")) {
