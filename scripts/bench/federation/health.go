@@ -29,13 +29,19 @@ import (
 //     until Q's state is no longer ok, -stall-runs times at random points
 //     of the long poll. After each, the proxy behaves again and the time
 //     until Q is ok again is reported too.
-//   - partition: for each length in -partitions, a silent partition of
-//     that length during which P releases a new hash; the time from the
-//     heal until Q holds the hash (converged).
+//   - partition: for each length in -partitions, a partition of that
+//     length during which P releases a new hash; the time from the heal
+//     until Q holds the hash (converged). -partition-kind cut (the
+//     default) closes every connection when it starts and every new one
+//     during it, so requests fail at once and the backoff grows as fast
+//     as it can; silent holds every request unanswered and passes it on
+//     at the heal (a network that delivers late), so a request in flight
+//     at the heal is answered at once.
 var (
 	stallRuns  = flag.Int("stall-runs", 3, "stall: silent partitions measured")
 	stallLimit = flag.Duration("stall-limit", 3*time.Minute, "stall, partition: give up waiting after this long")
 	partitions = flag.String("partitions", "30s,5m", "partition: partition lengths, comma-separated")
+	partKind   = flag.String("partition-kind", "cut", "partition: cut (connections closed) or silent (requests held)")
 )
 
 // proxy passes requests to upstream, or trickles bulk answers, or holds
@@ -43,7 +49,7 @@ var (
 // the request on, as a network that delivers late).
 type proxy struct {
 	srv    *httptest.Server
-	mode   atomic.Value // string: "", "trickle" or "silent"
+	mode   atomic.Value // string: "", "trickle", "silent" or "cut"
 	mu     sync.Mutex
 	healed chan struct{} // closed when a silent spell ends
 }
@@ -67,6 +73,12 @@ func newProxy(upstream string) *proxy {
 		},
 	}
 	px.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if px.mode.Load() == "cut" {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
 		for {
 			healed := px.heal()
 			if px.mode.Load() != "silent" {
@@ -101,6 +113,9 @@ func (px *proxy) set(mode string) {
 	if old := px.mode.Swap(mode); old == "silent" && mode != "silent" {
 		close(px.healed)
 		px.healed = make(chan struct{})
+	}
+	if mode == "cut" {
+		px.srv.CloseClientConnections()
 	}
 }
 
@@ -239,7 +254,10 @@ func (r *runner) stall() error {
 }
 
 func (r *runner) partition() error {
-	fmt.Println("== partition: Q pulls P through a proxy that answers nothing for a while")
+	fmt.Printf("== partition (%s): Q pulls P through a proxy that cuts it off for a while\n", *partKind)
+	if *partKind != "cut" && *partKind != "silent" {
+		return fmt.Errorf("unknown -partition-kind %q", *partKind)
+	}
 	p, q, px, err := r.pair()
 	if err != nil {
 		return err
@@ -254,7 +272,7 @@ func (r *runner) partition() error {
 		if err := q.waitOK(v, *stallLimit); err != nil {
 			return err
 		}
-		px.set("silent")
+		px.set(*partKind)
 		start := time.Now()
 		time.Sleep(time.Second)
 		h, err := p.submit()
