@@ -108,7 +108,7 @@ func (f *fedNode) pullsVia(t *testing.T, other *fedNode, proxy string, lists ...
 func TestStalledPeer(t *testing.T) {
 	a := startFed(t, "hub-a", "NL")
 	b := startFedTuned(t, "hub-b", "GB", nil, func(n *node.Node) {
-		n.Syncer.IdleTimeout = time.Second
+		n.Syncer.IdleTimeout = 2 * time.Second
 		n.Syncer.ProbeInterval = 50 * time.Millisecond
 		n.Syncer.ProbeTimeout = time.Second
 	})
@@ -120,8 +120,8 @@ func TestStalledPeer(t *testing.T) {
 	h1 := a.submit(t, 3)[0]
 	a.release(t, "shared")
 
-	// Ten bytes a second, below 1 KiB a second: stalled, with the answer
-	// that stalled named.
+	// Ten bytes a second, far below 1 KiB per idle timeout: stalled, with
+	// the answer that stalled named.
 	eventually(t, "B to report A's trickle", 15*time.Second, func() bool {
 		s := b.syncOf(t, "hub-a")
 		return s.State == peers.SyncStalled && strings.Contains(s.LastError, "less than 1024 bytes of the answer to GET /v1/lists/shared/")
@@ -139,7 +139,7 @@ func TestStalledPeer(t *testing.T) {
 	}
 
 	// A silent partition while B long-polls: no answer within the wait
-	// (3 s) and the idle timeout (1 s). The old code waited 33 s.
+	// (3 s) and the idle timeout (2 s). The old code waited 33 s.
 	px.set("hang")
 	eventually(t, "B to report the unanswered long poll", 15*time.Second, func() bool {
 		s := b.syncOf(t, "hub-a")
