@@ -26,9 +26,12 @@ const MinProgress = 1 << 10
 // MinProgress within the idle timeout.
 var ErrStalled = errors.New("stalled")
 
-// idleBody fails a body that makes no progress: a timer, moved on each
-// time MinProgress more bytes have arrived, cancels the request when it
-// fires, which unblocks a Read waiting on the connection.
+// idleBody fails a body that makes no progress. The idle budget is spent
+// only while a Read waits on the connection, not while the caller works
+// between reads (a slow import must not make its peer look stalled); it
+// is renewed each time MinProgress more bytes have arrived. A timer runs
+// during each Read with what is left of the budget and, when it fires,
+// cancels the request, which unblocks the Read.
 type idleBody struct {
 	rc      io.ReadCloser
 	idle    time.Duration
@@ -36,7 +39,8 @@ type idleBody struct {
 	cancel  context.CancelFunc
 	timer   *time.Timer
 	stalled atomic.Bool
-	got     int // bytes since the timer was last moved
+	got     int           // bytes since the budget was renewed
+	waited  time.Duration // time spent in Read since then
 }
 
 func newIdleBody(rc io.ReadCloser, idle time.Duration, what string, cancel context.CancelFunc) *idleBody {
@@ -45,23 +49,30 @@ func newIdleBody(rc io.ReadCloser, idle time.Duration, what string, cancel conte
 		b.stalled.Store(true)
 		cancel()
 	})
+	b.timer.Stop()
 	return b
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
 	if b.stalled.Load() {
-		return n, fmt.Errorf("%w: less than %d bytes of the answer to %s in %s", ErrStalled, MinProgress, b.what, b.idle)
+		return 0, b.stallError()
 	}
+	start := time.Now()
+	b.timer.Reset(b.idle - b.waited)
+	n, err := b.rc.Read(p)
+	b.timer.Stop()
+	if b.stalled.Load() {
+		return n, b.stallError()
+	}
+	b.waited += time.Since(start)
 	if b.got += n; b.got >= MinProgress {
-		b.got = 0
-		b.timer.Reset(b.idle)
-	}
-	if err != nil {
-		// The end, or a failure of its own: nothing more to wait for.
-		b.timer.Stop()
+		b.got, b.waited = 0, 0
 	}
 	return n, err
+}
+
+func (b *idleBody) stallError() error {
+	return fmt.Errorf("%w: less than %d bytes of the answer to %s in %s", ErrStalled, MinProgress, b.what, b.idle)
 }
 
 func (b *idleBody) Close() error {

@@ -37,13 +37,16 @@ func idleClient(t *testing.T, f *fakeNode, idle time.Duration) *Client {
 
 // A body trickled below MinProgress per idle timeout fails as stalled —
 // streamed (a delta) or read whole (a manifest) — though bytes keep
-// coming; a slow body that makes progress is read to its end.
+// coming; a slow body that makes progress is read to its end, and so is
+// one whose reader pauses longer than the idle timeout.
 func TestIdleBody(t *testing.T) {
 	chunk := strings.Repeat("x", MinProgress)
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/delta"), strings.HasSuffix(r.URL.Path, "/manifest.json"):
 			trickle(w, r, strings.Repeat("y", 200), 50*time.Millisecond)
+		case strings.HasSuffix(r.URL.Path, "/records"):
+			io.WriteString(w, strings.Repeat("r", 4*MinProgress))
 		case strings.HasSuffix(r.URL.Path, "/snapshot"):
 			// Eight chunks, each within the idle timeout: more time in
 			// all than the idle timeout, but never idle.
@@ -85,6 +88,24 @@ func TestIdleBody(t *testing.T) {
 	rc.Close()
 	if err != nil || len(b) != 8*MinProgress {
 		t.Fatalf("slow snapshot: %d bytes, %v", len(b), err)
+	}
+
+	// A caller that works longer than the idle timeout between reads of
+	// a body that has arrived is not a stalled node.
+	rc, err = c.Records(ctx, "l", 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	buf := make([]byte, 100)
+	for range 3 {
+		if _, err := io.ReadFull(rc, buf); err != nil {
+			t.Fatalf("records, slow caller: %v", err)
+		}
+		time.Sleep(700 * time.Millisecond)
+	}
+	if b, err = io.ReadAll(rc); err != nil || len(b) != 4*MinProgress-300 {
+		t.Fatalf("records, slow caller: %d bytes, %v", len(b), err)
 	}
 }
 
