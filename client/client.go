@@ -80,6 +80,12 @@ type Config struct {
 	// Timeout bounds each attempt of a non-streamed request; 0 means
 	// DefaultTimeout, negative means none.
 	Timeout time.Duration
+	// IdleTimeout bounds how long the body of any answer may make no
+	// progress: a read that brings less than MinProgress bytes, and not
+	// the end, within it fails with ErrStalled (so does a long poll not
+	// answered within its wait and IdleTimeout). 0 means
+	// DefaultIdleTimeout, negative means none.
+	IdleTimeout time.Duration
 }
 
 // Client calls one node as one user. It is safe for concurrent use.
@@ -89,6 +95,7 @@ type Client struct {
 	tries   int
 	backoff time.Duration
 	timeout time.Duration
+	idle    time.Duration // the body idle timeout; 0: none
 }
 
 // ErrNoCredentials is returned by New when the client id or secret is empty.
@@ -109,7 +116,8 @@ func New(cfg Config) (*Client, error) {
 		base = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	tokenURL := server + TokenPath
-	base = &baseTransport{next: base, userAgent: cfg.UserAgent, tokenURL: tokenURL, tokenTimeout: DefaultTokenTimeout}
+	idle := idleTimeout(cfg.IdleTimeout)
+	base = &baseTransport{next: base, userAgent: cfg.UserAgent, tokenURL: tokenURL, tokenTimeout: DefaultTokenTimeout, idle: idle}
 	cc := &clientcredentials.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
@@ -123,13 +131,26 @@ func New(cfg Config) (*Client, error) {
 	// caches tokens with the context's client and sends API requests
 	// through the same base transport.
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: base})
-	return newClient(server, cc.Client(ctx), cfg.Tries, cfg.Backoff, cfg.Timeout), nil
+	return newClient(server, cc.Client(ctx), cfg.Tries, cfg.Backoff, cfg.Timeout, idle), nil
+}
+
+// idleTimeout is the body idle timeout configured as d (0: the default,
+// negative: none, returned as 0).
+func idleTimeout(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return DefaultIdleTimeout
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // newClient makes a client of the node at server that calls through hc,
-// with the given retries, backoff and timeout, or their defaults.
-func newClient(server string, hc *http.Client, tries int, backoff, timeout time.Duration) *Client {
-	c := &Client{server: server, hc: hc, tries: tries, backoff: backoff, timeout: timeout}
+// with the given retries, backoff and timeout, or their defaults, and
+// the body idle timeout idle (0: none) its transport applies.
+func newClient(server string, hc *http.Client, tries int, backoff, timeout, idle time.Duration) *Client {
+	c := &Client{server: server, hc: hc, tries: tries, backoff: backoff, timeout: timeout, idle: idle}
 	if c.tries <= 0 {
 		c.tries = DefaultTries
 	}
@@ -160,14 +181,16 @@ func NormalizeServer(s string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-// baseTransport sets the User-Agent and bounds token requests in time (the
+// baseTransport sets the User-Agent, bounds token requests in time (the
 // oauth2 token source fetches with a context of its own, so a request's
-// context does not reach it). API requests are bounded by their context.
+// context does not reach it) and watches every answer's body for progress
+// (see idleBody). API requests are otherwise bounded by their context.
 type baseTransport struct {
 	next         http.RoundTripper
 	userAgent    string
 	tokenURL     string
 	tokenTimeout time.Duration
+	idle         time.Duration // 0: bodies are not watched
 }
 
 func (t *baseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -175,16 +198,24 @@ func (t *baseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = req.Clone(req.Context())
 		req.Header.Set("User-Agent", t.userAgent)
 	}
-	if req.Method != http.MethodPost || req.URL.String() != t.tokenURL {
+	token := req.Method == http.MethodPost && req.URL.String() == t.tokenURL
+	if !token && t.idle <= 0 {
 		return t.next.RoundTrip(req)
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), t.tokenTimeout)
+	ctx, cancel := context.WithCancel(req.Context())
+	if token {
+		ctx, cancel = context.WithTimeout(req.Context(), t.tokenTimeout)
+	}
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	if t.idle > 0 {
+		resp.Body = newIdleBody(resp.Body, t.idle, req.Method+" "+req.URL.Path, cancel)
+	} else {
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	}
 	return resp, nil
 }
 
@@ -280,7 +311,13 @@ type NetError struct {
 	Err    error
 }
 
-func (e *NetError) Error() string { return fmt.Sprintf("cannot reach %s: %v", e.Server, e.Err) }
+func (e *NetError) Error() string {
+	if errors.Is(e.Err, ErrStalled) {
+		// It was reached, and then stopped answering.
+		return fmt.Sprintf("%s: %v", e.Server, e.Err)
+	}
+	return fmt.Sprintf("cannot reach %s: %v", e.Server, e.Err)
+}
 func (e *NetError) Unwrap() error { return e.Err }
 
 // Context options.
@@ -356,8 +393,8 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 		}
 		status, retry, after, err := c.attempt(actx, cl, u, payload, key, out)
 		cancel()
-		if ne := (*NetError)(nil); errors.As(err, &ne) && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			ne.Err = fmt.Errorf("no answer within %s", c.timeout)
+		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrStalled) && ctx.Err() == nil {
+			err = c.noAnswer(c.timeout)
 		}
 		if err == nil {
 			return status, nil

@@ -27,12 +27,14 @@ type PeerConfig struct {
 	// SelfID is this node's id; Key its Ed25519 node key.
 	SelfID string
 	Key    ed25519.PrivateKey
-	// Transport, UserAgent, Tries, Backoff and Timeout are as in Config.
-	Transport http.RoundTripper
-	UserAgent string
-	Tries     int
-	Backoff   time.Duration
-	Timeout   time.Duration
+	// Transport, UserAgent, Tries, Backoff, Timeout and IdleTimeout are
+	// as in Config.
+	Transport   http.RoundTripper
+	UserAgent   string
+	Tries       int
+	Backoff     time.Duration
+	Timeout     time.Duration
+	IdleTimeout time.Duration
 }
 
 // NewPeer returns a client that calls cfg.Server as the peer cfg.SelfID.
@@ -49,10 +51,18 @@ func NewPeer(cfg PeerConfig) (*Client, error) {
 		base = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	tokenURL := server + TokenPath
-	base = &baseTransport{next: base, userAgent: cfg.UserAgent, tokenURL: tokenURL, tokenTimeout: DefaultTokenTimeout}
+	// A token request waits no longer than any other request: a peer
+	// that stopped answering must not hold the caller (which cannot
+	// cancel it) longer than its own timeout.
+	tokenTimeout := DefaultTokenTimeout
+	if cfg.Timeout > 0 {
+		tokenTimeout = min(tokenTimeout, cfg.Timeout)
+	}
+	idle := idleTimeout(cfg.IdleTimeout)
+	base = &baseTransport{next: base, userAgent: cfg.UserAgent, tokenURL: tokenURL, tokenTimeout: tokenTimeout, idle: idle}
 	ts := &assertionSource{hc: &http.Client{Transport: base}, tokenURL: tokenURL, key: cfg.Key, self: cfg.SelfID, aud: cfg.NodeID}
 	hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, ts), Base: base}}
-	return newClient(server, hc, cfg.Tries, cfg.Backoff, cfg.Timeout), nil
+	return newClient(server, hc, cfg.Tries, cfg.Backoff, cfg.Timeout, idle), nil
 }
 
 // assertionSource fetches access tokens with a fresh client assertion each
@@ -103,12 +113,22 @@ func (s *assertionSource) Token() (*oauth2.Token, error) {
 
 // WaitRelease long-polls a list's latest release: it answers when a
 // version newer than after exists, or after about wait with the latest as
-// it is.
+// it is. A node that has not answered within wait and the idle timeout
+// (without one: the client's timeout) is stalled: the error wraps
+// ErrStalled.
 func (c *Client) WaitRelease(ctx context.Context, list string, after uint64, wait time.Duration) (*LatestRelease, error) {
 	q := url.Values{"after": {strconv.FormatUint(after, 10)}, "wait": {strconv.Itoa(int(wait / time.Second))}}
-	var out LatestRelease
-	if err := c.getJSON(ctx, listPath(list)+"/releases/latest", q, &out); err != nil {
+	within := c.timeout
+	if c.idle > 0 {
+		within = wait + c.idle
+	}
+	raw, err := c.getBytesWithin(ctx, within, listPath(list)+"/releases/latest", q, "application/json", maxSmallJSON)
+	if err != nil {
 		return nil, err
+	}
+	var out LatestRelease
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("the node's answer to a long poll of %q is not the JSON expected: %w", list, err)
 	}
 	return &out, nil
 }

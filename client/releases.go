@@ -216,19 +216,35 @@ func (c *Client) getJSON(ctx context.Context, path string, q url.Values, out any
 // getBytes reads a whole answer of at most limit bytes, with the same
 // retries as every read (a GET is always safe to repeat).
 func (c *Client) getBytes(ctx context.Context, path string, q url.Values, accept string, limit int64) ([]byte, error) {
+	return c.getBytesWithin(ctx, c.timeout, path, q, accept, limit)
+}
+
+// getBytesWithin is getBytes with each attempt bounded by timeout (not
+// positive: unbounded) instead of the client's timeout.
+func (c *Client) getBytesWithin(ctx context.Context, timeout time.Duration, path string, q url.Values, accept string, limit int64) ([]byte, error) {
 	var out []byte
-	err := c.retryGet(ctx, func(ctx context.Context) (bool, time.Duration, error) {
-		if c.timeout > 0 {
+	err := c.retryGet(ctx, func(pctx context.Context) (bool, time.Duration, error) {
+		ctx := pctx
+		if timeout > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, c.timeout)
+			ctx, cancel = context.WithTimeout(pctx, timeout)
 			defer cancel()
 		}
+		timedOut := func(err error) bool {
+			return errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrStalled) && pctx.Err() == nil
+		}
 		resp, retry, after, err := c.open(ctx, path, q, accept)
+		if timedOut(err) {
+			return true, 0, c.noAnswer(timeout)
+		}
 		if err != nil {
 			return retry, after, err
 		}
 		defer resp.Body.Close()
 		b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		if timedOut(err) {
+			return true, 0, c.noAnswer(timeout)
+		}
 		if err != nil {
 			return true, 0, &NetError{Server: c.server, Err: fmt.Errorf("reading the answer to GET %s: %w", path, err)}
 		}
@@ -260,7 +276,7 @@ func (c *Client) stream(ctx context.Context, path string, q url.Values, accept s
 			if err == nil {
 				resp.Body.Close()
 			}
-			retry, after, err = true, 0, &NetError{Server: c.server, Err: fmt.Errorf("no answer within %s", c.timeout)}
+			retry, after, err = true, 0, c.noAnswer(c.timeout)
 		}
 		if err != nil {
 			cancel()

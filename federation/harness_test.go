@@ -31,6 +31,7 @@ type fedNode struct {
 	analyst      *client.Client
 	n            *node.Node
 	stop         func()
+	tune         func(*node.Node) // run before each serve
 }
 
 // startFed initialises and serves a node whose peer sync is tuned for
@@ -43,6 +44,13 @@ func startFed(t *testing.T, id, jur string) *fedNode {
 // startFedInit is startFed with a hook run between init and serve.
 func startFedInit(t *testing.T, id, jur string, hook func(dir string)) *fedNode {
 	t.Helper()
+	return startFedTuned(t, id, jur, hook, nil)
+}
+
+// startFedTuned is startFedInit with tune run on the node (each time it
+// is served) after the test settings, before it serves.
+func startFedTuned(t *testing.T, id, jur string, hook func(dir string), tune func(*node.Node)) *fedNode {
+	t.Helper()
 	dir := t.TempDir()
 	c, err := node.Init(dir, id, jur)
 	if err != nil {
@@ -51,7 +59,7 @@ func startFedInit(t *testing.T, id, jur string, hook func(dir string)) *fedNode 
 	if hook != nil {
 		hook(dir)
 	}
-	f := &fedNode{id: id, jur: jur, dir: dir}
+	f := &fedNode{id: id, jur: jur, dir: dir, tune: tune}
 	f.serve(t, "127.0.0.1:0")
 	f.admin = newClient(t, f.url, c.ClientID, c.ClientSecret)
 	org, err := f.admin.CreateOrg(bg, client.CreateOrgRequest{Name: "Hotline " + jur, Kind: orgs.Hotline, Jurisdiction: jur})
@@ -91,6 +99,9 @@ func (f *fedNode) serve(t *testing.T, addr string) {
 	n.Syncer.MinBackoff = 50 * time.Millisecond
 	n.Syncer.MaxBackoff = 500 * time.Millisecond
 	n.Syncer.Reconcile = 50 * time.Millisecond
+	if f.tune != nil {
+		f.tune(n)
+	}
 	var ln net.Listener
 	for i := 0; ; i++ {
 		ln, err = net.Listen("tcp", addr)

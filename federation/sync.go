@@ -37,6 +37,18 @@ const (
 	// together do not retry together).
 	DefaultMinBackoff = time.Second
 	DefaultMaxBackoff = 5 * time.Minute
+	// DefaultIdleTimeout is how long a peer may keep a pull loop waiting
+	// without progress: for an answer, between reads of its body (less
+	// than client.MinProgress counts as none), and beyond the wait of a
+	// long poll. Then the loop reports the peer stalled and retries.
+	DefaultIdleTimeout = 10 * time.Second
+	// DefaultProbeInterval and DefaultProbeTimeout: while a loop backs off
+	// from a peer it could not reach, it asks the peer for the list's
+	// latest release this often, each time waiting this long; the first
+	// answer ends the backoff, so that a healed partition is synced at
+	// once instead of after a backoff grown during it.
+	DefaultProbeInterval = 2 * time.Second
+	DefaultProbeTimeout  = 3 * time.Second
 	// DefaultReconcile is how often the set of peers and lists is re-read
 	// besides at once when a peer is added, paused, resumed or removed.
 	DefaultReconcile = 2 * time.Second
@@ -59,8 +71,10 @@ type Syncer struct {
 	Log *slog.Logger
 	// Transport is used for calls to peers (nil: a default transport).
 	Transport http.RoundTripper
-	// LongPoll, MinBackoff, MaxBackoff, Reconcile: zero means the defaults.
+	// LongPoll, MinBackoff, MaxBackoff, Reconcile, IdleTimeout,
+	// ProbeInterval, ProbeTimeout: zero means the defaults.
 	LongPoll, MinBackoff, MaxBackoff, Reconcile time.Duration
+	IdleTimeout, ProbeInterval, ProbeTimeout    time.Duration
 	// OnApplied runs after a step changed entries here (the node uses it
 	// to publish its own lists promptly).
 	OnApplied func()
@@ -92,6 +106,15 @@ func (s *Syncer) defaults() {
 	}
 	if s.Reconcile <= 0 {
 		s.Reconcile = DefaultReconcile
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = DefaultIdleTimeout
+	}
+	if s.ProbeInterval <= 0 {
+		s.ProbeInterval = DefaultProbeInterval
+	}
+	if s.ProbeTimeout <= 0 {
+		s.ProbeTimeout = DefaultProbeTimeout
 	}
 	if s.Log == nil {
 		s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -250,8 +273,10 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 		s.setHealth(k, func(h *peers.SyncStatus) { h.Applied = v })
 	}
 	log := s.Log.With(slog.String("peer", p.ID), slog.String("list", list))
+	// Every answer must come, and every body make progress, within the
+	// idle timeout; a long poll may take its wait besides.
 	cl, err := client.NewPeer(client.PeerConfig{Server: p.BaseURL, NodeID: p.ID, SelfID: s.SelfID, Key: s.Key,
-		Transport: s.Transport, UserAgent: "hashhub/" + s.SelfID, Tries: 1, Timeout: s.LongPoll + 30*time.Second})
+		Transport: s.Transport, UserAgent: "hashhub/" + s.SelfID, Tries: 1, Timeout: s.IdleTimeout, IdleTimeout: s.IdleTimeout})
 	if err != nil {
 		s.fail(k, err, 0)
 		return
@@ -264,6 +289,10 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 		}
 	}()
 	backoff := time.Duration(0)
+	probe := func(ctx context.Context) error {
+		_, err := cl.LatestRelease(ctx, list)
+		return err
+	}
 	for ctx.Err() == nil {
 		if m == nil {
 			m, err = s.openMirror(dir, p, list)
@@ -280,13 +309,16 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 			// Nothing to verify yet: wait for the first release with a long
 			// poll rather than a growing backoff.
 			s.setHealth(k, func(h *peers.SyncStatus) { h.State = peers.SyncWaiting })
-			if _, err := cl.WaitRelease(ctx, list, 0, s.LongPoll); err != nil && !noReleaseYet(err) && ctx.Err() == nil {
-				backoff = s.retryLater(ctx, k, fmt.Errorf("wait for the first release: %w", err), backoff, log)
+			switch _, err := cl.WaitRelease(ctx, list, 0, s.LongPoll); {
+			case err == nil || noReleaseYet(err):
+				backoff = 0 // the peer answered
+			case ctx.Err() == nil:
+				backoff = s.retryLater(ctx, k, fmt.Errorf("wait for the first release: %w", err), backoff, probe, log)
 			}
 			continue
 		}
 		if err != nil && ctx.Err() == nil {
-			backoff = s.retryLater(ctx, k, err, backoff, log)
+			backoff = s.retryLater(ctx, k, err, backoff, probe, log)
 			continue
 		}
 		if err != nil {
@@ -296,11 +328,14 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 		s.setHealth(k, func(h *peers.SyncStatus) {
 			h.State, h.Version, h.Entries, h.Failures = peers.SyncOK, res.Version, res.Entries, 0
 			h.LastSuccess = time.Now().UTC()
+			// What went wrong before is over: the error shown is only
+			// ever the current one.
+			h.LastError, h.NextAttempt = "", time.Time{}
 		})
 		// Wait for the peer's next release (a long poll), then pull again.
 		_, err = cl.WaitRelease(ctx, list, res.Version, s.LongPoll)
 		if err != nil && ctx.Err() == nil {
-			backoff = s.retryLater(ctx, k, fmt.Errorf("wait for the next release: %w", err), backoff, log)
+			backoff = s.retryLater(ctx, k, fmt.Errorf("wait for the next release: %w", err), backoff, probe, log)
 		}
 	}
 }
@@ -319,21 +354,90 @@ func (s *Syncer) nextBackoff(prev time.Duration) time.Duration {
 
 // retryLater records a failure, waits the next backoff (or until ctx
 // ends) and returns it, to be passed in again after the next failure.
-func (s *Syncer) retryLater(ctx context.Context, k loopKey, err error, prev time.Duration, log *slog.Logger) time.Duration {
+//
+// When the peer could not be reached (or stalled), the wait is cut short
+// by a sign of life: the peer is probed every ProbeInterval, and its first
+// answer ends the wait and resets the backoff, so a healed partition is
+// synced within moments however long it lasted. A peer that answered and
+// was refused (a bad signature, a rollback) is not probed: its answer is
+// the problem, and the backoff spares it and this node repeated work.
+func (s *Syncer) retryLater(ctx context.Context, k loopKey, err error, prev time.Duration, probe func(context.Context) error, log *slog.Logger) time.Duration {
 	backoff := s.nextBackoff(prev)
 	s.fail(k, err, backoff)
 	log.Warn("peer sync failed", slog.Any("err", err), slog.Duration("retry_in", backoff))
-	select {
-	case <-ctx.Done():
-	case <-time.After(backoff):
+	wait := time.NewTimer(backoff)
+	defer wait.Stop()
+	var tick <-chan time.Time
+	if unreachable(err) {
+		t := time.NewTicker(s.ProbeInterval)
+		defer t.Stop()
+		tick = t.C
 	}
-	return backoff
+	for {
+		select {
+		case <-ctx.Done():
+			return backoff
+		case <-wait.C:
+			return backoff
+		case <-tick:
+		}
+		pctx, cancel := context.WithTimeout(ctx, s.ProbeTimeout)
+		perr := probe(pctx)
+		timedOut := errors.Is(pctx.Err(), context.DeadlineExceeded)
+		cancel()
+		if ctx.Err() != nil {
+			return backoff
+		}
+		if timedOut && !errors.Is(perr, client.ErrStalled) {
+			perr = fmt.Errorf("%w: no answer within %s", client.ErrStalled, s.ProbeTimeout)
+		}
+		if answered(perr) {
+			log.Info("peer answers again: retrying now")
+			return 0
+		}
+		// Still unreachable: say how, now.
+		s.setHealth(k, func(h *peers.SyncStatus) {
+			h.State = failState(perr)
+			h.LastError = "probe: " + perr.Error()
+			h.LastErrorTime = time.Now().UTC()
+		})
+	}
+}
+
+// unreachable reports whether err says the peer could not be reached or
+// stopped answering, rather than that it answered something refused.
+func unreachable(err error) bool {
+	var ne *client.NetError
+	var p *client.Problem
+	switch {
+	case errors.Is(err, client.ErrStalled), errors.As(err, &ne):
+		return true
+	case errors.As(err, &p):
+		return p.Status == http.StatusBadGateway || p.Status == http.StatusServiceUnavailable || p.Status == http.StatusGatewayTimeout
+	}
+	return false
+}
+
+// answered reports whether a probe's outcome is a sign of life: an answer
+// from the node itself (a refusal too, e.g. no release yet), not a
+// network failure or a gateway's.
+func answered(err error) bool {
+	var p *client.Problem
+	return err == nil || errors.As(err, &p) && p.Status < http.StatusInternalServerError
+}
+
+// failState is the health state a failure puts a loop in.
+func failState(err error) string {
+	if errors.Is(err, client.ErrStalled) {
+		return peers.SyncStalled
+	}
+	return peers.SyncFailing
 }
 
 func (s *Syncer) fail(k loopKey, err error, retry time.Duration) {
 	s.setHealth(k, func(h *peers.SyncStatus) {
 		now := time.Now().UTC()
-		h.State = peers.SyncFailing
+		h.State = failState(err)
 		h.Failures++
 		h.TotalFailures++
 		h.LastError = err.Error()

@@ -5001,7 +5001,7 @@ const docTemplate = `{
                     "type": "integer"
                 },
                 "failures": {
-                    "description": "Failures counts failures since the last success; TotalFailures all.",
+                    "description": "Failures counts failed pulls since the last success; TotalFailures\nall. LastError is why the loop is failing or stalled now (the last\npull's error, or a newer probe's while it waits to retry); a success\nclears it and NextAttempt, LastErrorTime stays.",
                     "type": "integer"
                 },
                 "last_attempt": {
@@ -5040,6 +5040,7 @@ const docTemplate = `{
                         "waiting",
                         "ok",
                         "failing",
+                        "stalled",
                         "paused"
                     ]
                 },

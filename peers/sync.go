@@ -8,7 +8,13 @@ const (
 	// SyncWaiting: the peer has not released the list yet.
 	SyncWaiting = "waiting"
 	SyncOK      = "ok"
+	// SyncFailing: the last pull failed (LastError says why), or the peer
+	// could not be reached.
 	SyncFailing = "failing"
+	// SyncStalled: the peer stopped answering: no answer,
+	// or a body that made no progress, within the idle timeout (a long
+	// poll: within its wait and the idle timeout).
+	SyncStalled = "stalled"
 	SyncPaused  = "paused"
 )
 
@@ -18,7 +24,7 @@ const (
 type SyncStatus struct {
 	Peer  string `json:"peer"`
 	List  string `json:"list"`
-	State string `json:"state" enums:"starting,waiting,ok,failing,paused"`
+	State string `json:"state" enums:"starting,waiting,ok,failing,stalled,paused"`
 	// Version is the peer's version verified here, Applied the one imported
 	// into this node's store (they differ only while a step is applied).
 	Version uint64 `json:"version"`
@@ -33,7 +39,10 @@ type SyncStatus struct {
 	Snapshots   uint64    `json:"snapshots"`
 	LastAttempt time.Time `json:"last_attempt,omitzero"`
 	LastSuccess time.Time `json:"last_success,omitzero"`
-	// Failures counts failures since the last success; TotalFailures all.
+	// Failures counts failed pulls since the last success; TotalFailures
+	// all. LastError is why the loop is failing or stalled now (the last
+	// pull's error, or a newer probe's while it waits to retry); a success
+	// clears it and NextAttempt, LastErrorTime stays.
 	Failures      int       `json:"failures"`
 	TotalFailures uint64    `json:"total_failures"`
 	LastError     string    `json:"last_error,omitempty"`

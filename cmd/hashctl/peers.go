@@ -83,7 +83,7 @@ func printPeer(e *env, p *peers.Peer) {
 		if s.UnknownOrigins > 0 {
 			line += fmt.Sprintf(", %d records of unknown origins skipped", s.UnknownOrigins)
 		}
-		if s.State == peers.SyncFailing && s.LastError != "" {
+		if s.LastError != "" { // failing or stalled: a success clears it
 			line += fmt.Sprintf(", %d failures, last: %s", s.Failures, s.LastError)
 		}
 		fields(e.stdout, "sync "+s.List, line)

@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashhub/hashhub/federation"
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/node"
@@ -150,8 +151,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"how often to publish due list releases; 0 turns the schedule off (env HASHHUB_RELEASE_INTERVAL)")
 	afterSync := fs.Duration("release-after-sync", envDuration("HASHHUB_RELEASE_AFTER_SYNC", node.DefaultReleaseAfterSync),
 		"publish lists changed by a peer's update this long after it arrives; negative: only on the schedule (env HASHHUB_RELEASE_AFTER_SYNC)")
+	idle := fs.Duration("peer-idle-timeout", envDuration("HASHHUB_PEER_IDLE_TIMEOUT", federation.DefaultIdleTimeout),
+		"a peer that sends no answer, or less than 1 KiB of one, for this long (a long poll: beyond its wait) is reported stalled and retried (env HASHHUB_PEER_IDLE_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *idle <= 0 {
+		return fmt.Errorf("--peer-idle-timeout: want a positive duration, got %s", *idle)
 	}
 	fresh := !node.Initialised(*data)
 	if !fresh {
@@ -179,6 +185,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	defer n.Close()
 	n.ReleaseInterval = *every
 	n.ReleaseAfterSync = *afterSync
+	n.Syncer.IdleTimeout = *idle
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return n.Serve(ctx, ln)

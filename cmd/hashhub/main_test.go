@@ -326,3 +326,17 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("new release with the followed key: %v", err)
 	}
 }
+
+// A peer idle timeout that is not positive is refused before anything is
+// initialised.
+func TestServeRefusesBadPeerIdleTimeout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	var stdout, stderr bytes.Buffer
+	err := cmdServe([]string{"--data", dir, "--addr", "127.0.0.1:0", "--peer-idle-timeout", "0s"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--peer-idle-timeout") {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the data dir was created: %v", err)
+	}
+}

@@ -18,9 +18,10 @@
 // settings (long poll 25 s, backoff 1 s–5 min, reconcile 2 s, release
 // after sync 250 ms, release schedule 10 min). With -inproc-peer the
 // catch-up peer Q runs inside this program instead (same defaults) and a
-// CPU profile of the catch-up is written to -cpuprofile.
+// CPU profile of the catch-up is written to -cpuprofile. The stall and
+// partition modes are described in health.go.
 //
-//	go run ./scripts/bench/federation -hashhub /tmp/hashhub [-mode all|propagation|catchup|idle]
+//	go run ./scripts/bench/federation -hashhub /tmp/hashhub [-mode all|propagation|catchup|idle|stall|partition]
 package main
 
 import (
@@ -56,7 +57,7 @@ import (
 
 var (
 	bin        = flag.String("hashhub", "hashhub", "hashhub binary")
-	mode       = flag.String("mode", "all", "all, propagation, catchup or idle")
+	mode       = flag.String("mode", "all", "all (propagation, catchup, idle), propagation, catchup, idle, stall or partition")
 	releases   = flag.Int("releases", 100, "propagation: releases at A")
 	settle     = flag.Duration("settle", 500*time.Millisecond, "propagation: pause after each release reached C")
 	pollEvery  = flag.Duration("poll", 5*time.Millisecond, "propagation: poll interval of B and C")
@@ -127,6 +128,10 @@ func (r *runner) run() error {
 		return r.catchup()
 	case "idle":
 		return r.idle()
+	case "stall":
+		return r.stall()
+	case "partition":
+		return r.partition()
 	}
 	return fmt.Errorf("unknown -mode %q", *mode)
 }
@@ -578,7 +583,7 @@ func (r *runner) catchup() error {
 		if started == 0 {
 			started = time.Since(t0)
 		}
-		if s.State == peers.SyncFailing {
+		if s.State == peers.SyncFailing || s.State == peers.SyncStalled {
 			return false, fmt.Errorf("sync failing: %s", s.LastError)
 		}
 		return s.Applied == m.Version && s.Entries == m.Entries, nil

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Federation benchmark (issue 4): propagation along A→B→C, catch-up of a
 # new peer on an N-entry list beside the raw snapshot download, and the
-# CPU and memory of a node with idle peers. Every node is a separate
-# `hashhub serve` process with the default sync settings; see main.go.
+# CPU and memory of a node with idle peers; with -mode stall or partition,
+# time to a stalled state and convergence after a partition heals (health.go).
+# Every node is a separate `hashhub serve` process with the default sync
+# settings; see main.go.
 #
 #   scripts/bench/federation/run.sh [flags]    e.g. -mode catchup -n 1000000
 #
