@@ -32,7 +32,7 @@ func (s *Service) ResolveDispute(a Actor, id, outcome, reason string) (*entries.
 	}
 	now := s.now().UTC()
 	var d *entries.Dispute
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.update(a, func(tx *store.Tx) error {
 		var err error
 		if d, err = tx.Dispute(id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -64,7 +64,7 @@ func (s *Service) ResolveDispute(a Actor, id, outcome, reason string) (*entries.
 			return err
 		}
 		return record(tx, a.audit(), now, "dispute.resolve", id, d)
-	})
+	}, func() any { return d })
 	return d, err
 }
 
