@@ -10,6 +10,7 @@ import (
 	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/records"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/text"
 )
 
 // Submit records a hash and the submitter's assessment of it (submitting is
@@ -188,6 +189,9 @@ func (s *Service) Retract(a Actor, key, reason string) (*entries.Entry, error) {
 	if reason == "" {
 		return nil, &entries.FieldError{Field: "reason", Reason: "a retraction says why"}
 	}
+	if err := text.Note("reason", reason); err != nil {
+		return nil, err
+	}
 	if len(reason) > entries.MaxReasonLen {
 		return nil, &entries.FieldError{Field: "reason", Reason: fmt.Sprintf("longer than %d bytes", entries.MaxReasonLen)}
 	}
@@ -227,6 +231,9 @@ func (s *Service) Retract(a Actor, key, reason string) (*entries.Entry, error) {
 func (s *Service) GiveFeedback(a Actor, key, kind, note string) (*entries.Feedback, error) {
 	if kind != entries.ConfirmedMatch && kind != entries.FalsePositive {
 		return nil, &entries.FieldError{Field: "kind", Reason: fmt.Sprintf("%q is not one of confirmed_match, false_positive", kind)}
+	}
+	if err := text.Note("note", note); err != nil {
+		return nil, err
 	}
 	if len(note) > entries.MaxNoteLen {
 		return nil, &entries.FieldError{Field: "note", Reason: fmt.Sprintf("longer than %d bytes", entries.MaxNoteLen)}

@@ -9,6 +9,7 @@ import (
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/text"
 )
 
 // ResolveDispute closes a dispute. Only an analyst (hotline or law
@@ -26,6 +27,9 @@ func (s *Service) ResolveDispute(a Actor, id, outcome, reason string) (*entries.
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return nil, &entries.FieldError{Field: "reason", Reason: "a resolution says why"}
+	}
+	if err := text.Note("reason", reason); err != nil {
+		return nil, err
 	}
 	if len(reason) > entries.MaxReasonLen {
 		return nil, &entries.FieldError{Field: "reason", Reason: fmt.Sprintf("longer than %d bytes", entries.MaxReasonLen)}

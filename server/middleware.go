@@ -100,13 +100,19 @@ func (s *Server) limitBody(n int64) gin.HandlerFunc {
 // requireContentType accepts only the listed media types.
 func requireContentType(types ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		mt, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 		if !slices.Contains(types, mt) {
 			got := mt
 			if got == "" {
 				got = "none"
 			}
 			writeProblem(c, pContentType.with(fmt.Sprintf("Content-Type %s; this endpoint accepts %s", got, strings.Join(types, ", "))))
+			return
+		}
+		// Bodies are read as UTF-8, whatever they say: refuse one that
+		// says it is something else rather than misread it.
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+			writeProblem(c, pContentType.with(fmt.Sprintf("charset %q; this endpoint reads UTF-8 only (charset=utf-8 or none)", cs)))
 			return
 		}
 		c.Next()

@@ -123,6 +123,9 @@ func (s *Server) submitReport(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if !s.jsonText(c, body) {
+		return
+	}
 	sub, err := reports.Parse(body)
 	if err != nil {
 		writeProblem(c, pMalformed.with(strings.TrimPrefix(err.Error(), "body: ")))
