@@ -243,8 +243,8 @@ func (s *Server) idempotent(fingerprintBody bool) gin.HandlerFunc {
 		if st := w.Status(); st >= 200 && st < 300 && !w.overflow && !slot.kept {
 			// A handler that does not use replayable: its outcome is kept
 			// after the answer, in a transaction of its own, which a crash
-			// between the two can lose (TestEveryCreatingRouteKeepsInTx
-			// keeps every creating route off this path).
+			// between the two can lose (TestIdempotencyKeyCrash fails for
+			// a creating route that takes this path).
 			rec := &store.IdemRecord{Fingerprint: fingerprint, Status: st, ContentType: w.Header().Get("Content-Type"),
 				Body: w.buf, Time: time.Now().Unix()}
 			// An answer marked no-store (one carrying a client secret) is
@@ -328,8 +328,9 @@ func replayableSecret(c *gin.Context, status int) hub.Actor {
 // stops the process there.
 var afterCommit func()
 
-// teeWriter keeps a copy of a (small) response body; a body over 1 MiB is
-// not kept (overflow) and its request is not replayable.
+// teeWriter keeps a copy of a (small) response body for a handler that
+// does not keep its answer in the change's transaction; a body over 1 MiB
+// is not kept (overflow) and its request is not replayable.
 type teeWriter struct {
 	gin.ResponseWriter
 	slot     *replaySlot
