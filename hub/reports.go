@@ -12,6 +12,7 @@ import (
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/reports"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/text"
 )
 
 // Defaults of the report desk, exported so flag help can show them.
@@ -303,6 +304,9 @@ func (r *Reports) recipient(a Actor, rep *reports.Report) bool {
 // forwarded to may hold it.
 func (r *Reports) Hold(a Actor, id, reason string, until time.Time) (*reports.Report, error) {
 	now := r.Now()
+	if err := text.Note("reason", reason); err != nil {
+		return nil, err
+	}
 	if l := len([]rune(reason)); l == 0 || l > 1000 {
 		return nil, &reports.FieldError{Field: "reason", Reason: "1–1000 characters: why the takedown must wait"}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/orgs"
@@ -499,6 +500,12 @@ func TestInputEdges(t *testing.T) {
 		}
 		if n := w.notice(t, w.provA, id); n.Status == "acknowledged" || n.Status == "disputed" {
 			t.Fatalf("status %s set by an analyst", n.Status)
+		}
+		// A hold's reason is free text: NUL is refused, naming the field.
+		p := tn.postJSON("/v1/reports/"+rr.ID+"/hold", w.police.Token, map[string]any{"reason": "wait\x00", "until": time.Now().Add(time.Hour)}).
+			problem(t, http.StatusBadRequest, "invalid-text")
+		if p.Field != "reason" {
+			t.Errorf("field %q", p.Field)
 		}
 		// To an analyst who may not read the notice it still does not exist.
 		tn.postJSON("/v1/notices/"+id+"/status", w.police.Token, map[string]any{"status": "removed"}).problem(t, http.StatusNotFound, "not-found")
