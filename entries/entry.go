@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/jurisdiction"
+	"github.com/hashhub/hashhub/text"
 )
 
 // Verdict is an analyst's finding on an entry.
@@ -173,6 +174,9 @@ func (in Input) Normalize() (Input, error) {
 	}
 	slices.Sort(js)
 	in.Jurisdictions = js
+	if err := text.Note("note", in.Note); err != nil {
+		return in, err
+	}
 	if len(in.Note) > MaxNoteLen {
 		return in, &FieldError{"note", fmt.Sprintf("longer than %d bytes", MaxNoteLen)}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/records"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/text"
 )
 
 // Submit records a hash and the submitter's assessment of it (submitting is
@@ -26,7 +27,7 @@ func (s *Service) Submit(a Actor, h hashes.Hash, in entries.Input) (*entries.Ent
 	now := s.now().UTC()
 	var e *entries.Entry
 	var created bool
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.update(a, func(tx *store.Tx) error {
 		var changed bool
 		var err error
 		var rb *recordBuilder
@@ -43,8 +44,22 @@ func (s *Service) Submit(a Actor, h hashes.Hash, in entries.Input) (*entries.Ent
 			return err
 		}
 		return record(tx, a.audit(), now, "hash.submit", h.Key(), submitDigest{h.Key(), in})
-	})
+	}, func() any { return Submitted{Entry: e, Created: created} })
 	return e, created, err
+}
+
+// Submitted is what Submit kept for a replay: the entry and whether it is
+// new.
+type Submitted struct {
+	Entry   *entries.Entry
+	Created bool
+}
+
+// Assessed is what Assess kept for a replay: the entry and the dispute the
+// assessment opened, if any.
+type Assessed struct {
+	Entry   *entries.Entry
+	Dispute *entries.Dispute
 }
 
 type submitDigest struct {
@@ -113,7 +128,7 @@ func (s *Service) Assess(a Actor, key string, in entries.Input) (*entries.Entry,
 	now := s.now().UTC()
 	var e *entries.Entry
 	var d *entries.Dispute
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.update(a, func(tx *store.Tx) error {
 		var err error
 		if e, err = getEntry(tx, key); err != nil {
 			return err
@@ -140,7 +155,7 @@ func (s *Service) Assess(a Actor, key string, in entries.Input) (*entries.Entry,
 			return err
 		}
 		return record(tx, a.audit(), now, "hash.assess", key, as)
-	})
+	}, func() any { return Assessed{Entry: e, Dispute: d} })
 	return e, d, err
 }
 
@@ -174,12 +189,15 @@ func (s *Service) Retract(a Actor, key, reason string) (*entries.Entry, error) {
 	if reason == "" {
 		return nil, &entries.FieldError{Field: "reason", Reason: "a retraction says why"}
 	}
+	if err := text.Note("reason", reason); err != nil {
+		return nil, err
+	}
 	if len(reason) > entries.MaxReasonLen {
 		return nil, &entries.FieldError{Field: "reason", Reason: fmt.Sprintf("longer than %d bytes", entries.MaxReasonLen)}
 	}
 	now := s.now().UTC()
 	var e *entries.Entry
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.update(a, func(tx *store.Tx) error {
 		var err error
 		if e, err = getEntry(tx, key); err != nil {
 			return err
@@ -204,7 +222,7 @@ func (s *Service) Retract(a Actor, key, reason string) (*entries.Entry, error) {
 			return err
 		}
 		return record(tx, a.audit(), now, "hash.retract", key, r)
-	})
+	}, func() any { return e })
 	return e, err
 }
 
@@ -214,12 +232,15 @@ func (s *Service) GiveFeedback(a Actor, key, kind, note string) (*entries.Feedba
 	if kind != entries.ConfirmedMatch && kind != entries.FalsePositive {
 		return nil, &entries.FieldError{Field: "kind", Reason: fmt.Sprintf("%q is not one of confirmed_match, false_positive", kind)}
 	}
+	if err := text.Note("note", note); err != nil {
+		return nil, err
+	}
 	if len(note) > entries.MaxNoteLen {
 		return nil, &entries.FieldError{Field: "note", Reason: fmt.Sprintf("longer than %d bytes", entries.MaxNoteLen)}
 	}
 	now := s.now().UTC()
 	var f *entries.Feedback
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.update(a, func(tx *store.Tx) error {
 		e, err := getEntry(tx, key)
 		if err != nil {
 			return err
@@ -262,7 +283,7 @@ func (s *Service) GiveFeedback(a Actor, key, kind, note string) (*entries.Feedba
 			return err
 		}
 		return record(tx, a.audit(), now, "hash.feedback", key, f)
-	})
+	}, func() any { return f })
 	return f, err
 }
 

@@ -30,10 +30,32 @@ type Actor struct {
 	Org          string
 	Role         orgs.Role
 	Jurisdiction string
+	// Replay, when set, keeps the answer to the request that makes the
+	// change (one carrying an Idempotency-Key) in the change's own
+	// transaction: a node that stops after the commit and before it
+	// answers still answers a retry with the original outcome, and the
+	// change is not made twice.
+	Replay Replay
+}
+
+// Replay keeps a request's outcome for retries.
+type Replay interface {
+	// Keep writes the outcome of the change, result, inside tx. Each
+	// creating write path calls it with the value it returns.
+	Keep(tx *store.Tx, result any) error
 }
 
 func (a Actor) audit() audit.Actor {
 	return audit.Actor{User: a.User, Org: a.Org, Role: string(a.Role)}
+}
+
+// keep hands a change's result to the request's Replay, in the change's
+// transaction; nothing when the request asked for no replay.
+func (a Actor) keep(tx *store.Tx, result any) error {
+	if a.Replay == nil {
+		return nil
+	}
+	return a.Replay.Keep(tx, result)
 }
 
 // Service is a node's domain service.
@@ -77,6 +99,18 @@ func (s *Service) NodeID() string { return s.nodeID }
 
 // DB is the store (for read-only helpers such as health checks).
 func (s *Service) DB() *store.DB { return s.db }
+
+// update runs fn in a write transaction and then keeps the request's
+// outcome in the same transaction (see Actor.Replay). result is called once
+// fn has succeeded, when the values it names are set.
+func (s *Service) update(a Actor, fn func(tx *store.Tx) error, result func() any) error {
+	return s.db.Update(func(tx *store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return a.keep(tx, result())
+	})
+}
 
 // record appends an audit event for a change inside tx.
 func record(tx *store.Tx, a audit.Actor, at time.Time, action, object string, change any) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/records"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/text"
 )
 
 // ImportResult summarises a bulk import.
@@ -153,6 +154,10 @@ func readImport(r ingest.Reader, res *ImportResult, sp *spool) error {
 func fieldLineError(line int, err error) *ingest.LineError {
 	var hf *hashes.FieldError
 	var ef *entries.FieldError
+	var tf *text.Error
+	if errors.As(err, &tf) {
+		return &ingest.LineError{Line: line, Field: tf.Field, Reason: tf.Reason}
+	}
 	switch {
 	case errors.As(err, &hf):
 		return &ingest.LineError{Line: line, Field: hf.Field, Reason: hf.Reason}

@@ -16,7 +16,7 @@ func (s *Service) CreateList(a Actor, l lists.List) (*lists.List, error) {
 	if err := l.Validate(); err != nil {
 		return nil, err
 	}
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.update(a, func(tx *store.Tx) error {
 		if _, err := tx.List(l.Name); err == nil {
 			return fmt.Errorf("%w: %q", lists.ErrExists, l.Name)
 		}
@@ -32,7 +32,7 @@ func (s *Service) CreateList(a Actor, l lists.List) (*lists.List, error) {
 			return err
 		}
 		return record(tx, a.audit(), l.Created, "list.create", l.Name, l)
-	})
+	}, func() any { return &l })
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/hashhub/hashhub/peers"
 	"github.com/hashhub/hashhub/reports"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/text"
 )
 
 // Resolution is where the outbox found one URL of a report to be hosted.
@@ -486,6 +487,9 @@ func (r *Reports) SetStatus(a Actor, id, status, note string) (*reports.Notice, 
 	if !slices.Contains([]string{reports.Acknowledged, reports.Removed, reports.Disputed}, status) {
 		return nil, &reports.FieldError{Field: "status", Reason: fmt.Sprintf("%q: set acknowledged, removed or disputed", status)}
 	}
+	if err := text.Note("note", note); err != nil {
+		return nil, err
+	}
 	if len([]rune(note)) > 1000 {
 		return nil, &reports.FieldError{Field: "note", Reason: "at most 1000 characters"}
 	}
@@ -496,10 +500,13 @@ func (r *Reports) SetStatus(a Actor, id, status, note string) (*reports.Notice, 
 	var n *reports.Notice
 	err := r.s.db.Update(func(tx *store.Tx) (err error) {
 		n, err = tx.Notice(id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !r.maySet(tx, a, n, status)) {
+		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: %q", reports.ErrNoticeGone, id)
 		}
 		if err != nil {
+			return err
+		}
+		if err := r.maySet(tx, a, n, status); err != nil {
 			return err
 		}
 		if n.Status == status {
@@ -538,14 +545,25 @@ func (r *Reports) SetStatus(a Actor, id, status, note string) (*reports.Notice, 
 	return n, err
 }
 
-func (r *Reports) maySet(tx *store.Tx, a Actor, n *reports.Notice, status string) bool {
+// maySet says whether a may give n the status. To whoever may not read
+// the notice it does not exist; an analyst who may read it but asks for a
+// status only the provider sets is told so (ErrForbidden), not that the
+// notice is missing.
+func (r *Reports) maySet(tx *store.Tx, a Actor, n *reports.Notice, status string) error {
 	switch a.Role {
 	case orgs.HostingProvider:
-		return n.Provider != "" && n.Provider == a.Org
+		if n.Provider != "" && n.Provider == a.Org {
+			return nil
+		}
 	case orgs.Hotline, orgs.LawEnforcement:
-		return status == reports.Removed && r.mayReadNotice(tx, a, n)
+		if r.mayReadNotice(tx, a, n) {
+			if status == reports.Removed {
+				return nil
+			}
+			return fmt.Errorf("%w: an analyst of the reporting organisation may confirm removal (removed); %s is the provider's to set", ErrForbidden, status)
+		}
 	}
-	return false
+	return fmt.Errorf("%w: %q", reports.ErrNoticeGone, n.ID)
 }
 
 // Stats computes the takedown figures of every provider (or of one, when

@@ -15,7 +15,7 @@ func (s *Service) CreateOrg(a Actor, in orgs.Org) (*orgs.Org, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.update(a, func(tx *store.Tx) error {
 		if _, err := tx.OrgIDByName(o.Name); err == nil {
 			return fmt.Errorf("%w: organisation %q", orgs.ErrExists, o.Name)
 		}
@@ -23,7 +23,7 @@ func (s *Service) CreateOrg(a Actor, in orgs.Org) (*orgs.Org, error) {
 			return err
 		}
 		return record(tx, a.audit(), o.Created, "org.create", o.ID, o)
-	})
+	}, func() any { return o })
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,8 @@ func (s *Service) CreateUser(a Actor, orgID, name string) (*NewUser, error) {
 	}
 	cid, secret, hash := auth.NewClientCredentials()
 	u := &orgs.User{ID: newID("usr_"), Org: orgID, Name: name, ClientID: cid, SecretHash: hash, Created: s.now().UTC()}
-	err = s.db.Update(func(tx *store.Tx) error {
+	nu := &NewUser{User: publicUser(u), ClientID: cid, ClientSecret: secret}
+	err = s.update(a, func(tx *store.Tx) error {
 		if _, err := tx.Org(orgID); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("%w: organisation %q", orgs.ErrNotFound, orgID)
@@ -93,11 +94,11 @@ func (s *Service) CreateUser(a Actor, orgID, name string) (*NewUser, error) {
 			return err
 		}
 		return record(tx, a.audit(), u.Created, "user.create", u.ID, publicUser(u))
-	})
+	}, func() any { return nu })
 	if err != nil {
 		return nil, err
 	}
-	return &NewUser{User: publicUser(u), ClientID: cid, ClientSecret: secret}, nil
+	return nu, nil
 }
 
 // Users lists an organisation's users (never their secrets).

@@ -23,7 +23,7 @@ func (s *Service) AddPeer(a Actor, p peers.Peer) (*peers.Peer, error) {
 		return nil, &peers.FieldError{Field: "id", Reason: err.Error()}
 	}
 	p.Org = org.ID
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.update(a, func(tx *store.Tx) error {
 		if _, err := tx.Peer(p.ID); err == nil {
 			return fmt.Errorf("%w: %q", peers.ErrExists, p.ID)
 		}
@@ -40,7 +40,7 @@ func (s *Service) AddPeer(a Actor, p peers.Peer) (*peers.Peer, error) {
 			return err
 		}
 		return record(tx, a.audit(), now, "peer.add", p.ID, p)
-	})
+	}, func() any { return &p })
 	if err != nil {
 		return nil, err
 	}

@@ -155,7 +155,7 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 		}
 	}
 	var out *release.Manifest
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.update(a, func(tx *store.Tx) error {
 		l, err := tx.List(name)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -186,7 +186,7 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 			return err
 		}
 		return ls.PutVersionRecords(out.Version, sortedRefs(refs))
-	})
+	}, func() any { return out })
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/reports"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/text"
 )
 
 // Defaults of the report desk, exported so flag help can show them.
@@ -119,6 +120,13 @@ func schedule(tx *store.Tx, kind, ref, target, key string, due, now time.Time) e
 	return tx.PutJob(&store.Job{ID: randomID("job_"), Kind: kind, Ref: ref, Target: target, Key: key, Due: due, Created: now})
 }
 
+// ReportSubmitted is what Submit kept for a replay: the stored report (nil
+// for a loop) and whether it had been seen before.
+type ReportSubmitted struct {
+	Report    *reports.Report
+	Duplicate bool
+}
+
 // Submit takes a report in. A reporter's report gets a new id and this
 // node as its first hop; a peer's forwarded report keeps its id and adds
 // this node to its hops. A report seen before (by id, or with this node
@@ -131,7 +139,7 @@ func (r *Reports) Submit(a Actor, sub *reports.Submission) (rep *reports.Report,
 	if err := sub.Validate(fromPeer, now); err != nil {
 		return nil, false, err
 	}
-	err = r.s.db.Update(func(tx *store.Tx) error {
+	err = r.s.update(a, func(tx *store.Tx) error {
 		if fromPeer {
 			if existing, err := tx.Report(sub.ID); err == nil {
 				rep, dup = existing, true
@@ -172,7 +180,7 @@ func (r *Reports) Submit(a Actor, sub *reports.Submission) (rep *reports.Report,
 			return err
 		}
 		return record(tx, a.audit(), now, "report.submit", rep.ID, rep)
-	})
+	}, func() any { return ReportSubmitted{Report: rep, Duplicate: dup} })
 	if err != nil {
 		return nil, false, err
 	}
@@ -296,6 +304,9 @@ func (r *Reports) recipient(a Actor, rep *reports.Report) bool {
 // forwarded to may hold it.
 func (r *Reports) Hold(a Actor, id, reason string, until time.Time) (*reports.Report, error) {
 	now := r.Now()
+	if err := text.Note("reason", reason); err != nil {
+		return nil, err
+	}
 	if l := len([]rune(reason)); l == 0 || l > 1000 {
 		return nil, &reports.FieldError{Field: "reason", Reason: "1–1000 characters: why the takedown must wait"}
 	}
@@ -359,7 +370,7 @@ func (r *Reports) PutProvider(a Actor, p reports.Provider) (*reports.Provider, e
 		return nil, err
 	}
 	now := r.Now()
-	err := r.s.db.Update(func(tx *store.Tx) error {
+	err := r.s.update(a, func(tx *store.Tx) error {
 		o, err := tx.Org(p.Org)
 		if errors.Is(err, store.ErrNotFound) {
 			return &reports.FieldError{Field: "org", Reason: fmt.Sprintf("no organisation %q", p.Org)}
@@ -375,7 +386,7 @@ func (r *Reports) PutProvider(a Actor, p reports.Provider) (*reports.Provider, e
 			return err
 		}
 		return record(tx, a.audit(), now, "provider.put", p.Org, p)
-	})
+	}, func() any { return &p })
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/store"
+	"github.com/hashhub/hashhub/text"
 )
 
 // ResolveDispute closes a dispute. Only an analyst (hotline or law
@@ -27,12 +28,15 @@ func (s *Service) ResolveDispute(a Actor, id, outcome, reason string) (*entries.
 	if reason == "" {
 		return nil, &entries.FieldError{Field: "reason", Reason: "a resolution says why"}
 	}
+	if err := text.Note("reason", reason); err != nil {
+		return nil, err
+	}
 	if len(reason) > entries.MaxReasonLen {
 		return nil, &entries.FieldError{Field: "reason", Reason: fmt.Sprintf("longer than %d bytes", entries.MaxReasonLen)}
 	}
 	now := s.now().UTC()
 	var d *entries.Dispute
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.update(a, func(tx *store.Tx) error {
 		var err error
 		if d, err = tx.Dispute(id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -64,7 +68,7 @@ func (s *Service) ResolveDispute(a Actor, id, outcome, reason string) (*entries.
 			return err
 		}
 		return record(tx, a.audit(), now, "dispute.resolve", id, d)
-	})
+	}, func() any { return d })
 	return d, err
 }
 

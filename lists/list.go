@@ -12,6 +12,7 @@ import (
 	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/text"
 )
 
 // Errors callers map to responses.
@@ -64,8 +65,14 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // Validate checks the list and puts it in canonical form.
 func (l *List) Validate() error {
+	if err := text.Name("name", l.Name); err != nil {
+		return err
+	}
 	if !nameRE.MatchString(l.Name) {
 		return &FieldError{"name", fmt.Sprintf("%q must be 1–64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit", l.Name)}
+	}
+	if err := text.Note("description", l.Description); err != nil {
+		return err
 	}
 	if len(l.Description) > 2000 {
 		return &FieldError{"description", "longer than 2000 bytes"}

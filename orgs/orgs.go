@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashhub/hashhub/jurisdiction"
+	"github.com/hashhub/hashhub/text"
 )
 
 // Role is an organisation's kind; every user of the organisation acts in it.
@@ -76,6 +77,9 @@ var nameRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} ._&()'-]{0,119}$`)
 // Validate checks a new organisation and normalises its jurisdiction.
 func (o *Org) Validate() error {
 	o.Name = strings.TrimSpace(o.Name)
+	if err := text.Name("name", o.Name); err != nil {
+		return err
+	}
 	if !nameRE.MatchString(o.Name) {
 		return &FieldError{"name", "1–120 letters, digits, spaces and . _ & ( ) ' -, starting with a letter or digit"}
 	}
@@ -108,6 +112,9 @@ type User struct {
 // ValidateName checks a user's display name.
 func ValidateName(name string) (string, error) {
 	name = strings.TrimSpace(name)
+	if err := text.Name("name", name); err != nil {
+		return "", err
+	}
 	if !nameRE.MatchString(name) {
 		return "", &FieldError{"name", "1–120 letters, digits, spaces and . _ & ( ) ' -, starting with a letter or digit"}
 	}

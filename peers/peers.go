@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashhub/hashhub/jurisdiction"
 	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/text"
 	"github.com/hashhub/hashhub/witness"
 )
 
@@ -88,11 +89,17 @@ var listRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // Validate checks a new peer and normalises it.
 func (p *Peer) Validate(selfID string) error {
+	if err := text.Name("id", p.ID); err != nil {
+		return err
+	}
 	if !idRE.MatchString(p.ID) {
 		return &FieldError{"id", "the peer's node id: 1–63 characters of a-z, 0-9, '.' and '-'"}
 	}
 	if p.ID == selfID {
 		return &FieldError{"id", "a node is not its own peer"}
+	}
+	if err := text.Name("name", p.Name); err != nil {
+		return err
 	}
 	if p.Name == "" || len(p.Name) > 120 {
 		return &FieldError{"name", "1–120 characters"}

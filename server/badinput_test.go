@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/server"
+	"github.com/hashhub/hashhub/store"
 )
 
 // badFixture is a node with an entry, a list the platform reads it on and
@@ -109,6 +112,11 @@ func TestBadInputGeneric(t *testing.T) {
 		add("trailing brace", js, e.valid+`}`, 400, "malformed-request", "after the JSON object")
 		add("two objects", js, e.valid+e.valid, 400, "malformed-request", "after the JSON object")
 		add("empty body", js, "", 400, "malformed-request", "empty")
+		add("null", js, "null", 400, "malformed-request", "not null")
+		add("null with spaces", js, " null\n", 400, "malformed-request", "not null")
+		add("not UTF-8", js, strings.TrimSuffix(e.valid, "}")+`,"colour":"r`+"\xff"+`d"}`, 400, "invalid-text", "colour")
+		add("charset latin1", js+"; charset=iso-8859-1", e.valid, 415, "unsupported-content-type", "iso-8859-1")
+		add("charset utf-16", js+"; charset=UTF-16", e.valid, 415, "unsupported-content-type", "UTF-16")
 		add("array", js, "["+e.valid+"]", 400, "malformed-request", "must be a JSON object, not an array")
 		add("text/plain", "text/plain", e.valid, 415, "unsupported-content-type", "text/plain")
 		add("no content type", "", e.valid, 415, "unsupported-content-type", "none")
@@ -193,6 +201,8 @@ func TestBadInputFields(t *testing.T) {
 		{name: "submit/photodna short", role: h, path: "/v1/hashes", body: js(`{"algo":"photodna","value":"` + photodna[:188] + `"}`), status: 422, slug: "invalid-input", field: "value", cause: "144"},
 		{name: "submit/value of wrong type", role: h, path: "/v1/hashes", body: js(`{"algo":"sha256","value":42}`), status: 400, slug: "malformed-request", field: "value", cause: "value: expected a string, not a number"},
 		{name: "submit/verdict field", role: h, path: "/v1/hashes", body: js(`{"algo":"sha256","value":"` + sha256Hex() + `","verdict":"not_illegal"}`), status: 400, slug: "malformed-request", cause: `"verdict"`},
+		{name: "submit/note with NUL", role: h, path: "/v1/hashes", body: js(`{"algo":"sha256","value":"` + sha256Hex() + `","note":"a\u0000b"}`), status: 400, slug: "invalid-text", field: "note", cause: "NUL"},
+		{name: "submit/note not UTF-8", role: h, path: "/v1/hashes", body: js(`{"algo":"sha256","value":"` + sha256Hex() + `","note":"caf` + "\xe9" + `"}`), status: 400, slug: "invalid-text", field: "note", cause: "UTF-8"},
 		{name: "submit/note too long", role: h, path: "/v1/hashes", body: js(`{"algo":"sha256","value":"` + sha256Hex() + `","note":"` + long + `"}`), status: 422, slug: "invalid-input", field: "note", cause: "2000"},
 
 		// POST /v1/orgs
@@ -202,6 +212,18 @@ func TestBadInputFields(t *testing.T) {
 		{name: "orgs/reserved jurisdiction", role: a, path: "/v1/orgs", body: js(`{"name":"X","kind":"hotline","jurisdiction":"UK"}`), status: 422, slug: "invalid-input", field: "jurisdiction", cause: "UK"},
 		{name: "orgs/missing jurisdiction", role: a, path: "/v1/orgs", body: js(`{"name":"X","kind":"hotline"}`), status: 422, slug: "invalid-input", field: "jurisdiction", cause: "jurisdiction"},
 		{name: "orgs/name with markup", role: a, path: "/v1/orgs", body: js(`{"name":"<script>","kind":"hotline","jurisdiction":"NL"}`), status: 422, slug: "invalid-input", field: "name", cause: "letters"},
+		{name: "orgs/name with NUL", role: a, path: "/v1/orgs", body: js(`{"name":"Hot\u0000line","kind":"hotline","jurisdiction":"NL"}`), status: 400, slug: "invalid-text", field: "name", cause: "NUL"},
+		{name: "orgs/name with control", role: a, path: "/v1/orgs", body: js(`{"name":"Hot\u0007line","kind":"hotline","jurisdiction":"NL"}`), status: 400, slug: "invalid-text", field: "name", cause: "U+0007"},
+		{name: "orgs/name with bidi override", role: a, path: "/v1/orgs", body: js(`{"name":"Hotline \u202eLN","kind":"hotline","jurisdiction":"NL"}`), status: 400, slug: "invalid-text", field: "name", cause: "U+202E"},
+		{name: "orgs/name with bidi isolate", role: a, path: "/v1/orgs", body: js(`{"name":"Hotline \u2067NL","kind":"hotline","jurisdiction":"NL"}`), status: 400, slug: "invalid-text", field: "name", cause: "U+2067"},
+		{name: "orgs/name not UTF-8", role: a, path: "/v1/orgs", body: js("{\"name\":\"Hot\xc3line\",\"kind\":\"hotline\",\"jurisdiction\":\"NL\"}"), status: 400, slug: "invalid-text", field: "name", cause: "UTF-8"},
+		{name: "users/name with NUL", role: a, path: "/v1/orgs/" + f.roles[h].Org + "/users", body: js(`{"name":"Ana\u0000lyst"}`), status: 400, slug: "invalid-text", field: "name", cause: "NUL"},
+		{name: "users/name with bidi override", role: a, path: "/v1/orgs/" + f.roles[h].Org + "/users", body: js(`{"name":"Analyst \u202d1"}`), status: 400, slug: "invalid-text", field: "name", cause: "U+202D"},
+		{name: "users/name not UTF-8", role: a, path: "/v1/orgs/" + f.roles[h].Org + "/users", body: js("{\"name\":\"Ana\xfflyst\"}"), status: 400, slug: "invalid-text", field: "name", cause: "UTF-8"},
+		{name: "peers/id with NUL", role: a, path: "/v1/peers", body: js(`{"id":"node\u0000b","name":"Hotline GB"}`), status: 400, slug: "invalid-text", field: "id", cause: "NUL"},
+		{name: "peers/name with bidi override", role: a, path: "/v1/peers", body: js(`{"id":"node-b","name":"Hotline \u202eBG"}`), status: 400, slug: "invalid-text", field: "name", cause: "U+202E"},
+		{name: "peers/name with control", role: a, path: "/v1/peers", body: js(`{"id":"node-b","name":"Hotline\u001b[2J"}`), status: 400, slug: "invalid-text", field: "name", cause: "U+001B"},
+		{name: "peers/name not UTF-8", role: a, path: "/v1/peers", body: js("{\"id\":\"node-b\",\"name\":\"Hotline \xe2\x80\"}"), status: 400, slug: "invalid-text", field: "name", cause: "UTF-8"},
 		{name: "orgs/duplicate name", role: a, path: "/v1/orgs", body: js(`{"name":"Node administrators","kind":"hotline","jurisdiction":"NL"}`), status: 409, slug: "already-exists", cause: "Node administrators"},
 
 		// POST /v1/lists
@@ -214,6 +236,11 @@ func TestBadInputFields(t *testing.T) {
 		{name: "lists/unknown reader org", role: a, path: "/v1/lists", body: js(`{"name":"l1","policy":{"min_assessments":1},"readers":{"orgs":["org_nope"]}}`), status: 422, slug: "invalid-input", field: "readers.orgs", cause: "org_nope"},
 		{name: "lists/unknown policy field", role: a, path: "/v1/lists", body: js(`{"name":"l1","policy":{"min_assessments":1,"max_age":3}}`), status: 400, slug: "malformed-request", cause: `"max_age"`},
 		{name: "lists/policy of wrong type", role: a, path: "/v1/lists", body: js(`{"name":"l1","policy":5}`), status: 400, slug: "malformed-request", field: "policy", cause: "policy: expected an object, not a number"},
+		{name: "lists/name with bidi isolate", role: a, path: "/v1/lists", body: js(`{"name":"l1\u2066","policy":{"min_assessments":1}}`), status: 400, slug: "invalid-text", field: "name", cause: "U+2066"},
+		{name: "lists/name with NUL", role: a, path: "/v1/lists", body: js(`{"name":"l1\u0000","policy":{"min_assessments":1}}`), status: 400, slug: "invalid-text", field: "name", cause: "NUL"},
+		{name: "lists/name not UTF-8", role: a, path: "/v1/lists", body: js("{\"name\":\"l\xff\",\"policy\":{\"min_assessments\":1}}"), status: 400, slug: "invalid-text", field: "name", cause: "UTF-8"},
+		{name: "lists/description with NUL", role: a, path: "/v1/lists", body: js(`{"name":"l1","description":"a\u0000b","policy":{"min_assessments":1}}`), status: 400, slug: "invalid-text", field: "description", cause: "NUL"},
+		{name: "lists/nested value not UTF-8", role: a, path: "/v1/lists", body: js("{\"name\":\"l1\",\"policy\":{\"min_assessments\":1,\"algorithms\":[\"sha\xff\"]}}"), status: 400, slug: "invalid-text", field: "policy.algorithms", cause: "UTF-8"},
 		{name: "lists/existing name", role: a, path: "/v1/lists", body: js(`{"name":"platform","policy":{"min_assessments":1}}`), status: 409, slug: "already-exists", cause: "platform"},
 
 		// POST /v1/hashes/{algo}/{value}/assessments
@@ -225,12 +252,15 @@ func TestBadInputFields(t *testing.T) {
 		{name: "assess/unknown category", role: le, path: e + "/assessments", body: js(`{"verdict":"illegal","category":"regional"}`), status: 422, slug: "invalid-input", field: "category", cause: "regional"},
 		{name: "assess/national without jurisdictions", role: le, path: e + "/assessments", body: js(`{"verdict":"illegal","category":"national"}`), status: 422, slug: "invalid-input", field: "jurisdictions", cause: "jurisdictions"},
 		{name: "assess/unknown severity", role: le, path: e + "/assessments", body: js(`{"verdict":"illegal","severity":"E"}`), status: 422, slug: "invalid-input", field: "severity", cause: `"E"`},
+		{name: "assess/note with NUL", role: le, path: e + "/assessments", body: js(`{"verdict":"illegal","note":"\u0000"}`), status: 400, slug: "invalid-text", field: "note", cause: "NUL"},
+		{name: "assess/note not UTF-8", role: le, path: e + "/assessments", body: js("{\"verdict\":\"illegal\",\"note\":\"\xc0\xaf\"}"), status: 400, slug: "invalid-text", field: "note", cause: "UTF-8"},
 		{name: "assess/note too long", role: le, path: e + "/assessments", body: js(`{"verdict":"illegal","note":"` + long + `"}`), status: 422, slug: "invalid-input", field: "note", cause: "2000"},
 		{name: "assess/unknown entry", role: le, path: "/v1/hashes/sha256/" + sha256Hex() + "/assessments", body: js(`{"verdict":"illegal"}`), status: 404, slug: "not-found", cause: "sha256:"},
 
 		// POST /v1/hashes/{algo}/{value}/feedback
 		{name: "feedback/missing kind", role: p, path: e + "/feedback", body: js(`{}`), status: 422, slug: "invalid-input", field: "kind", cause: "confirmed_match"},
 		{name: "feedback/unknown kind", role: p, path: e + "/feedback", body: js(`{"kind":"maybe"}`), status: 422, slug: "invalid-input", field: "kind", cause: "maybe"},
+		{name: "feedback/note with NUL", role: p, path: e + "/feedback", body: js(`{"kind":"false_positive","note":"x\u0000"}`), status: 400, slug: "invalid-text", field: "note", cause: "NUL"},
 		{name: "feedback/note too long", role: p, path: e + "/feedback", body: js(`{"kind":"false_positive","note":"` + long + `"}`), status: 422, slug: "invalid-input", field: "note", cause: "2000"},
 		{name: "feedback/path value too long", role: p, path: "/v1/hashes/sha256/" + v65 + "/feedback", body: js(`{"kind":"false_positive"}`), status: 422, slug: "invalid-input", field: "value", cause: "got 65"},
 		{name: "feedback/unknown entry", role: p, path: "/v1/hashes/sha256/" + sha256Hex() + "/feedback", body: js(`{"kind":"false_positive"}`), status: 404, slug: "not-found", cause: "not found"},
@@ -238,6 +268,7 @@ func TestBadInputFields(t *testing.T) {
 		// POST /v1/hashes/{algo}/{value}/retract
 		{name: "retract/missing reason", role: h, path: e + "/retract", body: js(`{}`), status: 422, slug: "invalid-input", field: "reason", cause: "why"},
 		{name: "retract/blank reason", role: h, path: e + "/retract", body: js(`{"reason":"  "}`), status: 422, slug: "invalid-input", field: "reason", cause: "why"},
+		{name: "retract/reason with NUL", role: h, path: e + "/retract", body: js(`{"reason":"x\u0000"}`), status: 400, slug: "invalid-text", field: "reason", cause: "NUL"},
 		{name: "retract/reason too long", role: h, path: e + "/retract", body: js(`{"reason":"` + long + `"}`), status: 422, slug: "invalid-input", field: "reason", cause: "2000"},
 		{name: "retract/path unknown algorithm", role: h, path: "/v1/hashes/sha384/" + f.entry + "/retract", body: js(`{"reason":"x"}`), status: 422, slug: "unknown-algorithm", field: "algo", cause: "sha384"},
 		{name: "retract/nothing of ours", role: le, path: e + "/retract", body: js(`{"reason":"x"}`), status: 409, slug: "nothing-to-retract", cause: "no active assessment"},
@@ -246,6 +277,8 @@ func TestBadInputFields(t *testing.T) {
 		{name: "resolve/missing outcome", role: h, path: "/v1/disputes/" + f.dispute + "/resolve", body: js(`{"reason":"x"}`), status: 422, slug: "invalid-input", field: "outcome", cause: "upheld"},
 		{name: "resolve/unknown outcome", role: h, path: "/v1/disputes/" + f.dispute + "/resolve", body: js(`{"outcome":"dismissed","reason":"x"}`), status: 422, slug: "invalid-input", field: "outcome", cause: "dismissed"},
 		{name: "resolve/missing reason", role: h, path: "/v1/disputes/" + f.dispute + "/resolve", body: js(`{"outcome":"upheld"}`), status: 422, slug: "invalid-input", field: "reason", cause: "why"},
+		{name: "resolve/reason with NUL", role: h, path: "/v1/disputes/" + f.dispute + "/resolve", body: js(`{"outcome":"upheld","reason":"x\u0000"}`), status: 400, slug: "invalid-text", field: "reason", cause: "NUL"},
+		{name: "resolve/reason not UTF-8", role: h, path: "/v1/disputes/" + f.dispute + "/resolve", body: js("{\"outcome\":\"upheld\",\"reason\":\"\xff\"}"), status: 400, slug: "invalid-text", field: "reason", cause: "UTF-8"},
 		{name: "resolve/reason too long", role: h, path: "/v1/disputes/" + f.dispute + "/resolve", body: js(`{"outcome":"upheld","reason":"` + long + `"}`), status: 422, slug: "invalid-input", field: "reason", cause: "2000"},
 		{name: "resolve/unknown dispute", role: h, path: "/v1/disputes/dsp_nope/resolve", body: js(`{"outcome":"upheld","reason":"x"}`), status: 404, slug: "not-found", cause: "dsp_nope"},
 	}
@@ -388,5 +421,93 @@ func TestBadImports(t *testing.T) {
 			t.Fatalf("result %+v", res)
 		}
 		f.tn.get("/v1/hashes/sha256/"+good, hot).decode(t, http.StatusOK, nil)
+	})
+	// Last: this one writes.
+	t.Run("note with NUL", func(t *testing.T) {
+		body := `{"algo":"sha256","value":"` + sha256Hex() + `"}` + "\n" + `{"algo":"sha256","value":"` + sha256Hex() + `","note":"a\u0000b"}` + "\n"
+		var res struct {
+			Created int                 `json:"created"`
+			Lines   []*ingest.LineError `json:"errors"`
+		}
+		imp(nd, []byte(body)).decode(t, http.StatusOK, &res)
+		if res.Created != 1 || len(res.Lines) != 1 || res.Lines[0].Line != 2 || res.Lines[0].Field != "note" || !strings.Contains(res.Lines[0].Reason, "NUL") {
+			t.Fatalf("import %+v", res)
+		}
+	})
+}
+
+// TestInputEdges: a null body does not reset a setting, a body in UTF-8
+// that says so is taken, and a notice status an analyst may not set is
+// refused as such rather than hidden as a missing notice.
+func TestInputEdges(t *testing.T) {
+	w := newDeskWorld(t)
+	tn := w.tn
+
+	t.Run("null webhook body changes nothing", func(t *testing.T) {
+		tn.put("/v1/inbox/webhook", w.police.Token, map[string]any{"webhook_url": w.hookPolice.srv.URL}).decode(t, http.StatusOK, nil)
+		before := tn.state()
+		r := tn.do(request{method: "PUT", path: "/v1/inbox/webhook", token: w.police.Token, ctype: "application/json", body: []byte("null")})
+		r.problem(t, http.StatusBadRequest, "malformed-request")
+		tn.unchanged(t, before, "a null body")
+		err := tn.n.DB.View(func(tx *store.Tx) error {
+			rc, err := tx.Recipient(w.police.Org)
+			if err == nil && rc.WebhookURL != w.hookPolice.srv.URL {
+				t.Errorf("webhook %q after a null body", rc.WebhookURL)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("null report", func(t *testing.T) {
+		before := tn.state()
+		tn.do(request{method: "POST", path: "/v1/reports", token: w.hotline.Token, ctype: "application/json", body: []byte("null")}).
+			problem(t, http.StatusBadRequest, "malformed-request")
+		p := tn.do(request{method: "POST", path: "/v1/reports", token: w.hotline.Token, ctype: "application/json",
+			body: []byte("{\"urls\":[\"https://hosting-a.example/\xff\"]}")}).problem(t, http.StatusBadRequest, "invalid-text")
+		if p.Field != "urls" {
+			t.Errorf("field %q", p.Field)
+		}
+		tn.do(request{method: "POST", path: "/v1/reports", token: w.hotline.Token, ctype: "application/json; charset=windows-1252",
+			body: mustJSON(t, validReport("https://hosting-a.example/x"))}).problem(t, http.StatusUnsupportedMediaType, "unsupported-content-type")
+		tn.unchanged(t, before, "refused reports")
+	})
+
+	t.Run("charset utf-8 is taken", func(t *testing.T) {
+		for _, cs := range []string{"utf-8", "UTF-8", "utf8"} {
+			tn.do(request{method: "POST", path: "/v1/orgs", token: tn.admin.Token, ctype: "application/json; charset=" + cs,
+				body: mustJSON(t, map[string]any{"name": "Charset " + cs, "kind": "hotline", "jurisdiction": "NL"})}).
+				decode(t, http.StatusCreated, nil)
+		}
+	})
+
+	t.Run("a status an analyst may not set", func(t *testing.T) {
+		tn.startOutbox(nil, nil)
+		rr := w.submit(t, w.hotline, validReport("https://files.hosting-a.example/edge"))
+		rep := w.routed(t, rr.ID)
+		if len(rep.Routes) != 1 || rep.Routes[0].Notice == "" {
+			t.Fatalf("routes %+v", rep.Routes)
+		}
+		id := rep.Routes[0].Notice
+		for _, status := range []string{"acknowledged", "disputed"} {
+			p := tn.postJSON("/v1/notices/"+id+"/status", w.hotline.Token, map[string]any{"status": status, "note": "not ours to say"}).
+				problem(t, http.StatusForbidden, "forbidden")
+			if !strings.Contains(p.Detail, "removed") {
+				t.Errorf("detail %q does not say what an analyst may set", p.Detail)
+			}
+		}
+		if n := w.notice(t, w.provA, id); n.Status == "acknowledged" || n.Status == "disputed" {
+			t.Fatalf("status %s set by an analyst", n.Status)
+		}
+		// A hold's reason is free text: NUL is refused, naming the field.
+		p := tn.postJSON("/v1/reports/"+rr.ID+"/hold", w.police.Token, map[string]any{"reason": "wait\x00", "until": time.Now().Add(time.Hour)}).
+			problem(t, http.StatusBadRequest, "invalid-text")
+		if p.Field != "reason" {
+			t.Errorf("field %q", p.Field)
+		}
+		// To an analyst who may not read the notice it still does not exist.
+		tn.postJSON("/v1/notices/"+id+"/status", w.police.Token, map[string]any{"status": "removed"}).problem(t, http.StatusNotFound, "not-found")
 	})
 }

@@ -68,17 +68,20 @@ func (s *Server) submitHash(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	e, created, err := s.hub.Submit(actor(c), h, entries.Input{Category: entries.Category(req.Category),
+	e, created, err := s.hub.Submit(replayable(c, submitted), h, entries.Input{Category: entries.Category(req.Category),
 		Jurisdictions: req.Jurisdictions, Severity: entries.Severity(req.Severity), Note: req.Note})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
+	c.JSON(submitted(hub.Submitted{Entry: e, Created: created}))
+}
+
+func submitted(r hub.Submitted) (int, any) {
+	if r.Created {
+		return http.StatusCreated, view(r.Entry)
 	}
-	c.JSON(status, view(e))
+	return http.StatusOK, view(r.Entry)
 }
 
 // importHashes godoc
@@ -239,13 +242,17 @@ func (s *Server) assess(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	e, d, err := s.hub.Assess(actor(c), key, entries.Input{Verdict: entries.Verdict(req.Verdict), Category: entries.Category(req.Category),
+	e, d, err := s.hub.Assess(replayable(c, assessed), key, entries.Input{Verdict: entries.Verdict(req.Verdict), Category: entries.Category(req.Category),
 		Jurisdictions: req.Jurisdictions, Severity: entries.Severity(req.Severity), Note: req.Note})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, AssessResponse{Entry: view(e), Dispute: d})
+	c.JSON(assessed(hub.Assessed{Entry: e, Dispute: d}))
+}
+
+func assessed(r hub.Assessed) (int, any) {
+	return http.StatusOK, AssessResponse{Entry: view(r.Entry), Dispute: r.Dispute}
 }
 
 // ReasonRequest carries a reason.
@@ -278,13 +285,15 @@ func (s *Server) retract(c *gin.Context) {
 	if !s.decodeJSON(c, &req) {
 		return
 	}
-	e, err := s.hub.Retract(actor(c), key, req.Reason)
+	e, err := s.hub.Retract(replayable(c, retracted), key, req.Reason)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, view(e))
+	c.JSON(retracted(e))
 }
+
+func retracted(e *entries.Entry) (int, any) { return http.StatusOK, view(e) }
 
 // FeedbackRequest is a platform's feedback on a matched entry.
 type FeedbackRequest struct {
@@ -317,13 +326,15 @@ func (s *Server) feedback(c *gin.Context) {
 	if !s.decodeJSON(c, &req) {
 		return
 	}
-	f, err := s.hub.GiveFeedback(actor(c), key, req.Kind, req.Note)
+	f, err := s.hub.GiveFeedback(replayable(c, feedbackGiven), key, req.Kind, req.Note)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, f)
+	c.JSON(feedbackGiven(f))
 }
+
+func feedbackGiven(f *entries.Feedback) (int, any) { return http.StatusCreated, f }
 
 // The swag annotations above name hub types; this keeps the import.
 var _ = hub.ImportResult{}

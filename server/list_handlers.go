@@ -29,13 +29,15 @@ func (s *Server) createList(c *gin.Context) {
 	if !s.decodeJSON(c, &l) {
 		return
 	}
-	out, err := s.hub.CreateList(actor(c), l)
+	out, err := s.hub.CreateList(replayable(c, listCreated), l)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, out)
+	c.JSON(listCreated(out))
 }
+
+func listCreated(l *lists.List) (int, any) { return http.StatusCreated, l }
 
 // listLists godoc
 //

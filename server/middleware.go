@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -99,13 +100,19 @@ func (s *Server) limitBody(n int64) gin.HandlerFunc {
 // requireContentType accepts only the listed media types.
 func requireContentType(types ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		mt, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 		if !slices.Contains(types, mt) {
 			got := mt
 			if got == "" {
 				got = "none"
 			}
 			writeProblem(c, pContentType.with(fmt.Sprintf("Content-Type %s; this endpoint accepts %s", got, strings.Join(types, ", "))))
+			return
+		}
+		// Bodies are read as UTF-8, whatever they say: refuse one that
+		// says it is something else rather than misread it.
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+			writeProblem(c, pContentType.with(fmt.Sprintf("charset %q; this endpoint reads UTF-8 only (charset=utf-8 or none)", cs)))
 			return
 		}
 		c.Next()
@@ -150,11 +157,20 @@ func (s *Server) authorize(allowed []orgs.Role) gin.HandlerFunc {
 // IdempotencyTTL is how long a stored outcome answers a retried request.
 const IdempotencyTTL = 24 * time.Hour
 
+const replayKey = "hashhub.replay"
+
 // idempotent honours the Idempotency-Key header on creating POSTs: the
 // first successful outcome is stored and replayed for a retry with the same
 // key; the same key with a different body is refused. Keys are scoped to
 // the user, method and route. fingerprintBody is false for streamed imports,
 // whose body is too large to read twice.
+//
+// The outcome is stored in the change's own transaction: the middleware
+// puts a slot on the context, the handler says how it answers the domain's
+// result (replayable), and the domain's write path keeps that answer before
+// it commits. A node that stops after the commit and before its answer
+// reaches the client thus answers the retry with the original outcome
+// instead of making the change a second time.
 func (s *Server) idempotent(fingerprintBody bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		key := c.GetHeader("Idempotency-Key")
@@ -219,10 +235,16 @@ func (s *Server) idempotent(fingerprintBody bool) gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		w := &teeWriter{ResponseWriter: c.Writer}
+		slot := &replaySlot{key: scoped, fingerprint: fingerprint}
+		c.Set(replayKey, slot)
+		w := &teeWriter{ResponseWriter: c.Writer, slot: slot}
 		c.Writer = w
 		c.Next()
-		if st := w.Status(); st >= 200 && st < 300 && !w.overflow {
+		if st := w.Status(); st >= 200 && st < 300 && !w.overflow && !slot.kept {
+			// A handler that does not use replayable: its outcome is kept
+			// after the answer, in a transaction of its own, which a crash
+			// between the two can lose (TestIdempotencyKeyCrash fails for
+			// a creating route that takes this path).
 			rec := &store.IdemRecord{Fingerprint: fingerprint, Status: st, ContentType: w.Header().Get("Content-Type"),
 				Body: w.buf, Time: time.Now().Unix()}
 			// An answer marked no-store (one carrying a client secret) is
@@ -237,15 +259,89 @@ func (s *Server) idempotent(fingerprintBody bool) gin.HandlerFunc {
 	}
 }
 
-// teeWriter keeps a copy of a (small) response body; a body over 1 MiB is
-// not kept (overflow) and its request is not replayable.
+// replaySlot is a request's Idempotency-Key slot: the domain calls Keep in
+// the transaction of the change, and Keep stores the answer the handler
+// will give (answer renders the domain's result as status and body).
+type replaySlot struct {
+	key, fingerprint string
+	answer           func(result any) (int, any)
+	// withheld keeps only that the request succeeded: its answer holds a
+	// secret shown once.
+	withheld bool
+	kept     bool
+}
+
+// Keep implements hub.Replay.
+func (r *replaySlot) Keep(tx *store.Tx, result any) error {
+	if r.answer == nil {
+		return nil
+	}
+	status, body := r.answer(result)
+	rec := &store.IdemRecord{Fingerprint: r.fingerprint, Status: status, Time: time.Now().Unix()}
+	if r.withheld {
+		rec.Withheld = true
+	} else {
+		// The bytes gin's c.JSON writes for the same value.
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("keep the answer for a replay: %w", err)
+		}
+		rec.Body, rec.ContentType = raw, jsonContentType
+	}
+	if err := tx.PutIdem(r.key, rec); err != nil {
+		return err
+	}
+	r.kept = true
+	return nil
+}
+
+// jsonContentType is the Content-Type of gin's c.JSON.
+const jsonContentType = "application/json; charset=utf-8"
+
+// replayable returns the request's actor, carrying its Idempotency-Key slot
+// when it has one. answer is how the handler answers the domain's result:
+// the handler answers with c.JSON(answer(result)), and the same answer is
+// kept in the change's transaction for a retry.
+func replayable[T any](c *gin.Context, answer func(T) (int, any)) hub.Actor {
+	a := actor(c)
+	if v, ok := c.Get(replayKey); ok {
+		slot := v.(*replaySlot)
+		slot.answer = func(result any) (int, any) { return answer(result.(T)) }
+		a.Replay = slot
+	}
+	return a
+}
+
+// replayableSecret is replayable for an answer that holds a secret shown
+// once: a retry learns only that the first request succeeded with status.
+func replayableSecret(c *gin.Context, status int) hub.Actor {
+	a := replayable(c, func(any) (int, any) { return status, nil })
+	if a.Replay != nil {
+		a.Replay.(*replaySlot).withheld = true
+	}
+	return a
+}
+
+// afterCommit, when set (by tests only), runs when a handler starts a
+// successful answer to a request with an Idempotency-Key: after its change
+// committed and before any byte of the answer is written. The crash test
+// stops the process there.
+var afterCommit func()
+
+// teeWriter keeps a copy of a (small) response body for a handler that
+// does not keep its answer in the change's transaction; a body over 1 MiB
+// is not kept (overflow) and its request is not replayable.
 type teeWriter struct {
 	gin.ResponseWriter
+	slot     *replaySlot
 	buf      []byte
 	overflow bool
 }
 
 func (w *teeWriter) Write(b []byte) (int, error) {
+	if afterCommit != nil && !w.Written() && w.Status() >= 200 && w.Status() < 300 {
+		afterCommit()
+	}
 	if len(w.buf)+len(b) <= 1<<20 {
 		w.buf = append(w.buf, b...)
 	} else {

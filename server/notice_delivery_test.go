@@ -107,7 +107,7 @@ func TestHoldAndRenotice(t *testing.T) {
 		t.Fatalf("removed notice %+v", n)
 	}
 	// A hotline may not acknowledge for the provider.
-	w.tn.postJSON("/v1/notices/"+id+"/status", w.hotline.Token, map[string]any{"status": "acknowledged"}).problem(t, http.StatusNotFound, "not-found")
+	w.tn.postJSON("/v1/notices/"+id+"/status", w.hotline.Token, map[string]any{"status": "acknowledged"}).problem(t, http.StatusForbidden, "forbidden")
 	time.Sleep(700 * time.Millisecond)
 	if _, p := w.hookA.snapshot(); len(p) != 3 {
 		t.Fatalf("sent after removal: %q", p)

@@ -34,13 +34,15 @@ func (s *Server) createOrg(c *gin.Context) {
 	if !s.decodeJSON(c, &req) {
 		return
 	}
-	o, err := s.hub.CreateOrg(actor(c), orgs.Org{Name: req.Name, Kind: req.Kind, Jurisdiction: req.Jurisdiction})
+	o, err := s.hub.CreateOrg(replayable(c, orgCreated), orgs.Org{Name: req.Name, Kind: req.Kind, Jurisdiction: req.Jurisdiction})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, o)
+	c.JSON(orgCreated(o))
 }
+
+func orgCreated(o *orgs.Org) (int, any) { return http.StatusCreated, o }
 
 // OrgPage is a page of organisations.
 type OrgPage struct {
@@ -127,7 +129,7 @@ func (s *Server) createUser(c *gin.Context) {
 	if !s.decodeJSON(c, &req) {
 		return
 	}
-	u, err := s.hub.CreateUser(actor(c), c.Param("org"), req.Name)
+	u, err := s.hub.CreateUser(replayableSecret(c, http.StatusCreated), c.Param("org"), req.Name)
 	if err != nil {
 		s.fail(c, err)
 		return

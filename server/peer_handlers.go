@@ -32,13 +32,15 @@ func (s *Server) addPeer(c *gin.Context) {
 	if !s.decodeJSON(c, &p) {
 		return
 	}
-	out, err := s.hub.AddPeer(actor(c), p)
+	out, err := s.hub.AddPeer(replayable(c, peerAdded), p)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, out)
+	c.JSON(peerAdded(out))
 }
+
+func peerAdded(p *peers.Peer) (int, any) { return http.StatusCreated, p }
 
 // listPeers godoc
 //

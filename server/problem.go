@@ -15,6 +15,7 @@ import (
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/peers"
+	"github.com/hashhub/hashhub/text"
 	"github.com/hashhub/hashhub/translog"
 )
 
@@ -48,6 +49,7 @@ var (
 	pInvalid        = problemKind{"invalid-input", "Invalid input", http.StatusUnprocessableEntity}
 	pUnknownAlgo    = problemKind{"unknown-algorithm", "Unknown hash algorithm", http.StatusUnprocessableEntity}
 	pMalformed      = problemKind{"malformed-request", "Malformed request body", http.StatusBadRequest}
+	pBadText        = problemKind{"invalid-text", "Text with characters not allowed", http.StatusBadRequest}
 	pNotText        = problemKind{"not-text", "Body is not text", http.StatusBadRequest}
 	pBadHeader      = problemKind{"bad-csv-header", "Bad CSV header", http.StatusBadRequest}
 	pImportRejected = problemKind{"import-rejected", "Every line of the import was rejected", http.StatusUnprocessableEntity}
@@ -78,7 +80,7 @@ var (
 // ProblemKinds lists every kind, for documentation and tests.
 func ProblemKinds() []string {
 	var out []string
-	for _, k := range []problemKind{pInvalid, pUnknownAlgo, pMalformed, pNotText, pBadHeader, pImportRejected,
+	for _, k := range []problemKind{pInvalid, pUnknownAlgo, pMalformed, pBadText, pNotText, pBadHeader, pImportRejected,
 		pTooLarge, pMedia, pContentType, pUnauthorized, pInvalidToken, pForbidden, pOwnDispute, pNotFound,
 		pExists, pNothingRetract, pDisputeClosed, pIdemReused, pIdemInFlight, pIdemWithheld, pGone, pTooNew, pNoRelease, pLogRange, pNoRoute, pMethod, pUnavailable, pInternal} {
 		out = append(out, ProblemPrefix+k.slug)
@@ -126,6 +128,12 @@ func (s *Server) fail(c *gin.Context, err error) {
 }
 
 func (s *Server) problemFor(c *gin.Context, err error) *Problem {
+	var te *text.Error
+	if errors.As(err, &te) {
+		p := pBadText.with(te.Error())
+		p.Field = te.Field
+		return p
+	}
 	if p := reportProblem(err); p != nil {
 		return p
 	}

@@ -94,13 +94,15 @@ func (s *Server) releaseKeyPEM(c *gin.Context) {
 //	@Failure		401,403,404	{object}	Problem
 //	@Router			/v1/lists/{name}/releases [post]
 func (s *Server) buildRelease(c *gin.Context) {
-	m, err := s.hub.BuildRelease(actor(c), c.Param("name"))
+	m, err := s.hub.BuildRelease(replayable(c, released), c.Param("name"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, m)
+	c.JSON(released(m))
 }
+
+func released(m *release.Manifest) (int, any) { return http.StatusCreated, m }
 
 // Long polls on the latest release.
 const (

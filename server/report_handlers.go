@@ -124,25 +124,30 @@ func (s *Server) submitReport(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if !s.jsonText(c, body) {
+		return
+	}
 	sub, err := reports.Parse(body)
 	if err != nil {
 		writeProblem(c, pMalformed.with(strings.TrimPrefix(err.Error(), "body: ")))
 		return
 	}
-	rep, dup, err := d.Submit(actor(c), sub)
+	receipt := func(r hub.ReportSubmitted) (int, any) {
+		if r.Duplicate {
+			rc := ReportReceipt{ID: sub.ID, Status: "already_seen", Duplicate: true}
+			if r.Report != nil {
+				rc.Received = r.Report.Received
+			}
+			return http.StatusOK, rc
+		}
+		return http.StatusCreated, ReportReceipt{ID: r.Report.ID, Status: r.Report.Status, Received: r.Report.Received}
+	}
+	rep, dup, err := d.Submit(replayable(c, receipt), sub)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if dup {
-		r := ReportReceipt{ID: sub.ID, Status: "already_seen", Duplicate: true}
-		if rep != nil {
-			r.Received = rep.Received
-		}
-		c.JSON(http.StatusOK, r)
-		return
-	}
-	c.JSON(http.StatusCreated, ReportReceipt{ID: rep.ID, Status: rep.Status, Received: rep.Received})
+	c.JSON(receipt(hub.ReportSubmitted{Report: rep, Duplicate: dup}))
 }
 
 // getReport godoc
@@ -334,13 +339,15 @@ func (s *Server) putProvider(c *gin.Context) {
 	if !s.decodeJSON(c, &p) {
 		return
 	}
-	out, err := d.PutProvider(actor(c), p)
+	out, err := d.PutProvider(replayable(c, providerPut), p)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, out)
+	c.JSON(providerPut(out))
 }
+
+func providerPut(p *reports.Provider) (int, any) { return http.StatusCreated, p }
 
 // ProviderList is every registered hosting provider.
 type ProviderList struct {

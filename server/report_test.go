@@ -367,7 +367,7 @@ func TestReportBadInput(t *testing.T) {
 		{"hops from a reporter", "application/json", with("hops", []string{"node-x"}), 422, "invalid-input", "hops"},
 		{"not JSON", "application/json", []byte("{urls:"), 400, "malformed-request", ""},
 		{"two objects", "application/json", append(with("urgent", false), []byte(`{}`)...), 400, "malformed-request", ""},
-		{"not UTF-8", "application/json", []byte("{\"explanation\":\"\xff\"}"), 400, "malformed-request", ""},
+		{"not UTF-8", "application/json", []byte("{\"explanation\":\"\xff\"}"), 400, "invalid-text", "explanation"},
 		{"huge", "application/json", append([]byte(`{"explanation":"`), make([]byte, 2<<20)...), 413, "body-too-large", ""},
 	}
 	for _, c := range cases {

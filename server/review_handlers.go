@@ -81,13 +81,15 @@ func (s *Server) resolveDispute(c *gin.Context) {
 	if !s.decodeJSON(c, &req) {
 		return
 	}
-	d, err := s.hub.ResolveDispute(actor(c), c.Param("id"), req.Outcome, req.Reason)
+	d, err := s.hub.ResolveDispute(replayable(c, resolved), c.Param("id"), req.Outcome, req.Reason)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(resolved(d))
 }
+
+func resolved(d *entries.Dispute) (int, any) { return http.StatusOK, d }
 
 // review godoc
 //

@@ -82,6 +82,9 @@ type Server struct {
 
 	idemMu       sync.Mutex
 	idemInFlight map[string]bool
+	// creatingRoutes are the routes that honour Idempotency-Key
+	// ("POST /v1/orgs"), for tests.
+	creatingRoutes []string
 }
 
 // New builds the HTTP handler for a node.
@@ -179,6 +182,7 @@ func (s *Server) routes() {
 		}
 		if o.creating {
 			chain = append(chain, s.idempotent(o.body == "json"))
+			s.creatingRoutes = append(s.creatingRoutes, method+" /v1"+path)
 		}
 		v1.Handle(method, path, append(chain, fn)...)
 	}
