@@ -124,8 +124,11 @@ type Report struct {
 	Reporter            Reporter       `json:"reporter"`
 	Hops                []string       `json:"hops"`
 	HopLimit            int            `json:"hop_limit"`
-	// Status is received until routing has run, then routed.
-	Status   string    `json:"status" example:"routed"`
+	// Status is received until routing has run; then routed when every
+	// URL went somewhere, or unrouted when a URL found no destination (no
+	// peer takes its jurisdiction and no fallback is set; its route says
+	// which): the node's administrators then see the report.
+	Status   string    `json:"status" example:"routed" enums:"received,routed,unrouted"`
 	Routes   []Route   `json:"routes,omitempty"`
 	Forwards []Forward `json:"forwards,omitempty"`
 	Hold     *Hold     `json:"hold,omitempty"`
@@ -135,6 +138,7 @@ type Report struct {
 const (
 	Received = "received"
 	Routed   = "routed"
+	Unrouted = "unrouted"
 )
 
 // Route is where one URL went and why.

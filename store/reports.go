@@ -21,10 +21,11 @@ var (
 	bRecipients  = []byte("report_recipients")
 	bOutbox      = []byte("outbox")
 	bOutboxDead  = []byte("outbox_dead")
+	bUnrouted    = []byte("reports_unrouted")
 )
 
 func init() {
-	allBuckets = append(allBuckets, bReports, bInbox, bNotices, bNoticeIndex, bProviders, bRecipients, bOutbox, bOutboxDead)
+	allBuckets = append(allBuckets, bReports, bInbox, bNotices, bNoticeIndex, bProviders, bRecipients, bOutbox, bOutboxDead, bUnrouted)
 }
 
 // Report reads a report.
@@ -89,6 +90,42 @@ func (t *Tx) Inbox(org string, after uint64, limit int) ([]InboxItem, error) {
 	}
 	return out, nil
 }
+
+// AddUnrouted lists a report with a URL that found no destination, in
+// the order found: the administrators' list of reports to hand on.
+func (t *Tx) AddUnrouted(it InboxItem) error {
+	b := t.b(bUnrouted)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	it.Seq = seq
+	raw, err := json.Marshal(it)
+	if err != nil {
+		return err
+	}
+	return b.Put(seqKey(seq), raw)
+}
+
+// Unrouted reads the list of unrouted reports after a sequence number.
+func (t *Tx) Unrouted(after uint64, limit int) ([]InboxItem, error) {
+	out := []InboxItem{}
+	c := t.b(bUnrouted).Cursor()
+	for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+		var it InboxItem
+		if err := json.Unmarshal(v, &it); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// UnroutedCount is the number of unrouted reports.
+func (t *Tx) UnroutedCount() int { return t.b(bUnrouted).Stats().KeyN }
 
 // Notice reads a notice.
 func (t *Tx) Notice(id string) (*reports.Notice, error) {
