@@ -139,7 +139,9 @@ func TestNoticeByEmail(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(mailDir, "*.eml"))
 		return len(m) == 1
 	})
-	n := w.notice(t, w.hotline, rt.Notice)
+	// The node records the delivery after the relay accepted the message.
+	var n reports.Notice
+	eventually(t, "notice sent", func() bool { n = w.notice(t, w.hotline, rt.Notice); return n.Status != reports.Queued })
 	if n.Status != reports.Sent || n.Email != "abuse@hoster-c.example" || n.Evidence.AbuseEmail != "abuse@hoster-c.example" {
 		t.Fatalf("notice %+v", n)
 	}
