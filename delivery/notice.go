@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
+	"net/mail"
 	"net/smtp"
 	"net/textproto"
 	"net/url"
@@ -32,6 +33,45 @@ type Identity struct {
 	Domain string
 	// PublicURL is where the node's API answers, for the status link.
 	PublicURL string
+}
+
+// Validate checks that the identity makes a valid XARF contact_info
+// (reporter and sender): Domain a host name, Email a plain address, Org
+// at most 200 characters. A node refuses to start with one that does not,
+// rather than send notices a XARF parser refuses.
+func (id Identity) Validate() error {
+	if !ValidHostname(id.Domain) {
+		return fmt.Errorf("domain %q: a host name such as hotline.example (letters, digits, hyphens; no label starting or ending with a hyphen)", id.Domain)
+	}
+	a, err := mail.ParseAddress(id.Email)
+	if err != nil || a.Name != "" || a.Address != id.Email || !ValidHostname(id.Email[strings.LastIndexByte(id.Email, '@')+1:]) {
+		return fmt.Errorf("contact_email %q: a plain address such as notices@hotline.example", id.Email)
+	}
+	if id.Org == "" || utf8.RuneCountInString(id.Org) > xarfMaxOrg {
+		return fmt.Errorf("org: 1–%d characters", xarfMaxOrg)
+	}
+	return nil
+}
+
+// ValidHostname reports whether s is a DNS host name as JSON Schema's
+// "hostname" format has it (RFC 1123): dot-separated labels of 1–63
+// letters, digits and hyphens, no label starting or ending with a hyphen,
+// at most 253 characters.
+func ValidHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // XARF is the XARF v4 document of a notice (category content, type csam).

@@ -265,3 +265,34 @@ func TestXARFLongReporterName(t *testing.T) {
 		t.Fatalf("%v\n%s", err, doc)
 	}
 }
+
+// TestIdentityValidateAgreesWithSchema: Identity.Validate accepts exactly
+// the identities whose XARF reporter and sender the official schema
+// accepts, so a node that starts sends valid contact_info.
+func TestIdentityValidateAgreesWithSchema(t *testing.T) {
+	n := testNotice(t, "https://media.example.net/p/9.jpg", baseline)
+	for _, id := range []delivery.Identity{
+		testIdentity,
+		{Org: "Hotline", Email: "notices@node-a.invalid", Domain: "node-a.invalid"},
+		{Org: "Hotline", Email: "n@x.example", Domain: "xn--bcher-kva.example"},
+		{Org: "Hotline", Email: "n@x.example", Domain: "node-.invalid"},
+		{Org: "Hotline", Email: "n@x.example", Domain: "a..b.invalid"},
+		{Org: "Hotline", Email: "n@x.example", Domain: "hot_line.example"},
+		{Org: "Hotline", Email: "n@x.example", Domain: strings.Repeat("a", 64) + ".example"},
+		{Org: "Hotline", Email: "not an address", Domain: "x.example"},
+		{Org: "Hotline", Email: "n@x.example", Domain: ""},
+		{Org: strings.Repeat("O", 201), Email: "n@x.example", Domain: "x.example"},
+	} {
+		n.ReporterName = id.Org
+		x, err := delivery.BuildXARF(id, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.Reporter.Org, x.Sender.Org = id.Org, id.Org // unclipped, as a misconfigured node would send it
+		doc, _ := json.Marshal(x)
+		schemaErr := xarftest.Validate(doc)
+		if verr := id.Validate(); (verr == nil) != (schemaErr == nil) {
+			t.Errorf("%+v: Validate %v, schema %v", id, verr, schemaErr)
+		}
+	}
+}
