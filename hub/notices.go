@@ -717,6 +717,10 @@ func (r *Reports) Outbox() (pending int, dead []DeadLetter, err error) {
 // short ones).
 func (r *Reports) SetRenotice(d []time.Duration) { r.cfg.Renotice = d }
 
+// SetFallback sets the organisation that receives reports no peer takes
+// (before serving; tests; nodes set it in reports.json).
+func (r *Reports) SetFallback(org string) { r.cfg.Fallback = org }
+
 // SetNoticeDelay changes the law-enforcement window before a non-urgent
 // report's first notice (tests; nodes set it in reports.json).
 func (r *Reports) SetNoticeDelay(d time.Duration) { r.cfg.NoticeDelay = d }

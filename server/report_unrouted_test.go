@@ -70,3 +70,36 @@ func TestUnroutedReportsAreSeen(t *testing.T) {
 		t.Errorf("metrics lack the unrouted gauge:\n%s", metrics)
 	}
 }
+
+// TestFallbackStillNoticesRegisteredProvider: with a fallback organisation
+// set, a report hosted in a jurisdiction no peer takes goes to the
+// fallback (status routed, not in the admins' list), and the provider
+// registered on this node gets its takedown notice too.
+func TestFallbackStillNoticesRegisteredProvider(t *testing.T) {
+	w := newDeskWorld(t)
+	tn := w.tn
+	provDE := tn.member(orgs.HostingProvider, "DE")
+	hookDE := newReceiver(t, tn.nodeKey())
+	tn.postJSON("/v1/providers", tn.admin.Token, map[string]any{"org": provDE.Org, "domains": []string{"hoster-de.example"},
+		"webhook_url": hookDE.srv.URL + "/notices"}).decode(t, http.StatusCreated, nil)
+	fallback := tn.member(orgs.Hotline, "NL")
+	tn.n.Reports.SetFallback(fallback.Org)
+	tn.startOutbox(nil, nil)
+
+	rep := w.routed(t, w.submit(t, w.hotline, validReport("https://cdn.hoster-de.example/b/2.jpg")).ID)
+	rt := rep.Routes[0]
+	if rt.Destination != reports.DestFallback || rt.Jurisdiction != "DE" || rt.Notice == "" ||
+		len(rep.Forwards) != 1 || rep.Forwards[0].To != fallback.Org || rep.Forwards[0].Kind != "fallback" {
+		t.Fatalf("route %+v forwards %+v", rt, rep.Forwards)
+	}
+	eventually(t, "German provider's notice", func() bool { _, p := hookDE.snapshot(); return len(p) == 1 })
+	var page server.InboxPage
+	tn.get("/v1/reports/unrouted", tn.admin.Token).decode(t, http.StatusOK, &page)
+	if len(page.Reports) != 0 {
+		t.Fatalf("unrouted list %+v", page)
+	}
+	tn.get("/v1/inbox", fallback.Token).decode(t, http.StatusOK, &page)
+	if len(page.Reports) != 1 || page.Reports[0].Report.ID != rep.ID {
+		t.Fatalf("fallback inbox %+v", page)
+	}
+}
