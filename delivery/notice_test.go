@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -189,7 +190,13 @@ func TestXARFNational(t *testing.T) {
 // XARF part (nil when there is none); any other part fails the test.
 func emailParts(t *testing.T, n *reports.Notice) (text string, xarf []byte) {
 	t.Helper()
-	raw, err := delivery.NoticeEmail(testIdentity, n, 1, n.ID+"/1", time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC))
+	return emailPartsSend(t, n, 1)
+}
+
+// emailPartsSend is emailParts of the send-th email (a reminder after 1).
+func emailPartsSend(t *testing.T, n *reports.Notice, send int) (text string, xarf []byte) {
+	t.Helper()
+	raw, err := delivery.NoticeEmail(testIdentity, n, send, fmt.Sprintf("%s/%d", n.ID, send), time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +300,39 @@ func TestIdentityValidateAgreesWithSchema(t *testing.T) {
 		schemaErr := xarftest.Validate(doc)
 		if verr := id.Validate(); (verr == nil) != (schemaErr == nil) {
 			t.Errorf("%+v: Validate %v, schema %v", id, verr, schemaErr)
+		}
+	}
+}
+
+// TestXARFNoticeVariants: notices located by RDAP (no registered
+// provider, evidence without a jurisdiction), without hashes, with a
+// PhotoDNA hash, without a reporter name, and a reminder: every XARF part
+// is valid against the official schema.
+func TestXARFNoticeVariants(t *testing.T) {
+	for name, change := range map[string]func(n *reports.Notice){
+		"no evidence":   func(n *reports.Notice) { n.Evidence = nil },
+		"rdap evidence": func(n *reports.Notice) { n.Evidence = &reports.Evidence{Method: "rdap", AbuseEmail: "abuse@h.example"} },
+		"no hashes":     func(n *reports.Notice) { n.Hashes = nil },
+		"photodna": func(n *reports.Notice) {
+			n.Hashes = []reports.HashRef{{Algo: "photodna", Value: strings.Repeat("A", 192)}}
+		},
+		"no reporter": func(n *reports.Notice) { n.ReporterName = "" },
+		"urgent":      func(n *reports.Notice) { n.Urgent, n.Escalation, n.Sends = true, 2, 2 },
+	} {
+		n := testNotice(t, "https://media.example.net/p/9.jpg?a=1", baseline)
+		change(n)
+		x, err := delivery.BuildXARF(testIdentity, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := json.Marshal(x)
+		if err := xarftest.Validate(doc); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, doc)
+		}
+		for _, send := range []int{1, 3} {
+			if _, xarf := emailPartsSend(t, n, send); xarf == nil || xarftest.Validate(xarf) != nil {
+				t.Errorf("%s send %d: email XARF %s", name, send, xarf)
+			}
 		}
 	}
 }
