@@ -167,7 +167,11 @@ func URI(normalized string) string {
 	}
 	var b strings.Builder
 	b.WriteString(u.Scheme + "://")
-	b.WriteString(escapeURIPart(u.Host, ":[]"))
+	hostExtra := ":"
+	if strings.HasPrefix(u.Host, "[") {
+		hostExtra = ":[]" // an IPv6 literal
+	}
+	b.WriteString(escapeURIPart(u.Host, hostExtra))
 	b.WriteString(escapeURIPart(u.EscapedPath(), ":@/"))
 	if u.ForceQuery || u.RawQuery != "" {
 		b.WriteString("?" + escapeURIPart(u.RawQuery, ":@/?"))

@@ -336,3 +336,17 @@ func TestXARFNoticeVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestURIStrayBrackets: a host with a bracket that is no IPv6 literal
+// (which NormalizeURL now refuses, but an older stored report may hold)
+// is escaped, not passed on raw.
+func TestURIStrayBrackets(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://]/a":           "http://%5D/a",
+		"http://[2001:db8::1]": "http://[2001:db8::1]",
+	} {
+		if got := delivery.URI(in); got != want {
+			t.Errorf("URI(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -424,6 +424,12 @@ func NormalizeURL(raw string) (string, error) {
 	if host == "" || strings.ContainsAny(host, "%_") && net.ParseIP(host) == nil {
 		return "", errors.New("bad host")
 	}
+	// Brackets belong around an IPv6 address only; Go's parser takes
+	// "http://]" with host "]".
+	if bracketed := strings.HasPrefix(u.Host, "["); strings.ContainsAny(host, "[]") ||
+		bracketed && (net.ParseIP(host) == nil || !strings.Contains(host, ":")) {
+		return "", errors.New("bad host")
+	}
 	u.Scheme, u.Host = scheme, strings.ToLower(u.Host)
 	return u.String(), nil
 }
