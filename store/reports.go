@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/hashhub/hashhub/reports"
@@ -26,6 +27,40 @@ var (
 
 func init() {
 	allBuckets = append(allBuckets, bReports, bInbox, bNotices, bNoticeIndex, bProviders, bRecipients, bOutbox, bOutboxDead, bUnrouted)
+	backfills[string(bUnrouted)] = fillUnrouted
+}
+
+// fillUnrouted lists the reports routed before the unrouted status
+// existed that have an unrouted URL, and gives them that status.
+func fillUnrouted(t *Tx) error {
+	var found []*reports.Report
+	err := t.scan(bReports, "", "", func(_, v []byte) (bool, error) {
+		var r reports.Report
+		if err := json.Unmarshal(v, &r); err != nil {
+			return false, err
+		}
+		for _, rt := range r.Routes {
+			if rt.Destination == reports.DestUnrouted && r.Status == reports.Routed {
+				found = append(found, &r)
+				break
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(found, func(a, b *reports.Report) int { return a.Received.Compare(b.Received) })
+	for _, r := range found {
+		r.Status = reports.Unrouted
+		if err := t.PutReport(r); err != nil {
+			return err
+		}
+		if err := t.AddUnrouted(InboxItem{Report: r.ID, Kind: reports.Unrouted, At: r.Received}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Report reads a report.
