@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hashhub/hashhub/jurisdiction"
 	"github.com/hashhub/hashhub/reports"
 )
 
@@ -136,7 +137,7 @@ func BuildXARF(id Identity, n *reports.Notice) (*XARF, error) {
 	if xarfDomainRE.MatchString(host) {
 		x.Domain = host
 	}
-	if n.Evidence != nil && n.Evidence.Jurisdiction != "" {
+	if n.Evidence != nil && jurisdiction.Valid(n.Evidence.Jurisdiction) {
 		x.CountryCode = n.Evidence.Jurisdiction
 	}
 	for _, h := range n.Hashes {

@@ -313,6 +313,7 @@ func TestXARFNoticeVariants(t *testing.T) {
 		"no evidence":   func(n *reports.Notice) { n.Evidence = nil },
 		"rdap evidence": func(n *reports.Notice) { n.Evidence = &reports.Evidence{Method: "rdap", AbuseEmail: "abuse@h.example"} },
 		"no hashes":     func(n *reports.Notice) { n.Hashes = nil },
+		"odd country":   func(n *reports.Notice) { n.Evidence.Jurisdiction = "eu" },
 		"photodna": func(n *reports.Notice) {
 			n.Hashes = []reports.HashRef{{Algo: "photodna", Value: strings.Repeat("A", 192)}}
 		},
