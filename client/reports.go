@@ -67,6 +67,14 @@ func (c *Client) Inbox(ctx context.Context, cursor string, limit int) (*InboxPag
 	return ptr(&out, err)
 }
 
+// UnroutedReports lists, for an admin, the reports with a URL that found
+// no destination (no peer for its jurisdiction, no fallback).
+func (c *Client) UnroutedReports(ctx context.Context, cursor string, limit int) (*InboxPage, error) {
+	var out InboxPage
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/reports/unrouted", query: page(cursor, limit)}, &out)
+	return ptr(&out, err)
+}
+
 // SetInboxWebhook sets (or with "" clears) where the inbox is pushed.
 func (c *Client) SetInboxWebhook(ctx context.Context, webhook string) error {
 	_, err := c.do(ctx, call{method: http.MethodPut, path: "/v1/inbox/webhook", body: map[string]string{"webhook_url": webhook}}, nil)

@@ -31,8 +31,12 @@ type Resolution struct {
 // ApplyRoutes records where each URL of a report goes and hands the report
 // on, all in one transaction: law enforcement of this node's jurisdiction
 // (inbox) with a takedown notice to the hosting provider, the peer that
-// takes the URL's jurisdiction, or the fallback organisation. Running it
-// again for a routed report changes nothing (the outbox may retry).
+// takes the URL's jurisdiction, or the fallback organisation. A URL with
+// none of these is unrouted: the report's status says so and it joins the
+// administrators' list (Unrouted). A provider registered on this node gets
+// its notice from here whenever no peer takes the URL: registration is the
+// provider's own request to hear from this node. Running it again for a
+// routed report changes nothing (the outbox may retry).
 func (r *Reports) ApplyRoutes(reportID string, res []Resolution) error {
 	now := r.Now()
 	err := r.s.db.Update(func(tx *store.Tx) error {
@@ -40,7 +44,7 @@ func (r *Reports) ApplyRoutes(reportID string, res []Resolution) error {
 		if err != nil {
 			return err
 		}
-		if rep.Status == reports.Routed {
+		if rep.Status != reports.Received {
 			return nil
 		}
 		ps, err := tx.Peers()
@@ -115,14 +119,33 @@ func (r *Reports) ApplyRoutes(reportID string, res []Resolution) error {
 				if err := hand(r.cfg.Fallback, "fallback", ""); err != nil {
 					return err
 				}
+				if rt.Notice, err = r.registeredNotice(tx, rep, x, now); err != nil {
+					return err
+				}
 			default:
 				rt.Destination = reports.DestUnrouted
+				if rt.Note == "" {
+					rt.Note = unroutedNote(rt.Jurisdiction)
+				}
+				if rt.Notice, err = r.registeredNotice(tx, rep, x, now); err != nil {
+					return err
+				}
 			}
 			rep.Routes = append(rep.Routes, rt)
 		}
 		rep.Status = reports.Routed
+		for _, rt := range rep.Routes {
+			if rt.Destination == reports.DestUnrouted {
+				rep.Status = reports.Unrouted
+			}
+		}
 		if err := tx.PutReport(rep); err != nil {
 			return err
+		}
+		if rep.Status == reports.Unrouted {
+			if err := tx.AddUnrouted(store.InboxItem{Report: rep.ID, Kind: reports.Unrouted, At: now}); err != nil {
+				return err
+			}
 		}
 		return record(tx, reportSystem, now, "report.route", rep.ID, rep.Routes)
 	})
@@ -159,6 +182,25 @@ func routedPeer(ps []peers.Peer, jur string) *peers.Peer {
 		}
 	}
 	return nil
+}
+
+// unroutedNote says why a URL went nowhere.
+func unroutedNote(jur string) string {
+	if jur == "" {
+		return "hosting jurisdiction unknown and no fallback organisation set: an administrator must hand the report on"
+	}
+	return "no peer takes " + jur + " and no fallback organisation is set: an administrator must hand the report on"
+}
+
+// registeredNotice creates the notice of a URL hosted by a provider
+// registered on this node, for a URL no peer takes; "" for any other
+// host (an address found by RDAP abroad is for the node of that
+// jurisdiction to notice).
+func (r *Reports) registeredNotice(tx *store.Tx, rep *reports.Report, x Resolution, now time.Time) (string, error) {
+	if x.Provider == "" {
+		return "", nil
+	}
+	return r.newNotice(tx, rep, x, now)
 }
 
 // newNotice creates the takedown notice of one URL and schedules its
@@ -692,6 +734,10 @@ func (r *Reports) Outbox() (pending int, dead []DeadLetter, err error) {
 // SetRenotice replaces the re-notice delays (before serving; tests use
 // short ones).
 func (r *Reports) SetRenotice(d []time.Duration) { r.cfg.Renotice = d }
+
+// SetFallback sets the organisation that receives reports no peer takes
+// (before serving; tests; nodes set it in reports.json).
+func (r *Reports) SetFallback(org string) { r.cfg.Fallback = org }
 
 // SetNoticeDelay changes the law-enforcement window before a non-urgent
 // report's first notice (tests; nodes set it in reports.json).

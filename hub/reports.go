@@ -192,10 +192,14 @@ func (r *Reports) Submit(a Actor, sub *reports.Submission) (rep *reports.Report,
 
 // mayRead reports whether a's organisation may read the report: the
 // reporting organisation (on the node it reported to) and the
-// organisations it was forwarded to. Nobody else, not even an admin:
-// report data is shared on a need-to-know basis.
+// organisations it was forwarded to; administrators only an unrouted
+// report, which nobody else was given and which they must hand on.
+// Nobody else: report data is shared on a need-to-know basis.
 func (r *Reports) mayRead(a Actor, rep *reports.Report) bool {
 	if rep.Reporter.Node == r.s.nodeID && rep.Reporter.Org == a.Org && a.Role != orgs.Peer {
+		return true
+	}
+	if a.Role == orgs.Admin && rep.Status == reports.Unrouted {
 		return true
 	}
 	for _, f := range rep.Forwards {
@@ -255,6 +259,44 @@ func (r *Reports) Inbox(a Actor, after uint64, limit int) ([]InboxEntry, error) 
 		return record(tx, a.audit(), r.Now(), "report.inbox_read", a.Org, ids)
 	})
 	return out, err
+}
+
+// Unrouted lists, for an administrator, the reports with a URL that
+// found no destination (no peer for its jurisdiction, no fallback), oldest
+// first after a cursor, and records the read.
+func (r *Reports) Unrouted(a Actor, after uint64, limit int) ([]InboxEntry, error) {
+	if a.Role != orgs.Admin {
+		return nil, ErrForbidden
+	}
+	out := []InboxEntry{}
+	err := r.s.db.Update(func(tx *store.Tx) error {
+		items, err := tx.Unrouted(after, limit)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, 0, len(items))
+		for _, it := range items {
+			rep, err := tx.Report(it.Report)
+			if err != nil {
+				return err
+			}
+			out = append(out, InboxEntry{Seq: it.Seq, Kind: it.Kind, At: it.At, Report: rep})
+			ids = append(ids, it.Report)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		return record(tx, a.audit(), r.Now(), "report.unrouted_read", a.Org, ids)
+	})
+	return out, err
+}
+
+// UnroutedCount is the number of unrouted reports (a metric: it should
+// stay 0 on a node with peers or a fallback for every jurisdiction).
+func (r *Reports) UnroutedCount() (int, error) {
+	n := 0
+	err := r.s.db.View(func(tx *store.Tx) error { n = tx.UnroutedCount(); return nil })
+	return n, err
 }
 
 // Ack records that the caller's organisation acknowledged a report

@@ -113,9 +113,15 @@ func (n *Node) openReports(dir string) error {
 	}
 	if w.Identity.Domain == "" {
 		w.Identity.Domain = n.Config.NodeID + ".invalid"
+		if !delivery.ValidHostname(w.Identity.Domain) {
+			w.Identity.Domain = "hashhub.invalid"
+		}
 	}
 	if w.Identity.Email == "" {
 		w.Identity.Email = "notices@" + w.Identity.Domain
+	}
+	if err := w.Identity.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", ReportsFile, err)
 	}
 	if rs.SMTPAddr != "" {
 		w.Mailer = &delivery.Mailer{Addr: rs.SMTPAddr}

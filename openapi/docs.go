@@ -3143,6 +3143,64 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/reports/unrouted": {
+            "get": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Reports with a URL that found no destination: hosted in a jurisdiction no peer takes, with no fallback organisation set (status unrouted; each such route has destination unrouted and a note). Nobody else was given them, so administrators see them here, oldest first after a cursor, to hand them on. A provider registered on this node has had its notice all the same. Each read is recorded in the audit log; the Prometheus gauge hashhub_reports_unrouted counts them.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "reports"
+                ],
+                "summary": "Reports that went nowhere",
+                "operationId": "listUnroutedReports",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "page size (1–1000)",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/InboxPage"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/reports/{id}": {
             "get": {
                 "security": [
@@ -3150,7 +3208,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "The reporting organisation and the organisations the report was forwarded to may read it; to anyone else it does not exist (404). Every read is recorded in the audit log.",
+                "description": "The reporting organisation and the organisations the report was forwarded to may read it, and administrators an unrouted one; to anyone else it does not exist (404). Every read is recorded in the audit log.",
                 "produces": [
                     "application/json"
                 ],
@@ -5554,8 +5612,13 @@ const docTemplate = `{
                     }
                 },
                 "status": {
-                    "description": "Status is received until routing has run, then routed.",
+                    "description": "Status is received until routing has run; then routed when every\nURL went somewhere, or unrouted when a URL found no destination (no\npeer takes its jurisdiction and no fallback is set; its route says\nwhich): the node's administrators then see the report.",
                     "type": "string",
+                    "enum": [
+                        "received",
+                        "routed",
+                        "unrouted"
+                    ],
                     "example": "routed"
                 },
                 "urgent": {

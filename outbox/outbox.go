@@ -252,7 +252,7 @@ func (w *Worker) route(ctx context.Context, j *store.Job) error {
 	if err != nil {
 		return err
 	}
-	if rep.Status == reports.Routed {
+	if rep.Status != reports.Received {
 		return w.Reports.Done(j)
 	}
 	providers, err := w.Reports.Providers()

@@ -124,8 +124,11 @@ type Report struct {
 	Reporter            Reporter       `json:"reporter"`
 	Hops                []string       `json:"hops"`
 	HopLimit            int            `json:"hop_limit"`
-	// Status is received until routing has run, then routed.
-	Status   string    `json:"status" example:"routed"`
+	// Status is received until routing has run; then routed when every
+	// URL went somewhere, or unrouted when a URL found no destination (no
+	// peer takes its jurisdiction and no fallback is set; its route says
+	// which): the node's administrators then see the report.
+	Status   string    `json:"status" example:"routed" enums:"received,routed,unrouted"`
 	Routes   []Route   `json:"routes,omitempty"`
 	Forwards []Forward `json:"forwards,omitempty"`
 	Hold     *Hold     `json:"hold,omitempty"`
@@ -135,6 +138,7 @@ type Report struct {
 const (
 	Received = "received"
 	Routed   = "routed"
+	Unrouted = "unrouted"
 )
 
 // Route is where one URL went and why.
@@ -418,6 +422,12 @@ func NormalizeURL(raw string) (string, error) {
 	}
 	host := strings.ToLower(u.Hostname())
 	if host == "" || strings.ContainsAny(host, "%_") && net.ParseIP(host) == nil {
+		return "", errors.New("bad host")
+	}
+	// Brackets belong around an IPv6 address only; Go's parser takes
+	// "http://]" with host "]".
+	if bracketed := strings.HasPrefix(u.Host, "["); strings.ContainsAny(host, "[]") ||
+		bracketed && (net.ParseIP(host) == nil || !strings.Contains(host, ":")) {
 		return "", errors.New("bad host")
 	}
 	u.Scheme, u.Host = scheme, strings.ToLower(u.Host)

@@ -24,6 +24,7 @@ func TestNormalizeURL(t *testing.T) {
 		"data:image/png;base64,AAAA", "file:///etc/passwd", "javascript:alert(1)", "ftp://x.example/a",
 		"//x.example/a", "https:///a", "https://u:p@x.example/", "https://x.example/a b", "https://x.example/\x00",
 		"https://" + strings.Repeat("a", reports.MaxURLLen) + ".example/", "mailto:a@x.example", "https://x_y.example/",
+		"http://]", "http://a]b.example/", "http://[192.0.2.1]/", "http://[x.example]/", "http://[::1/",
 	} {
 		if got, err := reports.NormalizeURL(bad); err == nil {
 			t.Errorf("%q accepted as %q", bad, got)

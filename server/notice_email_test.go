@@ -19,9 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/hashhub/hashhub/delivery"
+	"github.com/hashhub/hashhub/delivery/xarftest"
 	"github.com/hashhub/hashhub/hosting"
 	"github.com/hashhub/hashhub/internal/needtool"
 	"github.com/hashhub/hashhub/reports"
@@ -127,7 +126,9 @@ func TestNoticeByEmail(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(mailDir, "*.eml"))
 		return len(m) == 1
 	})
-	n := w.notice(t, w.hotline, rt.Notice)
+	// The node records the delivery after the relay accepted the message.
+	var n reports.Notice
+	eventually(t, "notice sent", func() bool { n = w.notice(t, w.hotline, rt.Notice); return n.Status != reports.Queued })
 	if n.Status != reports.Sent || n.Email != "abuse@hoster-c.example" || n.Evidence.AbuseEmail != "abuse@hoster-c.example" {
 		t.Fatalf("notice %+v", n)
 	}
@@ -237,21 +238,49 @@ func (p *principal) orgName(t *testing.T, tn *testNode) string {
 	return o.Name
 }
 
-// validateXARF checks a XARF document against the schema written from the
-// XARF v4 specification (delivery/testdata), formats asserted.
+// validateXARF checks a XARF document against the official XARF v4
+// content-csam schema (delivery/testdata/xarf), formats asserted.
 func validateXARF(t *testing.T, doc []byte) {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	sch, err := c.Compile(filepath.Join("..", "delivery", "testdata", "xarf-v4-content-csam.schema.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sch.Validate(inst); err != nil {
+	if err := xarftest.Validate(doc); err != nil {
 		t.Fatalf("XARF part does not conform: %v\n%s", err, doc)
+	}
+}
+
+// TestNoticeXARFOfficialSchema: through a real node, the webhook notice of
+// baseline material on a punycode host with a query RFC 3986 refuses
+// carries a XARF document valid against the official schema (no domain,
+// the query escaped); national material's notice carries none and says
+// why.
+func TestNoticeXARFOfficialSchema(t *testing.T) {
+	w := newDeskWorld(t)
+	w.tn.startOutbox(nil, nil)
+	const rawURL = "https://xn--bcher-kva.hosting-a.example/p?q=\"a\"<b>{c}|d^e`f\\g"
+	rep := w.routed(t, w.submit(t, w.hotline, validReport(rawURL)).ID)
+	national := validReport("https://files.hosting-a.example/n/1.jpg")
+	national["classification"] = map[string]any{"category": "national", "jurisdictions": []string{"NL"}}
+	repN := w.routed(t, w.submit(t, w.hotline, national).ID)
+	eventually(t, "notices delivered", func() bool { _, p := w.hookA.snapshot(); return len(p) == 2 })
+
+	var x struct {
+		XARF        json.RawMessage `json:"xarf"`
+		XARFOmitted string          `json:"xarf_omitted"`
+	}
+	if err := json.Unmarshal(w.hookA.body(rep.Routes[0].Notice+"/1"), &x); err != nil {
+		t.Fatal(err)
+	}
+	validateXARF(t, x.XARF)
+	var doc map[string]any
+	json.Unmarshal(x.XARF, &doc)
+	if _, ok := doc["domain"]; ok || doc["url"] != "https://xn--bcher-kva.hosting-a.example/p?q=%22a%22%3Cb%3E%7Bc%7D%7Cd%5Ee%60f%5Cg" ||
+		doc["source_identifier"] != "xn--bcher-kva.hosting-a.example" || x.XARFOmitted != "" {
+		t.Errorf("xarf %s omitted %q", x.XARF, x.XARFOmitted)
+	}
+	x.XARF, x.XARFOmitted = nil, ""
+	if err := json.Unmarshal(w.hookA.body(repN.Routes[0].Notice+"/1"), &x); err != nil {
+		t.Fatal(err)
+	}
+	if x.XARF != nil || !strings.Contains(x.XARFOmitted, "national law") {
+		t.Errorf("national notice: xarf %s omitted %q", x.XARF, x.XARFOmitted)
 	}
 }

@@ -49,7 +49,7 @@ func (s *Server) listRecords(c *gin.Context) {
 		return
 	}
 	c.Header("Content-Type", "application/x-ndjson")
-	c.Header("Cache-Control", "no-cache")
+	setCache(c, cachePrivateRecheck)
 	c.Header("X-Hashhub-Records", strconv.Itoa(len(lines)))
 	c.Status(http.StatusOK)
 	for _, line := range lines {

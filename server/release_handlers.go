@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -177,18 +178,41 @@ func (s *Server) latestRelease(c *gin.Context) {
 		return
 	}
 	base := fmt.Sprintf("/v1/lists/%s/releases/%d/", l.Name, ri.Latest)
-	c.Header("Cache-Control", "no-cache")
+	setCache(c, cachePrivateRecheck)
 	c.JSON(http.StatusOK, LatestRelease{ReleaseInfo: *ri, Manifest: base + "manifest.json", Signature: base + "manifest.sig",
 		Snapshot: fmt.Sprintf("/v1/lists/%s/snapshot?version=%d", l.Name, ri.Latest)})
 }
 
-// immutable marks an artifact that never changes, with a strong ETag, and
-// answers 304 to a matching If-None-Match.
-func immutable(c *gin.Context, body []byte) bool {
+// Cache-Control of release artifacts. Who may keep a copy follows who
+// may read it. Keys, the checkpoint and log proofs are served without a
+// token, so any cache may keep and share them. Every list route needs a
+// token and answers only the list's readers (readableList): no list is
+// readable without restriction, so none is public to a cache, and its
+// manifests, deltas, snapshots and entry proofs (and the log's leaves,
+// which are manifests) are private: the asker's own cache may keep them,
+// a shared cache or CDN may not, whatever the list's readers.
+const (
+	cachePublicForever  = "public, max-age=31536000, immutable"
+	cachePrivateForever = "private, max-age=31536000, immutable"
+	cachePrivateRecheck = "private, no-cache"
+)
+
+// setCache sets Cache-Control; a private answer also varies by the
+// Authorization that decided it.
+func setCache(c *gin.Context, cc string) {
+	c.Header("Cache-Control", cc)
+	if strings.HasPrefix(cc, "private") {
+		c.Writer.Header().Add("Vary", "Authorization")
+	}
+}
+
+// immutable marks an artifact that never changes with a strong ETag and
+// the given Cache-Control, and answers 304 to a matching If-None-Match.
+func immutable(c *gin.Context, body []byte, cc string) bool {
 	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
 	c.Header("ETag", etag)
-	c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	setCache(c, cc)
 	if c.GetHeader("If-None-Match") == etag {
 		c.Status(http.StatusNotModified)
 		return true
@@ -254,7 +278,7 @@ func (s *Server) manifestFile(c *gin.Context) {
 			return
 		}
 	}
-	if immutable(c, body) {
+	if immutable(c, body, cachePrivateForever) {
 		return
 	}
 	c.Data(http.StatusOK, ctype, body)
@@ -334,10 +358,10 @@ func (s *Server) delta(c *gin.Context) {
 		return
 	}
 	if explicitTo {
-		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		setCache(c, cachePrivateForever)
 		c.Header("ETag", fmt.Sprintf(`"%s-%d-%d-%d"`, l.Name, from, to, format))
 	} else {
-		c.Header("Cache-Control", "no-cache")
+		setCache(c, cachePrivateRecheck)
 	}
 	c.Header("Content-Type", ctype)
 	c.Header("X-Hashhub-Version", strconv.FormatUint(to, 10))
@@ -382,9 +406,9 @@ func (s *Server) snapshot(c *gin.Context) {
 		started = true
 		c.Header("ETag", fmt.Sprintf(`"%s-snapshot-%d-%d"`, l.Name, latest, format))
 		if v != 0 {
-			c.Header("Cache-Control", "public, max-age=31536000, immutable")
+			setCache(c, cachePrivateForever)
 		} else {
-			c.Header("Cache-Control", "no-cache")
+			setCache(c, cachePrivateRecheck)
 		}
 		c.Header("Content-Type", ctype)
 		c.Header("X-Hashhub-Version", strconv.FormatUint(latest, 10))
@@ -481,7 +505,7 @@ func (s *Server) inclusionProof(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	setCache(c, cachePublicForever)
 	c.JSON(http.StatusOK, InclusionProof{Index: i, Size: n, Proof: translog.EncodeProof(p)})
 }
 
@@ -511,7 +535,7 @@ func (s *Server) consistencyProof(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	setCache(c, cachePublicForever)
 	c.JSON(http.StatusOK, ConsistencyProof{Old: old, New: n, Proof: translog.EncodeProof(p)})
 }
 
@@ -539,7 +563,7 @@ func (s *Server) logLeaf(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if immutable(c, data) {
+	if immutable(c, data, cachePrivateForever) {
 		return
 	}
 	c.Data(http.StatusOK, "application/json", data)
@@ -574,6 +598,6 @@ func (s *Server) entryProof(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Header("Cache-Control", "no-cache")
+	setCache(c, cachePrivateRecheck)
 	c.JSON(http.StatusOK, p)
 }

@@ -48,7 +48,8 @@ func (s *Server) reportRoutes(h func(method, path string, o routeOpt, fn gin.Han
 	reporters := roles(orgs.Hotline, orgs.LawEnforcement, orgs.Platform, orgs.Peer)
 	recipients := roles(orgs.LawEnforcement, orgs.Hotline)
 	h("POST", "/reports", reporters.accepts("json").creates(), s.submitReport)
-	h("GET", "/reports/:id", roles(orgs.Hotline, orgs.LawEnforcement, orgs.Platform), s.getReport)
+	h("GET", "/reports/unrouted", roles(orgs.Admin), s.unroutedReports)
+	h("GET", "/reports/:id", roles(orgs.Admin, orgs.Hotline, orgs.LawEnforcement, orgs.Platform), s.getReport)
 	h("POST", "/reports/:id/ack", recipients, s.ackReport)
 	h("POST", "/reports/:id/hold", roles(orgs.LawEnforcement).accepts("json"), s.holdReport)
 	h("GET", "/inbox", recipients, s.inbox)
@@ -154,7 +155,7 @@ func (s *Server) submitReport(c *gin.Context) {
 //
 //	@Summary		Read a report
 //	@ID			getReport
-//	@Description	The reporting organisation and the organisations the report was forwarded to may read it; to anyone else it does not exist (404). Every read is recorded in the audit log.
+//	@Description	The reporting organisation and the organisations the report was forwarded to may read it, and administrators an unrouted one; to anyone else it does not exist (404). Every read is recorded in the audit log.
 //	@Tags			reports
 //	@Produce		json
 //	@Security		Bearer
@@ -270,6 +271,44 @@ func (s *Server) inbox(c *gin.Context) {
 		return
 	}
 	items, err := d.Inbox(actor(c), after, limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	p := InboxPage{Reports: items}
+	if len(items) == limit {
+		p.NextCursor = uitoa(items[len(items)-1].Seq)
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+// unroutedReports godoc
+//
+//	@Summary		Reports that went nowhere
+//	@ID			listUnroutedReports
+//	@Description	Reports with a URL that found no destination: hosted in a jurisdiction no peer takes, with no fallback organisation set (status unrouted; each such route has destination unrouted and a note). Nobody else was given them, so administrators see them here, oldest first after a cursor, to hand them on. A provider registered on this node has had its notice all the same. Each read is recorded in the audit log; the Prometheus gauge hashhub_reports_unrouted counts them.
+//	@Tags			reports
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			cursor	query		string	false	"next_cursor of the previous page"
+//	@Param			limit	query		int		false	"page size (1–1000)"
+//	@Success		200		{object}	InboxPage
+//	@Failure		401,403,422	{object}	Problem
+//	@Router			/v1/reports/unrouted [get]
+func (s *Server) unroutedReports(c *gin.Context) {
+	d, ok := s.desk(c)
+	if !ok {
+		return
+	}
+	limit, ok := s.page(c)
+	if !ok {
+		return
+	}
+	after, ok := s.cursor(c)
+	if !ok {
+		return
+	}
+	items, err := d.Unrouted(actor(c), after, limit)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -586,10 +625,11 @@ var (
 	descWithin  = prometheus.NewDesc("hashhub_notice_removed_within_ratio", "Share of sent notices removed within a window, per provider.", []string{"provider", "window"}, nil)
 	descPending = prometheus.NewDesc("hashhub_outbox_pending", "Jobs waiting in the outbox.", nil, nil)
 	descDead    = prometheus.NewDesc("hashhub_outbox_dead", "Dead letters in the outbox.", nil, nil)
+	descNoRoute = prometheus.NewDesc("hashhub_reports_unrouted", "Reports with a URL that found no destination (no peer, no fallback): GET /v1/reports/unrouted.", nil, nil)
 )
 
 func (t *takedownCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descNotices, descAck, descRemoval, descWithin, descPending, descDead} {
+	for _, d := range []*prometheus.Desc{descNotices, descAck, descRemoval, descWithin, descPending, descDead, descNoRoute} {
 		ch <- d
 	}
 }
@@ -612,6 +652,9 @@ func (t *takedownCollector) Collect(ch chan<- prometheus.Metric) {
 	if pending, dead, err := t.desk.Outbox(); err == nil {
 		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(pending))
 		ch <- prometheus.MustNewConstMetric(descDead, prometheus.GaugeValue, float64(len(dead)))
+	}
+	if n, err := t.desk.UnroutedCount(); err == nil {
+		ch <- prometheus.MustNewConstMetric(descNoRoute, prometheus.GaugeValue, float64(n))
 	}
 }
 

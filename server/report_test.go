@@ -90,6 +90,13 @@ func (rc *receiver) notice(key string) delivery.WebhookNotice {
 	return n
 }
 
+// body is the raw body processed under an idempotency key.
+func (rc *receiver) body(key string) []byte {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.bodies[key])
+}
+
 // nodeKey reads the node's public key the way a provider does: GET /v1/keys.
 func (tn *testNode) nodeKey() ed25519.PublicKey {
 	tn.t.Helper()

@@ -143,10 +143,12 @@ var routeCases = []routeCase{
 	// Reports (DESIGN §1, §6): hotlines, law enforcement and platforms
 	// report, peers forward; law enforcement (and a hotline acting as the
 	// fallback) receive; law enforcement alone holds a takedown. Admins
-	// register hosting providers but read no report. Reads of one report
+	// register hosting providers and read only unrouted reports (which
+	// nobody else was given). Reads of one report
 	// or notice by id answer 404 here (none exists in the fixture, and to
 	// an outsider one that exists does not either): the handler answered.
 	{"POST", "/v1/reports", reportersRoles, reportBody},
+	{"GET", "/v1/reports/unrouted", adminOnly, noBody("/v1/reports/unrouted")},
 	{"GET", "/v1/reports/{id}", reportReaders, noBody("/v1/reports/rep_00000000000000000000000000000000")},
 	{"POST", "/v1/reports/{id}/ack", receivers, noBody("/v1/reports/rep_00000000000000000000000000000000/ack")},
 	{"POST", "/v1/reports/{id}/hold", []orgs.Role{orgs.LawEnforcement}, jsonBody("/v1/reports/rep_00000000000000000000000000000000/hold", func(*fixture, orgs.Role) any {
@@ -168,7 +170,7 @@ var routeCases = []routeCase{
 
 var (
 	reportersRoles = []orgs.Role{orgs.Hotline, orgs.LawEnforcement, orgs.Platform, orgs.Peer}
-	reportReaders  = []orgs.Role{orgs.Hotline, orgs.LawEnforcement, orgs.Platform}
+	reportReaders  = []orgs.Role{orgs.Admin, orgs.Hotline, orgs.LawEnforcement, orgs.Platform}
 	receivers      = []orgs.Role{orgs.LawEnforcement, orgs.Hotline}
 )
 

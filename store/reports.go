@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/hashhub/hashhub/reports"
@@ -21,10 +22,45 @@ var (
 	bRecipients  = []byte("report_recipients")
 	bOutbox      = []byte("outbox")
 	bOutboxDead  = []byte("outbox_dead")
+	bUnrouted    = []byte("reports_unrouted")
 )
 
 func init() {
-	allBuckets = append(allBuckets, bReports, bInbox, bNotices, bNoticeIndex, bProviders, bRecipients, bOutbox, bOutboxDead)
+	allBuckets = append(allBuckets, bReports, bInbox, bNotices, bNoticeIndex, bProviders, bRecipients, bOutbox, bOutboxDead, bUnrouted)
+	backfills[string(bUnrouted)] = fillUnrouted
+}
+
+// fillUnrouted lists the reports routed before the unrouted status
+// existed that have an unrouted URL, and gives them that status.
+func fillUnrouted(t *Tx) error {
+	var found []*reports.Report
+	err := t.scan(bReports, "", "", func(_, v []byte) (bool, error) {
+		var r reports.Report
+		if err := json.Unmarshal(v, &r); err != nil {
+			return false, err
+		}
+		for _, rt := range r.Routes {
+			if rt.Destination == reports.DestUnrouted && r.Status == reports.Routed {
+				found = append(found, &r)
+				break
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(found, func(a, b *reports.Report) int { return a.Received.Compare(b.Received) })
+	for _, r := range found {
+		r.Status = reports.Unrouted
+		if err := t.PutReport(r); err != nil {
+			return err
+		}
+		if err := t.AddUnrouted(InboxItem{Report: r.ID, Kind: reports.Unrouted, At: r.Received}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Report reads a report.
@@ -89,6 +125,42 @@ func (t *Tx) Inbox(org string, after uint64, limit int) ([]InboxItem, error) {
 	}
 	return out, nil
 }
+
+// AddUnrouted lists a report with a URL that found no destination, in
+// the order found: the administrators' list of reports to hand on.
+func (t *Tx) AddUnrouted(it InboxItem) error {
+	b := t.b(bUnrouted)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	it.Seq = seq
+	raw, err := json.Marshal(it)
+	if err != nil {
+		return err
+	}
+	return b.Put(seqKey(seq), raw)
+}
+
+// Unrouted reads the list of unrouted reports after a sequence number.
+func (t *Tx) Unrouted(after uint64, limit int) ([]InboxItem, error) {
+	out := []InboxItem{}
+	c := t.b(bUnrouted).Cursor()
+	for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+		var it InboxItem
+		if err := json.Unmarshal(v, &it); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// UnroutedCount is the number of unrouted reports.
+func (t *Tx) UnroutedCount() int { return t.b(bUnrouted).Stats().KeyN }
 
 // Notice reads a notice.
 func (t *Tx) Notice(id string) (*reports.Notice, error) {

@@ -43,6 +43,11 @@ var (
 		bWitnessLogs, bWitnessEvidence, bCosignatures, bRecords, bPeerCursors}
 )
 
+// backfills index what a store already holds into a bucket a later
+// version added; each runs once, in the transaction that creates its
+// bucket.
+var backfills = map[string]func(*Tx) error{}
+
 // ErrNotFound is returned when a key is absent. Not-found is an error, never
 // a nil value.
 var ErrNotFound = errors.New("not found")
@@ -115,9 +120,20 @@ func Open(dir string, o Options) (*DB, error) {
 	db := &DB{bolt: b, path: path}
 	if !o.ReadOnly {
 		err = b.Update(func(tx *bolt.Tx) error {
+			var created [][]byte
 			for _, name := range allBuckets {
+				if tx.Bucket(name) == nil {
+					created = append(created, name)
+				}
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return err
+				}
+			}
+			for _, name := range created {
+				if fill := backfills[string(name)]; fill != nil {
+					if err := fill(&Tx{tx: tx}); err != nil {
+						return fmt.Errorf("fill %s: %w", name, err)
+					}
 				}
 			}
 			return nil

@@ -94,6 +94,7 @@ func init() {
 		{"reports submit", "--url URL [--url URL..] --detection METHOD --explanation TEXT [--category C] [--jurisdictions CC,..] [--severity A|B|C] [--hash ALGO:VALUE..] [--reporter-ref REF] [--urgent] [--observed-at TIME] [--hosting-jurisdiction CC]", "report URLs of abuse material (hotlines, police, platforms)", cmdReportsSubmit},
 		{"reports show", "ID", "show a report, where it went and who acknowledged it", cmdReportsShow},
 		{"reports inbox", "[--limit N] [--cursor C]", "reports routed to your organisation (law enforcement)", cmdReportsInbox},
+		{"reports unrouted", "[--limit N] [--cursor C]", "reports with a URL no peer or fallback took, to hand on (admin)", cmdReportsUnrouted},
 		{"reports ack", "ID", "acknowledge a report routed to you", cmdReportsAck},
 		{"reports hold", "ID --reason TEXT (--until TIME | --for DURATION)", "hold a report's takedown while you investigate (law enforcement)", cmdReportsHold},
 		{"reports webhook", "--url URL", "push reports routed to you to a webhook (empty: off)", cmdReportsWebhook},

@@ -164,6 +164,34 @@ func cmdReportsInbox(e *env, args []string) error {
 	})
 }
 
+func cmdReportsUnrouted(e *env, args []string) error {
+	return paged(e, args, nil, func(c *client.Client, cursor string, limit int) ([]client.InboxEntry, string, error) {
+		p, err := c.UnroutedReports(e.call(), cursor, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.Reports, p.NextCursor, nil
+	}, "no unrouted reports", "hashctl reports unrouted", func(items []client.InboxEntry) {
+		t := newTable(e.stdout, "REPORT", "ROUTED", "URGENT", "REPORTER", "UNROUTED")
+		for _, it := range items {
+			r := it.Report
+			var urls []string
+			for _, rt := range r.Routes {
+				if rt.Destination != reports.DestUnrouted {
+					continue
+				}
+				jur := rt.Jurisdiction
+				if jur == "" {
+					jur = "jurisdiction unknown"
+				}
+				urls = append(urls, rt.URL+" ("+jur+")")
+			}
+			t.row(r.ID, ts(it.At), strconv.FormatBool(r.Urgent), r.Reporter.OrgName, strings.Join(urls, " "))
+		}
+		t.flush()
+	})
+}
+
 func cmdReportsHold(e *env, args []string) error {
 	fs := e.flags()
 	reason := fs.String("reason", "", "why the takedown must wait (`TEXT`)")
