@@ -160,6 +160,10 @@ func (s *Server) latestRelease(c *gin.Context) {
 		case <-signal:
 		case <-deadline:
 			expired = true
+		case <-s.draining:
+			// The node is shutting down: answer what there is now; the
+			// poller asks again (elsewhere, or here after the restart).
+			expired = true
 		case <-c.Request.Context().Done():
 			return
 		}

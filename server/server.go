@@ -82,6 +82,11 @@ type Server struct {
 
 	idemMu       sync.Mutex
 	idemInFlight map[string]bool
+
+	// draining is closed when the node starts to shut down: long polls
+	// answer at once instead of holding the shutdown for their wait.
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // New builds the HTTP handler for a node.
@@ -97,7 +102,7 @@ func New(cfg Config) *Server {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{hub: cfg.Hub, tokens: cfg.Tokens, log: cfg.Logger, cfg: cfg,
-		metrics: newMetrics(), idemInFlight: map[string]bool{}}
+		metrics: newMetrics(), idemInFlight: map[string]bool{}, draining: make(chan struct{})}
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
 	// An API answers the path it was given: no redirect to a path with or
@@ -125,6 +130,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.engine.ServeHTTP(w, r)
 }
+
+// Drain ends the long polls in progress and makes new ones answer at once
+// (with the latest version, as a poll that timed out does). The node calls
+// it when shutdown starts, so that peers' polls do not hold the shutdown
+// for their whole wait; writes in flight are not affected.
+func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 
 // Routes lists every registered route (method and path), for tests.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
@@ -155,7 +166,6 @@ func (s *Server) routes() {
 	r.HEAD("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.HEAD("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 	r.GET("/docs/*any", func(c *gin.Context) {
 		if c.Param("any") == "/" {
@@ -299,6 +309,14 @@ func (s *Server) SweepIdempotency() (int, error) {
 		return err
 	})
 	return n, err
+}
+
+// Metrics is the Prometheus endpoint. It is not on the API's router: its
+// series name every provider, peer and route with their figures, so the
+// node serves it on its own address (hashhub serve --metrics-addr,
+// loopback by default) for the operator's scraper only.
+func (s *Server) Metrics() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 }
 
 // Register adds Prometheus collectors (a node's peer sync) to /metrics.

@@ -93,6 +93,14 @@ func envOr(key, def string) string {
 	return def
 }
 
+// envSet is envOr for a setting whose empty value means something (off).
+func envSet(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
 		return d
@@ -138,6 +146,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"how often to publish due list releases; 0 turns the schedule off (env HASHHUB_RELEASE_INTERVAL)")
 	afterSync := fs.Duration("release-after-sync", envDuration("HASHHUB_RELEASE_AFTER_SYNC", node.DefaultReleaseAfterSync),
 		"publish lists changed by a peer's update this long after it arrives; negative: only on the schedule (env HASHHUB_RELEASE_AFTER_SYNC)")
+	metricsAddr := fs.String("metrics-addr", envSet("HASHHUB_METRICS_ADDR", node.DefaultMetricsAddr),
+		"address of GET /metrics (Prometheus), apart from the API since its series name providers and peers; keep it on loopback or a private network; empty: no metrics (env HASHHUB_METRICS_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -157,6 +167,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *metricsAddr != "" {
+		if n.Metrics, err = net.Listen("tcp", *metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics: %w (--metrics-addr \"\" turns metrics off)", err)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
