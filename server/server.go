@@ -69,6 +69,8 @@ type Config struct {
 	// PeerSync, if set, reports how pulling a peer's lists is going ("":
 	// every peer).
 	PeerSync func(peer string) []peers.SyncStatus
+	// Body bounds how slowly request bodies may arrive (bodydeadline.go).
+	Body BodyLimits
 }
 
 // Server holds the handlers' dependencies.
@@ -97,6 +99,7 @@ func New(cfg Config) *Server {
 	if cfg.MaxImportBody == 0 {
 		cfg.MaxImportBody = DefaultMaxImportBody
 	}
+	cfg.Body = cfg.Body.withDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
@@ -128,6 +131,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(r.Context())
 		r.URL = &u
 	}
+	watchBody(w, r, s.cfg.Body)
 	s.engine.ServeHTTP(w, r)
 }
 
@@ -136,6 +140,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // it when shutdown starts, so that peers' polls do not hold the shutdown
 // for their whole wait; writes in flight are not affected.
 func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
+
+// SetBodyLimits changes how slowly request bodies may arrive; call it
+// before serving.
+func (s *Server) SetBodyLimits(l BodyLimits) { s.cfg.Body = l.withDefaults() }
 
 // Routes lists every registered route (method and path), for tests.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }

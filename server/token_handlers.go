@@ -59,6 +59,11 @@ func (s *Server) token(c *gin.Context) {
 			oauthErr(http.StatusRequestEntityTooLarge, "invalid_request", "body too large")
 			return
 		}
+		if errors.Is(err, ErrBodyTimeout) {
+			c.Header("Connection", "close")
+			oauthErr(http.StatusRequestTimeout, "invalid_request", "the body did not arrive in time")
+			return
+		}
 		oauthErr(http.StatusBadRequest, "invalid_request", "cannot parse the form body")
 		return
 	}

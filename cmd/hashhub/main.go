@@ -28,6 +28,7 @@ import (
 	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/node"
 	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/server"
 	"github.com/hashhub/hashhub/store"
 )
 
@@ -148,8 +149,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"publish lists changed by a peer's update this long after it arrives; negative: only on the schedule (env HASHHUB_RELEASE_AFTER_SYNC)")
 	metricsAddr := fs.String("metrics-addr", envSet("HASHHUB_METRICS_ADDR", node.DefaultMetricsAddr),
 		"address of GET /metrics (Prometheus), apart from the API since its series name providers and peers; keep it on loopback or a private network; empty: no metrics (env HASHHUB_METRICS_ADDR)")
+	bodyTimeout := fs.Duration("body-timeout", envDuration("HASHHUB_BODY_TIMEOUT", server.DefaultBodyTimeout),
+		"a request body must start arriving within this, plus its size at --body-min-rate, or the request gets 408 and its connection closes (env HASHHUB_BODY_TIMEOUT)")
+	bodyRate := fs.Int64("body-min-rate", server.DefaultBodyMinRate,
+		"slowest rate a request body (an import too) may arrive at, in bytes per second")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *bodyTimeout <= 0 || *bodyRate <= 0 {
+		return errors.New("--body-timeout and --body-min-rate must be positive")
 	}
 	if !node.Initialised(*data) {
 		if err := initNode(*data, *id, *jur, stdout); err != nil {
@@ -164,6 +172,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	defer n.Close()
 	n.ReleaseInterval = *every
 	n.ReleaseAfterSync = *afterSync
+	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
