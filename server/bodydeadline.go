@@ -95,6 +95,3 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// limitKinds are the problems of this file and ratelimit.go.
-var limitKinds = []problemKind{pBodyTimeout}

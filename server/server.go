@@ -81,6 +81,7 @@ type Server struct {
 	cfg     Config
 	metrics *metrics
 	engine  *gin.Engine
+	rates   *rateLimiter // ratelimit.go
 
 	idemMu       sync.Mutex
 	idemInFlight map[string]bool
@@ -106,6 +107,7 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{hub: cfg.Hub, tokens: cfg.Tokens, log: cfg.Logger, cfg: cfg,
 		metrics: newMetrics(), idemInFlight: map[string]bool{}, draining: make(chan struct{})}
+	s.rates = newRateLimiter(s.metrics.reg)
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
 	// An API answers the path it was given: no redirect to a path with or
@@ -188,7 +190,7 @@ func (s *Server) routes() {
 
 	v1 := r.Group("/v1")
 	h := func(method, path string, o routeOpt, fn gin.HandlerFunc) {
-		chain := []gin.HandlerFunc{s.authenticate, s.authorize(o.roles)}
+		chain := []gin.HandlerFunc{s.authenticate, s.limitOrg, s.authorize(o.roles)}
 		switch o.body {
 		case "json":
 			chain = append(chain, s.limitBody(s.cfg.MaxBody), requireContentType("application/json"))

@@ -49,6 +49,9 @@ func (s *Server) token(c *gin.Context) {
 		}
 		c.AbortWithStatusJSON(status, TokenError{Error: code, ErrorDescription: desc})
 	}
+	if !s.limitTokenAddr(c) {
+		return
+	}
 	if mt := c.ContentType(); mt != "application/x-www-form-urlencoded" {
 		oauthErr(http.StatusBadRequest, "invalid_request", "send an application/x-www-form-urlencoded body")
 		return
@@ -105,6 +108,9 @@ func (s *Server) token(c *gin.Context) {
 	}
 	if id == "" || secret == "" || len(id) > 200 || len(secret) > 200 {
 		oauthErr(http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if !s.limitTokenClient(c, id) {
 		return
 	}
 	a, err := s.hub.Authenticate(id, secret)
@@ -165,6 +171,9 @@ func (s *Server) peerToken(c *gin.Context, form url.Values, oauthErr func(int, s
 	peerID, err := auth.AssertionIssuer(raw)
 	if err == nil && form.Get("client_id") != "" && form.Get("client_id") != peerID {
 		err = errors.New("client_id differs from the assertion's issuer")
+	}
+	if err == nil && !s.limitTokenClient(c, peerID) {
+		return
 	}
 	var a hub.Actor
 	if err == nil {

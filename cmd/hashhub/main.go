@@ -153,6 +153,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"a request body must start arriving within this, plus its size at --body-min-rate, or the request gets 408 and its connection closes (env HASHHUB_BODY_TIMEOUT)")
 	bodyRate := fs.Int64("body-min-rate", server.DefaultBodyMinRate,
 		"slowest rate a request body (an import too) may arrive at, in bytes per second")
+	limits := server.DefaultRateLimits
+	fs.Var(&limits.TokenClient, "rate-token-client", "POST /v1/oauth/token per client id: RATE:BURST (requests per second, burst); 0: no limit")
+	fs.Var(&limits.TokenAddr, "rate-token-addr", "POST /v1/oauth/token per remote address: RATE:BURST; 0: no limit")
+	fs.Var(&limits.Org, "rate-org", "API requests per organisation: RATE:BURST; 0: no limit")
+	fs.Var(&limits.Lookup, "rate-lookup", "single-hash lookups (entry, history, list proof) per organisation, also counted in --rate-org: RATE:BURST; 0: no limit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -173,6 +178,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.ReleaseInterval = *every
 	n.ReleaseAfterSync = *afterSync
 	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
+	n.Server.SetRateLimits(limits)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
