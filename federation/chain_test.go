@@ -1,8 +1,7 @@
 package federation_test
 
 import (
-	"io"
-	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -74,12 +73,11 @@ func TestChainPropagatesProvenanceAndRetraction(t *testing.T) {
 	if err != nil || len(p.Sync) != 1 || p.Sync[0].State != peers.SyncOK || p.Sync[0].Applied == 0 {
 		t.Fatalf("C's view of B: %+v %v", p, err)
 	}
-	resp, err := http.Get(c.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	// Metrics are not on the API's address (the node serves them on its
+	// own, --metrics-addr): read them from the server's handler.
+	rec := httptest.NewRecorder()
+	c.n.Server.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	metrics := rec.Body.Bytes()
 	for _, want := range []string{`hashhub_peer_sync_up{list="shared",peer="hub-b"} 1`, `hashhub_peer_sync_version{list="shared",peer="hub-b"}`,
 		`hashhub_peer_sync_failures_total{list="shared",peer="hub-b"} 0`} {
 		if !strings.Contains(string(metrics), want) {

@@ -43,7 +43,13 @@ const (
 	DefaultData         = "./hashhub-data"
 	DefaultAddr         = "127.0.0.1:8080"
 	DefaultJurisdiction = orgs.Unspecified
-	ShutdownTimeout     = 30 * time.Second
+	// DefaultMetricsAddr is where hashhub serve answers /metrics: the
+	// loopback interface, since the series name providers and peers.
+	DefaultMetricsAddr = "127.0.0.1:9090"
+	// ShutdownTimeout bounds how long a stopping node waits for requests
+	// in flight; long polls end at once (server.Drain), so only writes
+	// and downloads are waited for. Below docker stop's 10 s grace.
+	ShutdownTimeout = 4 * time.Second
 )
 
 // Config is a node's identity, written at init.
@@ -223,6 +229,9 @@ type Node struct {
 	Outbox  *outbox.Worker
 	// dir is the data directory (the backup socket lives there).
 	dir string
+	// Metrics, if set, is where Serve answers GET /metrics (Prometheus);
+	// the API's own address does not.
+	Metrics net.Listener
 }
 
 // ReadConfig reads a node's identity from its data directory.
@@ -334,8 +343,8 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 // Close releases the store.
 func (n *Node) Close() error { return n.DB.Close() }
 
-// Serve answers HTTP on ln until ctx is cancelled, then finishes in-flight
-// requests (up to ShutdownTimeout) and returns.
+// Serve answers HTTP on ln until ctx is cancelled, then ends long polls,
+// finishes in-flight requests (up to ShutdownTimeout) and returns.
 func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           n.Server,
@@ -344,8 +353,20 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(n.Log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown calls this as it starts: peers' long polls (up to a minute)
+	// answer now instead of holding the node past docker stop's grace.
+	hs.RegisterOnShutdown(n.Server.Drain)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if n.Metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", n.Server.Metrics())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(n.Log.Handler(), slog.LevelWarn)}
+		go ms.Serve(n.Metrics)
+		defer ms.Close()
+		n.Log.Info("serving metrics", slog.String("addr", n.Metrics.Addr().String()))
+	}
 	go n.housekeeping(ctx)
 	go n.serveBackups(ctx)
 	every := n.CosignInterval
@@ -387,9 +408,14 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// A request still running (a long import or download) is cut
+		// off; an import's committed batches stay, and its client sees
+		// the connection close and retries.
+		n.Log.Warn("shutdown: requests still running were cut off", slog.Any("err", err))
+		hs.Close()
 	}
-	// Deliveries in flight finish (bounded by outbox.DrainTimeout).
+	// Deliveries in flight finish (bounded by outbox.DrainTimeout); one
+	// cut off is retried after the restart.
 	<-outboxDone
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -1804,6 +1804,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
+                "description": "A caller who may read the manifest's list gets the manifest's bytes; any other token holder gets only the leaf's hash (LogLeafHash), so the log does not reveal the names, sizes or set roots of lists one may not read. The answer depends on the caller: Cache-Control private, Vary Authorization.",
                 "produces": [
                     "application/json"
                 ],

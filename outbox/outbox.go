@@ -38,8 +38,12 @@ const (
 	DefaultConcurrency = 8
 	// PollInterval is the longest the worker sleeps without a kick.
 	PollInterval = 5 * time.Second
-	// DrainTimeout bounds the in-flight deliveries finished at shutdown.
-	DrainTimeout = 30 * time.Second
+	// DrainTimeout is how long deliveries in flight when the node stops
+	// may go on; one still running then is cut off and retried after the
+	// restart. Short, so that a node stops within docker stop's grace.
+	DrainTimeout = 4 * time.Second
+	// JobTimeout bounds one delivery attempt.
+	JobTimeout = 30 * time.Second
 )
 
 // Backoff is the retry schedule.
@@ -120,7 +124,8 @@ func (w *Worker) init() {
 }
 
 // Run processes due jobs until ctx ends, then waits for the deliveries in
-// flight (up to DrainTimeout) so that none is cut off half-way.
+// flight (up to DrainTimeout after ctx ends) so that few are cut off
+// half-way.
 func (w *Worker) Run(ctx context.Context) {
 	w.init()
 	sem := make(chan struct{}, w.Concurrency)
@@ -157,9 +162,11 @@ func (w *Worker) Run(ctx context.Context) {
 				if !w.Reports.JobCurrent(&j) {
 					return
 				}
-				// Deliveries finish even when the node is stopping.
-				jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DrainTimeout)
+				// Deliveries go on when the node starts to stop, for
+				// DrainTimeout at most.
+				jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), JobTimeout)
 				defer cancel()
+				defer context.AfterFunc(ctx, func() { time.AfterFunc(DrainTimeout, cancel) })()
 				w.process(jctx, &j)
 			}(j)
 		}

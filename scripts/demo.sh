@@ -60,7 +60,7 @@ else
   for n in "${nodes[@]}"; do
     say "starting $n (${jur[$n]}) on 127.0.0.1:$port"
     hashhub serve --data "$work/$n" --addr "127.0.0.1:$port" --node-id "$n" --jurisdiction "${jur[$n]}" \
-      --release-interval 0 >"$work/$n.out" 2>"$work/$n.log" &
+      --release-interval 0 --metrics-addr "" >"$work/$n.out" 2>"$work/$n.log" &
     pids+=($!)
     url[$n]="http://127.0.0.1:$port"
     creds[$n]="$work/$n/admin.json"

@@ -55,7 +55,9 @@ func runWalkthrough(t *testing.T, bin, addr string) (string, []byte, error) {
 	dir := t.TempDir()
 	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// The node's metrics address (127.0.0.1:9090 by default) is off, so
+	// that walkthroughs and other nodes on this machine do not collide.
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "HASHHUB_METRICS_ADDR=")
 	out, err := cmd.CombinedOutput()
 	return dir, out, err
 }

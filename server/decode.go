@@ -39,7 +39,7 @@ func (s *Server) decodeJSON(c *gin.Context, v any) bool {
 	if err == nil {
 		return true
 	}
-	if isTooLarge(err) {
+	if isTooLarge(err) || errors.Is(err, ErrBodyTimeout) {
 		s.fail(c, err)
 		return false
 	}

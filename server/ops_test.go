@@ -32,7 +32,7 @@ func TestOperations(t *testing.T) {
 	})
 	t.Run("metrics", func(t *testing.T) {
 		tn.get("/v1/me", tn.admin.Token).decode(t, http.StatusOK, nil)
-		r := tn.get("/metrics", "")
+		r := tn.scrape()
 		r.decode(t, http.StatusOK, nil)
 		if !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
 			t.Fatalf("Content-Type %q", r.header.Get("Content-Type"))
@@ -50,7 +50,7 @@ func TestOperations(t *testing.T) {
 		// Unmatched paths share one label, so scanners cannot blow up the
 		// series count.
 		tn.get("/no/such/"+sha256Hex(), "")
-		r = tn.get("/metrics", "")
+		r = tn.scrape()
 		if !strings.Contains(string(r.body), `route="unmatched"`) || strings.Contains(string(r.body), "/no/such/") {
 			t.Errorf("unmatched paths are not collapsed into one label")
 		}

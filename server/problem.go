@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 
@@ -85,7 +87,7 @@ func ProblemKinds() []string {
 		pExists, pNothingRetract, pDisputeClosed, pIdemReused, pIdemInFlight, pIdemWithheld, pGone, pTooNew, pNoRelease, pLogRange, pNoRoute, pMethod, pUnavailable, pInternal} {
 		out = append(out, ProblemPrefix+k.slug)
 	}
-	for _, k := range reportKinds {
+	for _, k := range slices.Concat(reportKinds, limitKinds) {
 		out = append(out, ProblemPrefix+k.slug)
 	}
 	return out
@@ -197,6 +199,9 @@ func (s *Server) problemFor(c *gin.Context, err error) *Problem {
 		return pBadHeader.with(err.Error())
 	case isTooLarge(err):
 		return pTooLarge.with("the request body exceeds the limit of this endpoint")
+	case errors.Is(err, ErrBodyTimeout):
+		c.Header("Connection", "close")
+		return pBodyTimeout.with(fmt.Sprintf("the body must start within %s and keep arriving at %d bytes/s or more", s.cfg.Body.Timeout, s.cfg.Body.MinRate))
 	case errors.Is(err, context.Canceled):
 		// The client hung up; not a server error. Nobody reads this answer.
 		return &Problem{Type: ProblemPrefix + "client-closed", Title: "Client closed request", Status: 499}

@@ -2,7 +2,9 @@ package server
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,9 +14,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/hub"
+	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/translog"
 )
@@ -168,6 +172,10 @@ func (s *Server) latestRelease(c *gin.Context) {
 		select {
 		case <-signal:
 		case <-deadline:
+			expired = true
+		case <-s.draining:
+			// The node is shutting down: answer what there is now; the
+			// poller asks again (elsewhere, or here after the restart).
 			expired = true
 		case <-c.Request.Context().Done():
 			return
@@ -539,17 +547,27 @@ func (s *Server) consistencyProof(c *gin.Context) {
 	c.JSON(http.StatusOK, ConsistencyProof{Old: old, New: n, Proof: translog.EncodeProof(p)})
 }
 
+// LogLeafHash is what a caller who may not read a leaf's list gets: the
+// leaf's RFC 6962 hash, enough to check the log's tree, nothing of the
+// manifest (its list's name, size or set root).
+type LogLeafHash struct {
+	Index int64 `json:"index" example:"7"`
+	// LeafHash is base64 SHA-256(0x00 || manifest bytes).
+	LeafHash string `json:"leaf_hash" example:"Fz2c0vVJ7iX1pK4nQj1o5b1o0PZ0Yd1v9Fh0k2sZC2E="`
+} // @name LogLeafHash
+
 // logLeaf godoc
 //
-//	@Summary	A log leaf: the manifest at that index
-//	@ID		getLogLeaf
-//	@Tags		log
-//	@Produce	json
-//	@Security	Bearer
-//	@Param		index	path		int	true	"leaf index"
-//	@Success	200		{object}	release.Manifest
-//	@Failure	401,422	{object}	Problem
-//	@Router		/v1/log/leaves/{index} [get]
+//	@Summary		A log leaf: the manifest at that index
+//	@ID				getLogLeaf
+//	@Description	A caller who may read the manifest's list gets the manifest's bytes; any other token holder gets only the leaf's hash (LogLeafHash), so the log does not reveal the names, sizes or set roots of lists one may not read. The answer depends on the caller: Cache-Control private, Vary Authorization.
+//	@Tags			log
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			index	path		int	true	"leaf index"
+//	@Success		200		{object}	release.Manifest
+//	@Failure		401,422	{object}	Problem
+//	@Router			/v1/log/leaves/{index} [get]
 func (s *Server) logLeaf(c *gin.Context) {
 	i, err := strconv.ParseInt(c.Param("index"), 10, 64)
 	if err != nil || i < 0 {
@@ -563,10 +581,38 @@ func (s *Server) logLeaf(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if !s.mayReadLeaf(c, data) {
+		h := tlog.RecordHash(data)
+		data, err = json.Marshal(LogLeafHash{Index: i, LeafHash: base64.StdEncoding.EncodeToString(h[:])})
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	// The same address answers readers and others differently: no shared
+	// cache may keep it (immutable sets Vary: Authorization with private).
 	if immutable(c, data, cachePrivateForever) {
 		return
 	}
 	c.Data(http.StatusOK, "application/json", data)
+}
+
+// mayReadLeaf reports whether the caller may read the list whose manifest
+// is the leaf. A leaf that names no list here (it cannot happen: the log
+// holds only this node's manifests) is readable by no one but admins.
+func (s *Server) mayReadLeaf(c *gin.Context, leaf []byte) bool {
+	a := actor(c)
+	if a.Role == orgs.Admin {
+		return true
+	}
+	var m struct {
+		List string `json:"list"`
+	}
+	if json.Unmarshal(leaf, &m) != nil {
+		return false
+	}
+	l, err := s.hub.List(m.List)
+	return err == nil && l.CanRead(a.Org, a.Role)
 }
 
 // entryProof godoc

@@ -304,7 +304,7 @@ func TestReportReachesPoliceAndProviders(t *testing.T) {
 	if b := byProv[w.provB.Org]; b.disputed != 1 || b.w24 != 0 {
 		t.Errorf("provider B figures %+v", b)
 	}
-	metrics := string(tn.get("/metrics", "").body)
+	metrics := string(tn.scrape().body)
 	for _, want := range []string{
 		fmt.Sprintf(`hashhub_notice_removed_within_ratio{provider=%q,window="24h"} 1`, w.provA.Org),
 		fmt.Sprintf(`hashhub_notices{provider=%q,status="disputed"} 1`, w.provB.Org),

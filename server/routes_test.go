@@ -214,7 +214,7 @@ func publicRoute(path string) bool {
 
 // opsRoute reports routes outside the role model: operations, docs, token.
 func opsRoute(path string) bool {
-	return path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/oauth/token" ||
+	return path == "/healthz" || path == "/readyz" || path == "/v1/oauth/token" ||
 		path == "/docs" || strings.HasPrefix(path, "/docs/")
 }
 

@@ -69,6 +69,8 @@ type Config struct {
 	// PeerSync, if set, reports how pulling a peer's lists is going ("":
 	// every peer).
 	PeerSync func(peer string) []peers.SyncStatus
+	// Body bounds how slowly request bodies may arrive (bodydeadline.go).
+	Body BodyLimits
 }
 
 // Server holds the handlers' dependencies.
@@ -79,12 +81,18 @@ type Server struct {
 	cfg     Config
 	metrics *metrics
 	engine  *gin.Engine
+	rates   *rateLimiter // ratelimit.go
 
 	idemMu       sync.Mutex
 	idemInFlight map[string]bool
 	// creatingRoutes are the routes that honour Idempotency-Key
 	// ("POST /v1/orgs"), for tests.
 	creatingRoutes []string
+
+	// draining is closed when the node starts to shut down: long polls
+	// answer at once instead of holding the shutdown for their wait.
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // New builds the HTTP handler for a node.
@@ -95,12 +103,14 @@ func New(cfg Config) *Server {
 	if cfg.MaxImportBody == 0 {
 		cfg.MaxImportBody = DefaultMaxImportBody
 	}
+	cfg.Body = cfg.Body.withDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{hub: cfg.Hub, tokens: cfg.Tokens, log: cfg.Logger, cfg: cfg,
-		metrics: newMetrics(), idemInFlight: map[string]bool{}}
+		metrics: newMetrics(), idemInFlight: map[string]bool{}, draining: make(chan struct{})}
+	s.rates = newRateLimiter(s.metrics.reg)
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
 	// An API answers the path it was given: no redirect to a path with or
@@ -126,8 +136,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(r.Context())
 		r.URL = &u
 	}
+	watchBody(w, r, s.cfg.Body)
 	s.engine.ServeHTTP(w, r)
 }
+
+// Drain ends the long polls in progress and makes new ones answer at once
+// (with the latest version, as a poll that timed out does). The node calls
+// it when shutdown starts, so that peers' polls do not hold the shutdown
+// for their whole wait; writes in flight are not affected.
+func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
+
+// SetBodyLimits changes how slowly request bodies may arrive; call it
+// before serving.
+func (s *Server) SetBodyLimits(l BodyLimits) { s.cfg.Body = l.withDefaults() }
 
 // Routes lists every registered route (method and path), for tests.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
@@ -158,7 +179,6 @@ func (s *Server) routes() {
 	r.HEAD("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.HEAD("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 	r.GET("/docs/*any", func(c *gin.Context) {
 		if c.Param("any") == "/" {
@@ -173,7 +193,7 @@ func (s *Server) routes() {
 
 	v1 := r.Group("/v1")
 	h := func(method, path string, o routeOpt, fn gin.HandlerFunc) {
-		chain := []gin.HandlerFunc{s.authenticate, s.authorize(o.roles)}
+		chain := []gin.HandlerFunc{s.authenticate, s.limitOrg, s.authorize(o.roles)}
 		switch o.body {
 		case "json":
 			chain = append(chain, s.limitBody(s.cfg.MaxBody), requireContentType("application/json"))
@@ -308,6 +328,14 @@ func (s *Server) SweepIdempotency() (int, error) {
 		return err
 	})
 	return n, err
+}
+
+// Metrics is the Prometheus endpoint. It is not on the API's router: its
+// series name every provider, peer and route with their figures, so the
+// node serves it on its own address (hashhub serve --metrics-addr,
+// loopback by default) for the operator's scraper only.
+func (s *Server) Metrics() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 }
 
 // Register adds Prometheus collectors (a node's peer sync) to /metrics.

@@ -51,6 +51,9 @@ func (s *Server) token(c *gin.Context) {
 		}
 		c.AbortWithStatusJSON(status, TokenError{Error: code, ErrorDescription: desc})
 	}
+	if !s.limitTokenAddr(c) {
+		return
+	}
 	if mt := c.ContentType(); mt != "application/x-www-form-urlencoded" {
 		oauthErr(http.StatusBadRequest, "invalid_request", "send an application/x-www-form-urlencoded body")
 		return
@@ -59,6 +62,11 @@ func (s *Server) token(c *gin.Context) {
 	if err := c.Request.ParseForm(); err != nil {
 		if isTooLarge(err) {
 			oauthErr(http.StatusRequestEntityTooLarge, "invalid_request", "body too large")
+			return
+		}
+		if errors.Is(err, ErrBodyTimeout) {
+			c.Header("Connection", "close")
+			oauthErr(http.StatusRequestTimeout, "invalid_request", "the body did not arrive in time")
 			return
 		}
 		oauthErr(http.StatusBadRequest, "invalid_request", "cannot parse the form body")
@@ -102,6 +110,9 @@ func (s *Server) token(c *gin.Context) {
 	}
 	if id == "" || secret == "" || len(id) > 200 || len(secret) > 200 {
 		oauthErr(http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if !s.limitTokenClient(c, id) {
 		return
 	}
 	a, err := s.hub.Authenticate(id, secret)
@@ -163,6 +174,9 @@ func (s *Server) peerToken(c *gin.Context, form url.Values, oauthErr func(int, s
 	peerID, err := auth.AssertionIssuer(raw)
 	if err == nil && form.Get("client_id") != "" && form.Get("client_id") != peerID {
 		err = errors.New("client_id differs from the assertion's issuer")
+	}
+	if err == nil && !s.limitTokenClient(c, peerID) {
+		return
 	}
 	var a hub.Actor
 	if err == nil {

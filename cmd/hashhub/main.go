@@ -31,6 +31,7 @@ import (
 	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/node"
 	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/server"
 	"github.com/hashhub/hashhub/store"
 	"github.com/hashhub/hashhub/version"
 )
@@ -106,6 +107,14 @@ func envOr(key, def string) string {
 	return def
 }
 
+// envSet is envOr for a setting whose empty value means something (off).
+func envSet(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
 		return d
@@ -153,11 +162,25 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"publish lists changed by a peer's update this long after it arrives; negative: only on the schedule (env HASHHUB_RELEASE_AFTER_SYNC)")
 	idle := fs.Duration("peer-idle-timeout", envDuration("HASHHUB_PEER_IDLE_TIMEOUT", federation.DefaultIdleTimeout),
 		"a peer that sends no answer, or less than 1 KiB of one, for this long (a long poll: beyond its wait) is reported stalled and retried (env HASHHUB_PEER_IDLE_TIMEOUT)")
+	metricsAddr := fs.String("metrics-addr", envSet("HASHHUB_METRICS_ADDR", node.DefaultMetricsAddr),
+		"address of GET /metrics (Prometheus), apart from the API since its series name providers and peers; keep it on loopback or a private network; empty: no metrics (env HASHHUB_METRICS_ADDR)")
+	bodyTimeout := fs.Duration("body-timeout", envDuration("HASHHUB_BODY_TIMEOUT", server.DefaultBodyTimeout),
+		"a request body must start arriving within this, plus its size at --body-min-rate, or the request gets 408 and its connection closes (env HASHHUB_BODY_TIMEOUT)")
+	bodyRate := fs.Int64("body-min-rate", server.DefaultBodyMinRate,
+		"slowest rate a request body (an import too) may arrive at, in bytes per second")
+	limits := server.DefaultRateLimits
+	fs.Var(&limits.TokenClient, "rate-token-client", "POST /v1/oauth/token per client id: RATE:BURST (requests per second, burst); 0: no limit")
+	fs.Var(&limits.TokenAddr, "rate-token-addr", "POST /v1/oauth/token per remote address: RATE:BURST; 0: no limit")
+	fs.Var(&limits.Org, "rate-org", "API requests per organisation: RATE:BURST; 0: no limit")
+	fs.Var(&limits.Lookup, "rate-lookup", "single-hash lookups (entry, history, list proof) per organisation, also counted in --rate-org: RATE:BURST; 0: no limit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *idle <= 0 {
 		return fmt.Errorf("--peer-idle-timeout: want a positive duration, got %s", *idle)
+	}
+	if *bodyTimeout <= 0 || *bodyRate <= 0 {
+		return errors.New("--body-timeout and --body-min-rate must be positive")
 	}
 	fresh := !node.Initialised(*data)
 	if !fresh {
@@ -165,13 +188,20 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	// The address is taken before a new node is made: a port in use must
+	// The addresses are taken before a new node is made: a port in use must
 	// not leave a data directory and a printed admin secret behind.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if *metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+			return fmt.Errorf("metrics: %w (--metrics-addr \"\" turns metrics off)", err)
+		}
+		defer metricsLn.Close()
+	}
 	if fresh {
 		if err := initNode(*data, *id, *jur, stdout); err != nil {
 			return err
@@ -186,6 +216,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.ReleaseInterval = *every
 	n.ReleaseAfterSync = *afterSync
 	n.Syncer.IdleTimeout = *idle
+	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
+	n.Server.SetRateLimits(limits)
+	n.Metrics = metricsLn
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return n.Serve(ctx, ln)

@@ -112,7 +112,7 @@ func TestServeInitialisesAndShutsDownGracefully(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "HASHHUB_DATA="+dir, "HASHHUB_ADDR="+addr)
+	cmd.Env = append(os.Environ(), "HASHHUB_DATA="+dir, "HASHHUB_ADDR="+addr, "HASHHUB_METRICS_ADDR=")
 	var stdout bytes.Buffer
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = &stdout

@@ -143,7 +143,7 @@ func TestNoticesSurviveKill(t *testing.T) {
 
 	addr := freeAddr(t)
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--data", dir, "--addr", addr)
+		cmd := exec.Command(bin, "serve", "--data", dir, "--addr", addr, "--metrics-addr", "")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -190,7 +190,7 @@ func (r *runner) start(id, jur string, inproc bool) (*hub, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.cmd = exec.Command(*bin, "serve", "--data", h.dir, "--addr", addr)
+		h.cmd = exec.Command(*bin, "serve", "--data", h.dir, "--addr", addr, "--metrics-addr", "")
 		h.cmd.Stdout, h.cmd.Stderr = logf, logf
 		if err := h.cmd.Start(); err != nil {
 			return nil, err
