@@ -25,7 +25,12 @@ func busyAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// runCmd runs hashhub in this process; a serve gets no metrics address,
+// so that it never contends for the default port with anything else.
 func runCmd(args ...string) (code int, stdout, stderr string) {
+	if len(args) > 0 && args[0] == "serve" {
+		args = append(args, "--metrics-addr", "")
+	}
 	var out, errb bytes.Buffer
 	code = run(args, &out, &errb)
 	return code, out.String(), errb.String()
