@@ -66,7 +66,7 @@ func TestUnroutedReportsAreSeen(t *testing.T) {
 	if len(page.Reports) != 1 {
 		t.Fatalf("unrouted list %+v", page)
 	}
-	if metrics := string(tn.get("/metrics", "").body); !strings.Contains(metrics, "\nhashhub_reports_unrouted 1\n") {
+	if metrics := string(tn.scrape().body); !strings.Contains(metrics, "\nhashhub_reports_unrouted 1\n") {
 		t.Errorf("metrics lack the unrouted gauge:\n%s", metrics)
 	}
 }
