@@ -21,9 +21,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/hashhub/hashhub/federation"
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/node"
@@ -100,6 +102,13 @@ func envDuration(key string, def time.Duration) time.Duration {
 	return def
 }
 
+func envInt64(key string, def int64) int64 {
+	if n, err := strconv.ParseInt(os.Getenv(key), 10, 64); err == nil {
+		return n
+	}
+	return def
+}
+
 func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", envOr("HASHHUB_DATA", node.DefaultData), "data directory (env HASHHUB_DATA)")
 }
@@ -138,8 +147,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"how often to publish due list releases; 0 turns the schedule off (env HASHHUB_RELEASE_INTERVAL)")
 	afterSync := fs.Duration("release-after-sync", envDuration("HASHHUB_RELEASE_AFTER_SYNC", node.DefaultReleaseAfterSync),
 		"publish lists changed by a peer's update this long after it arrives; negative: only on the schedule (env HASHHUB_RELEASE_AFTER_SYNC)")
+	maxStep := fs.Int64("peer-max-step-bytes", envInt64("HASHHUB_PEER_MAX_STEP_BYTES", federation.DefaultMaxStepBytes),
+		"the most bytes one delta or snapshot from a peer may have, whatever its signed manifest says, for peers registered without max_step_bytes (env HASHHUB_PEER_MAX_STEP_BYTES)")
+	maxRecords := fs.Int64("peer-max-records-bytes", envInt64("HASHHUB_PEER_MAX_RECORDS_BYTES", federation.DefaultMaxRecordsBytes),
+		"the most bytes of signed records one step from a peer may bring, for peers registered without max_records_bytes (env HASHHUB_PEER_MAX_RECORDS_BYTES)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *maxStep <= 0 || *maxRecords <= 0 {
+		return errors.New("--peer-max-step-bytes and --peer-max-records-bytes must be positive")
 	}
 	if !node.Initialised(*data) {
 		if err := initNode(*data, *id, *jur, stdout); err != nil {
@@ -154,6 +170,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	defer n.Close()
 	n.ReleaseInterval = *every
 	n.ReleaseAfterSync = *afterSync
+	n.Syncer.MaxStepBytes, n.Syncer.MaxRecordsBytes = *maxStep, *maxRecords
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
