@@ -27,10 +27,13 @@ const (
 	// manifest says (a peer's max_step_bytes overrides it).
 	DefaultMaxStepBytes = mirror.DefaultMaxBytes
 	// DefaultMaxRecordsBytes caps the records of one step (a peer's
-	// max_records_bytes overrides it). A catch-up from a snapshot brings
-	// every record the list rests on: about 100 bytes per entry and
-	// assessment, so a list of 10M entries needs about 1 GB.
-	DefaultMaxRecordsBytes = 2 << 30
+	// max_records_bytes overrides it). Records a peer signed itself can
+	// only be bounded by this cap, and they cost about four times their
+	// size in memory while the step is verified and written; a catch-up
+	// from a snapshot brings every record the list rests on, about 100
+	// bytes per entry and assessment, so the default fits some 2.5M
+	// assessments and a peer with a larger list needs a larger cap.
+	DefaultMaxRecordsBytes = 256 << 20
 )
 
 // ErrBadRecords is wrapped when a peer's records stream is refused: a
@@ -73,7 +76,8 @@ func (s *Syncer) fetchRecords(ctx context.Context, cl *client.Client, p *peers.P
 	limit := s.recordsCap(p)
 	cr := &countingReader{r: io.LimitReader(body, limit+1)}
 	tooLarge := func() error {
-		return fmt.Errorf("%w: the records of versions %d to %d are longer than the cap of %d bytes for peer %s", ErrBadRecords, after+1, to, limit, p.ID)
+		return fmt.Errorf("%w: the records of versions %d to %d are longer than the cap of %d bytes for peer %s (the peer's max_records_bytes, or hashhub serve --peer-max-records-bytes)",
+			ErrBadRecords, after+1, to, limit, p.ID)
 	}
 	sc := bufio.NewScanner(cr)
 	sc.Buffer(make([]byte, 0, 64<<10), records.MaxLine+1)

@@ -16,7 +16,11 @@
 //     victim is `hashctl pull --trust-on-first-use` (the mirror path).
 //   - records: the records of a step are -size bytes of well-formed
 //     records of an origin no node registered (ever-increasing seq, 1,000
-//     keys each, validly signed by a key of their own). The victim is a
+//     keys each, validly signed by a key of their own); peer-records: the
+//     same signed by A's own node key as A's records (what only the peer
+//     itself can send, bounded by the records cap alone).
+//   - honest: as snapshot, but the node's own snapshot passes through (the
+//     cost of a genuine catch-up from a snapshot, for comparison). The victim is a
 //     `hashhub serve` process (bench-b) that pulls the list from A through
 //     the front, with the node's default caps; it is stopped at its first
 //     sync failure or applied step.
@@ -73,12 +77,13 @@ import (
 )
 
 func main() {
-	kase := flag.String("case", "snapshot", "snapshot or records")
+	kase := flag.String("case", "snapshot", "snapshot, records (of an unknown origin), peer-records (signed by A itself) or honest")
 	size := flag.String("size", "64MiB", "size of the hostile body (KiB, MiB, GiB suffixes)")
 	n := flag.Int("entries", 300_000, "entries in A's list (the genuine manifest's count)")
 	hashctl := flag.String("hashctl", "hashctl", "hashctl binary (the snapshot victim)")
 	hashhub := flag.String("hashhub", "hashhub", "hashhub binary (the records victim)")
 	guard := flag.Int("guard-mb", 4096, "kill the victim past this RSS")
+	flag.StringVar(&serveArgs, "serve-args", "", "extra flags for the records victim's hashhub serve (space-separated)")
 	flag.Parse()
 	sz, err := parseSize(*size)
 	if err == nil {
@@ -89,6 +94,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var serveArgs string
 
 func parseSize(s string) (int64, error) {
 	mult := int64(1)
@@ -120,9 +127,14 @@ func run(kase string, size int64, n int, hashctl, hashhub string, guard int64) e
 	case "snapshot":
 		body = snapshotBody(n, size, &sent)
 	case "records":
-		body = recordsBody(size, &sent)
+		_, ghost, _ := ed25519.GenerateKey(rand.Reader)
+		body = recordsBody(size, &sent, "ghost-node", ghost)
+	case "honest":
+		body = nil // the node's own snapshot, for comparison
+	case "peer-records":
+		body = recordsBody(size, &sent, "bench-a", a.nd.Keys.Token)
 	default:
-		return fmt.Errorf("-case %q: snapshot or records", kase)
+		return fmt.Errorf("-case %q: snapshot, records or peer-records", kase)
 	}
 	front, err := serveFront(a.url, kase, body)
 	if err != nil {
@@ -132,7 +144,7 @@ func run(kase string, size int64, n int, hashctl, hashhub string, guard int64) e
 	out("hostile_bytes", size)
 	out("entries", n)
 	var res *victim
-	if kase == "snapshot" {
+	if kase == "snapshot" || kase == "honest" {
 		res, err = pullVictim(work, hashctl, front, a.platform, guard)
 	} else {
 		res, err = syncVictim(work, hashhub, front, a, guard)
@@ -239,7 +251,7 @@ func serveFront(upstream, kase string, body func(io.Writer) error) (string, erro
 	}
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {
-		case kase == "snapshot" && p == "/v1/lists/bench/delta":
+		case (kase == "snapshot" || kase == "honest") && p == "/v1/lists/bench/delta":
 			w.Header().Set("Content-Type", "application/problem+json")
 			w.WriteHeader(http.StatusGone)
 			w.Write([]byte(`{"type":"urn:hashhub:problem:version-gone","title":"Version no longer kept","status":410,"snapshot":"/v1/lists/bench/snapshot"}`))
@@ -247,7 +259,7 @@ func serveFront(upstream, kase string, body func(io.Writer) error) (string, erro
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.Header().Set("X-Hashhub-Version", "2")
 			body(w)
-		case kase == "records" && p == "/v1/lists/bench/records":
+		case (kase == "records" || kase == "peer-records") && p == "/v1/lists/bench/records":
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			body(w)
 		default:
@@ -321,9 +333,8 @@ func snapshotBody(entries int, size int64, sent *atomic.Int64) func(io.Writer) e
 	}
 }
 
-// recordsBody: well-formed records of an origin no node registered.
-func recordsBody(size int64, sent *atomic.Int64) func(io.Writer) error {
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
+// recordsBody: well-formed records of origin, signed with key.
+func recordsBody(size int64, sent *atomic.Int64, origin string, key ed25519.PrivateKey) func(io.Writer) error {
 	keys := make([]string, 1000)
 	for i := range keys {
 		v := sha256.Sum256([]byte("rec" + strconv.Itoa(i)))
@@ -334,7 +345,7 @@ func recordsBody(size int64, sent *atomic.Int64) func(io.Writer) error {
 		bw := bufio.NewWriterSize(w, 64<<10)
 		var left = size
 		for seq := uint64(1); left > 0; seq++ {
-			rec := &records.Record{Format: records.Format, Origin: "ghost-node", Seq: seq, Kind: records.KindAssessment,
+			rec := &records.Record{Format: records.Format, Origin: origin, Seq: seq, Kind: records.KindAssessment,
 				Time: records.FormatTime(time.Now()), Org: "Ghost", OrgJurisdiction: "NL", User: "ghost",
 				Verdict: entries.Illegal, Category: entries.Baseline, Keys: keys}
 			line := append(records.Sign(rec, key).Line(), '\n')
@@ -467,7 +478,8 @@ func syncVictim(work, hashhub, front string, a *nodeA, guard int64) (*victim, er
 	ln.Close()
 	dir := filepath.Join(work, "b")
 	timeFile := filepath.Join(work, "time-serve.txt")
-	cmd := timed(timeFile, hashhub, "serve", "--data", dir, "--addr", addr, "--node-id", "bench-b", "--jurisdiction", "GB")
+	args := []string{"serve", "--data", dir, "--addr", addr, "--node-id", "bench-b", "--jurisdiction", "GB"}
+	cmd := timed(timeFile, hashhub, append(args, strings.Fields(serveArgs)...)...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		return nil, err

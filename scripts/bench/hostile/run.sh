@@ -7,6 +7,7 @@
 # git archive, no worktree), then runs for each:
 #   snapshot 64 MiB and 1 GiB  (hashctl pull; A's list has 300,000 entries)
 #   records 1 GiB               (hashhub serve pulling a 100-entry list)
+# and, with CASES="peer-records:1GiB", records signed by the peer itself.
 #
 #   scripts/bench/hostile/run.sh
 #
@@ -28,7 +29,7 @@ go build -o "$work/bench" ./scripts/bench/hostile
 for c in $CASES; do
   kind=${c%%:*} size=${c##*:}
   entries=300000
-  [ "$kind" = records ] && entries=100
+  [ "$kind" != snapshot ] && entries=100
   for v in before after; do
     echo "== $kind $size, $v ($([ $v = before ] && echo "$BEFORE" || git rev-parse --short HEAD))"
     "$work/bench" -case "$kind" -size "$size" -entries "$entries" -guard-mb "$GUARD_MB" \
