@@ -678,12 +678,15 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 			}
 		}
 		var imported []release.Change
-		var err error
-		count, err = storeSnapshot(tx, r, func(it release.Item) {
-			if m.Importer != nil {
+		var collect func(release.Item) error
+		if m.Importer != nil {
+			collect = func(it release.Item) error {
 				imported = append(imported, release.Change{Op: release.OpAdd, Item: it})
+				return nil
 			}
-		})
+		}
+		var err error
+		count, err = storeSnapshot(tx, r, collect)
 		if err != nil {
 			return err
 		}

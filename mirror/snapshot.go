@@ -147,8 +147,9 @@ func (m *Mirror) spoolSnapshot(body io.Reader, man *release.Manifest) (*spool, *
 
 // storeSnapshot writes a verified snapshot's members, leaves and bucket
 // digests into fresh buckets, in the order they come (key order for all
-// three), calling fn with each item.
-func storeSnapshot(tx *bolt.Tx, r io.Reader, fn func(release.Item)) (uint64, error) {
+// three). The spool holds exactly the lines spoolSnapshot checked, so a
+// line is not parsed again unless fn needs its item (fn nil: no item).
+func storeSnapshot(tx *bolt.Tx, r io.Reader, fn func(release.Item) error) (uint64, error) {
 	members, lb, tb := tx.Bucket(bMembers), tx.Bucket(bLeaves), tx.Bucket(bTree)
 	var count uint64
 	cur := -1
@@ -165,9 +166,21 @@ func storeSnapshot(tx *bolt.Tx, r io.Reader, fn func(release.Item)) (uint64, err
 		set = leafSet{}
 		return tb.Put(k, d[:])
 	}
-	err := parseSnapshot(r, func(it release.Item, line []byte) error {
-		fn(it)
-		b, fp := keyBucket(it.Key())
+	err := readLines(r, func(n int, line []byte) error {
+		key, ok := release.LineKey(line)
+		if !ok {
+			return fmt.Errorf("%w: spooled snapshot line %d", ErrCorrupt, n)
+		}
+		if fn != nil {
+			it, err := release.ParseItem(line)
+			if err != nil {
+				return fmt.Errorf("%w: spooled snapshot line %d: %w", ErrCorrupt, n, err)
+			}
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		b, fp := keyBucket(key)
 		if int(b) != cur {
 			if err := flush(); err != nil {
 				return err
