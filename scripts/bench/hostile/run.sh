@@ -12,12 +12,15 @@
 #   scripts/bench/hostile/run.sh
 #
 # Env: BEFORE=<commit>; GUARD_MB (default 4096) kills a victim past it;
-# CASES to run a subset, e.g. CASES="snapshot:64MiB".
+# CASES to run a subset, e.g. CASES="snapshot:64MiB"; SERVE_ARGS adds
+# flags to the records victim's hashhub serve on the after side, e.g.
+# SERVE_ARGS="--peer-max-records-bytes 67108864".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BEFORE=${BEFORE:-3a60f1c}
 GUARD_MB=${GUARD_MB:-4096}
 CASES=${CASES:-"snapshot:64MiB snapshot:1GiB records:1GiB"}
+SERVE_ARGS=${SERVE_ARGS:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/before"
@@ -31,8 +34,10 @@ for c in $CASES; do
   entries=300000
   [ "$kind" != snapshot ] && entries=100
   for v in before after; do
+    extra=""
+    [ $v = after ] && extra=$SERVE_ARGS
     echo "== $kind $size, $v ($([ $v = before ] && echo "$BEFORE" || git rev-parse --short HEAD))"
     "$work/bench" -case "$kind" -size "$size" -entries "$entries" -guard-mb "$GUARD_MB" \
-      -hashctl "$work/hashctl-$v" -hashhub "$work/hashhub-$v" | grep -v '^case=\|^entries='
+      -hashctl "$work/hashctl-$v" -hashhub "$work/hashhub-$v" -serve-args "$extra" | grep -v '^case=\|^entries='
   done
 done
