@@ -16,7 +16,7 @@
 # flags to the records victim's hashhub serve on the after side, e.g.
 # SERVE_ARGS="--peer-max-records-bytes 67108864".
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 BEFORE=${BEFORE:-3a60f1c}
 GUARD_MB=${GUARD_MB:-4096}
 CASES=${CASES:-"snapshot:64MiB snapshot:1GiB records:1GiB"}
