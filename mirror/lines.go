@@ -16,8 +16,10 @@ import (
 // Delta and snapshot bytes are untrusted until checked, and may be large
 // (a first release, a snapshot of millions of entries). They are read to a
 // spool first — memory for small ones, an unlinked temporary file beyond
-// memSpool — so that the digest is checked before any line is parsed, and
-// no network read ever happens inside a bbolt write transaction.
+// memSpool — so that a delta's digest is checked before any line is parsed
+// (a snapshot, which has no digest, is checked line by line on its way in:
+// snapshot.go), and no network read ever happens inside a bbolt write
+// transaction.
 
 // memSpool is the largest download kept in memory.
 const memSpool = 8 << 20
