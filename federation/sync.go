@@ -1,7 +1,6 @@
 package federation
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"crypto/ed25519"
@@ -24,7 +23,6 @@ import (
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/mirror"
 	"github.com/hashhub/hashhub/peers"
-	"github.com/hashhub/hashhub/records"
 )
 
 // Sync defaults, exported so flag help can show them.
@@ -52,8 +50,6 @@ const (
 	// DefaultReconcile is how often the set of peers and lists is re-read
 	// besides at once when a peer is added, paused, resumed or removed.
 	DefaultReconcile = 2 * time.Second
-	// MaxRecordsBytes bounds the records a step may bring.
-	MaxRecordsBytes = 4 << 30
 )
 
 // Syncer keeps one pull loop per (active peer, list): each loop verifies
@@ -75,6 +71,10 @@ type Syncer struct {
 	// ProbeInterval, ProbeTimeout: zero means the defaults.
 	LongPoll, MinBackoff, MaxBackoff, Reconcile time.Duration
 	IdleTimeout, ProbeInterval, ProbeTimeout    time.Duration
+	// MaxStepBytes and MaxRecordsBytes cap what one step from a peer may
+	// download, for peers registered without caps of their own (0: the
+	// defaults; see records.go).
+	MaxStepBytes, MaxRecordsBytes int64
 	// OnApplied runs after a step changed entries here (the node uses it
 	// to publish its own lists promptly).
 	OnApplied func()
@@ -301,7 +301,8 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 				log.Error("peer sync: mirror", slog.Any("err", err))
 				return // a local problem: retrying will not help
 			}
-			m.Importer = s.importer(ctx, cl, p.ID, list)
+			m.MaxBytes = s.stepCap(p)
+			m.Importer = s.importer(ctx, cl, p, list)
 		}
 		s.setHealth(k, func(h *peers.SyncStatus) { h.LastAttempt = time.Now().UTC() })
 		res, err := m.Pull(ctx, cl, time.Now(), nil)
@@ -478,25 +479,26 @@ func (s *Syncer) openMirror(dir string, p *peers.Peer, list string) (*mirror.Mir
 
 // importer fetches the records of each verified step and imports the step
 // into the node's store.
-func (s *Syncer) importer(ctx context.Context, cl *client.Client, peer, list string) func(*mirror.AppliedStep) error {
+func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer, list string) func(*mirror.AppliedStep) error {
+	peer := p.ID
 	return func(st *mirror.AppliedStep) error {
 		after := st.Version - 1
 		if st.Snapshot {
 			after = 0
 		}
-		recs, err := fetchRecords(ctx, cl, list, after, st.Version)
+		recs, err := s.fetchRecords(ctx, cl, p, list, after, st.Version)
 		if err != nil {
 			return err
 		}
 		res, err := s.Hub.ApplyPeerStep(&hub.PeerStep{Peer: peer, List: list, Version: st.Version, Snapshot: st.Snapshot,
-			Changes: st.Changes, Records: recs})
+			Changes: st.Changes, Records: recs.signed})
 		if err != nil {
 			return err
 		}
 		k := loopKey{peer, list}
 		s.setHealth(k, func(h *peers.SyncStatus) {
 			h.Records += uint64(res.Records)
-			h.UnknownOrigins += uint64(res.Unknown)
+			h.UnknownOrigins += uint64(res.Unknown + recs.unknown)
 			h.Applied = st.Version
 			if st.Snapshot {
 				h.Snapshots++
@@ -507,28 +509,6 @@ func (s *Syncer) importer(ctx context.Context, cl *client.Client, peer, list str
 		}
 		return nil
 	}
-}
-
-func fetchRecords(ctx context.Context, cl *client.Client, list string, after, to uint64) ([]records.Signed, error) {
-	body, err := cl.Records(ctx, list, after, to)
-	if err != nil {
-		return nil, fmt.Errorf("fetch records: %w", err)
-	}
-	defer body.Close()
-	sc := bufio.NewScanner(io.LimitReader(body, MaxRecordsBytes))
-	sc.Buffer(make([]byte, 0, 64<<10), records.MaxLine+1)
-	var out []records.Signed
-	for n := 1; sc.Scan(); n++ {
-		sr, err := records.ParseLine(sc.Bytes())
-		if err != nil {
-			return nil, fmt.Errorf("records line %d: %w", n, err)
-		}
-		out = append(out, records.Signed{Raw: sr.Raw, Sig: sr.Sig})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	return out, nil
 }
 
 // Describe and Collect make the syncer a Prometheus collector of each

@@ -15,8 +15,9 @@ type hexDigest struct {
 	match MatchKind
 }
 
-func (h hexDigest) Name() string     { return h.name }
-func (h hexDigest) Match() MatchKind { return h.match }
+func (h hexDigest) Name() string      { return h.name }
+func (h hexDigest) Match() MatchKind  { return h.match }
+func (h hexDigest) canonicalLen() int { return 2 * h.size }
 
 // Canonical trims, checks the characters and the length, and lower-cases.
 // Characters are checked before the length so that a pasted value of the

@@ -23,6 +23,9 @@ func (photoDNA) Name() string { return "photodna" }
 // distance and MatchKind has no kind for it yet.
 func (photoDNA) Match() MatchKind { return Exact }
 
+// canonicalLen is the length of 144 bytes in padded base64.
+func (photoDNA) canonicalLen() int { return (photoDNASize + 2) / 3 * 4 }
+
 // Canonical decodes value as base64 and re-encodes it as standard padded
 // base64, so that equivalent spellings converge on one stored value.
 func (photoDNA) Canonical(value string) (string, error) {

@@ -155,3 +155,24 @@ func unknownReason(reg *registry, name string) string {
 func Names() []string {
 	return slices.Clone(snapshot().names)
 }
+
+// fixedLen is implemented by algorithms whose canonical values all have
+// one length (every algorithm registered today).
+type fixedLen interface {
+	canonicalLen() int
+}
+
+// MaxCanonicalLen returns the length of the longest canonical value of
+// algorithm name: its fixed length when it has one, MaxValueLen otherwise,
+// and 0 for a name that is not registered. A client uses it to bound what
+// a list of n entries can weigh before it reads a byte of it.
+func MaxCanonicalLen(name string) int {
+	a, ok := snapshot().byName[name]
+	if !ok {
+		return 0
+	}
+	if f, ok := a.(fixedLen); ok {
+		return f.canonicalLen()
+	}
+	return MaxValueLen
+}

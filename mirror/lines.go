@@ -16,8 +16,10 @@ import (
 // Delta and snapshot bytes are untrusted until checked, and may be large
 // (a first release, a snapshot of millions of entries). They are read to a
 // spool first — memory for small ones, an unlinked temporary file beyond
-// memSpool — so that the digest is checked before any line is parsed, and
-// no network read ever happens inside a bbolt write transaction.
+// memSpool — so that a delta's digest is checked before any line is parsed
+// (a snapshot, which has no digest, is checked line by line on its way in:
+// snapshot.go), and no network read ever happens inside a bbolt write
+// transaction.
 
 // memSpool is the largest download kept in memory.
 const memSpool = 8 << 20
@@ -33,7 +35,7 @@ type spool struct {
 // download reads r to a spool, at most limit+1 bytes: a caller that sees
 // n > limit knows the body was longer than allowed without reading it all.
 func download(r io.Reader, limit int64) (*spool, error) {
-	s := &spool{h: sha256.New()}
+	s := newSpool()
 	n, err := io.Copy(io.MultiWriter(s.h, s), io.LimitReader(r, limit+1))
 	s.n = n
 	if err != nil {
@@ -41,6 +43,20 @@ func download(r io.Reader, limit int64) (*spool, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func newSpool() *spool { return &spool{h: sha256.New()} }
+
+// writeLine appends line and a newline, hashing them.
+func (s *spool) writeLine(line []byte) error {
+	for _, p := range [][]byte{line, {'\n'}} {
+		s.h.Write(p)
+		if _, err := s.Write(p); err != nil {
+			return err
+		}
+		s.n += int64(len(p))
+	}
+	return nil
 }
 
 func (s *spool) Write(p []byte) (int, error) {
@@ -128,15 +144,16 @@ func parseDelta(r io.Reader, fn func(release.Change) error) error {
 }
 
 // parseSnapshot reads snapshot lines strictly: each a canonical item line
-// (release.ParseItem). A snapshot is in set-root order, not key order, so
-// duplicates are the caller's to catch (by its index).
-func parseSnapshot(r io.Reader, fn func(release.Item) error) error {
+// (release.ParseItem), passed to fn with its bytes (reused after fn
+// returns). A snapshot is in set-root order, not key order, so order and
+// duplicates are the caller's to check (snapshotCheck).
+func parseSnapshot(r io.Reader, fn func(it release.Item, line []byte) error) error {
 	return readLines(r, func(n int, line []byte) error {
 		it, err := release.ParseItem(line)
 		if err != nil {
 			return fmt.Errorf("%w: line %d: %s", ErrBadLine, n, detail(err, release.ErrBadLine))
 		}
-		if err := fn(it); err != nil {
+		if err := fn(it, line); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
 		return nil

@@ -51,7 +51,7 @@ func FuzzParseSnapshot(f *testing.F) {
 	f.Add([]byte(`{"algo":"sha1","value":"0000000000000000000000000000000000000000","severity":"D"}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out bytes.Buffer
-		err := parseSnapshot(bytes.NewReader(data), func(it release.Item) error {
+		err := parseSnapshot(bytes.NewReader(data), func(it release.Item, _ []byte) error {
 			out.Write(it.Line())
 			out.WriteByte('\n')
 			return nil

@@ -123,6 +123,10 @@ var (
 	// ErrSetRoot: the contents after the step do not have the manifest's
 	// set root or entry count.
 	ErrSetRoot = errors.New("set root mismatch")
+	// ErrTooLarge: a delta or snapshot is longer than its manifest allows
+	// (a snapshot: its entry count times the longest canonical line), or
+	// than the mirror's cap (MaxBytes). The download stops at the bound.
+	ErrTooLarge = errors.New("too large")
 	// ErrCorrupt: the mirror file does not hold what the mirror wrote
 	// (found by Verify).
 	ErrCorrupt = errors.New("mirror file corrupt")
@@ -192,6 +196,9 @@ type Mirror struct {
 
 	// SnapshotAfter overrides DefaultSnapshotAfter (0 keeps the default).
 	SnapshotAfter uint64
+	// MaxBytes caps one delta or snapshot download, whatever the signed
+	// manifest says (0: DefaultMaxBytes).
+	MaxBytes int64
 	// WitnessPolicy, if set, is required of every checkpoint a pull uses.
 	WitnessPolicy *witness.Policy
 	// Importer, if set, is given each verified step before it commits,

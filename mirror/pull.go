@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -84,7 +83,7 @@ type verified struct {
 // network or local error.
 var refusals = []error{ErrSignature, ErrWrongKey, ErrMalformed, ErrWrongList, ErrRollback, ErrGap,
 	ErrVersionMismatch, ErrChain, ErrExpired, ErrNotIncluded, ErrBadCheckpoint, ErrInconsistentLog,
-	ErrDeltaDigest, ErrBadLine, ErrDeltaCounts, ErrSetRoot, ErrWitnessPolicy}
+	ErrDeltaDigest, ErrBadLine, ErrDeltaCounts, ErrSetRoot, ErrWitnessPolicy, ErrTooLarge}
 
 func isRefusal(err error) bool {
 	for _, r := range refusals {
@@ -501,6 +500,9 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 	if d.Bytes < 0 {
 		return step, fmt.Errorf("%w: delta of %d bytes", ErrMalformed, d.Bytes)
 	}
+	if d.Bytes > m.maxBytes() {
+		return step, fmt.Errorf("%w: the manifest signs a delta of %d bytes, over the mirror's cap of %d", ErrTooLarge, d.Bytes, m.maxBytes())
+	}
 	sp, err := download(body, d.Bytes)
 	if err != nil {
 		return step, fmt.Errorf("fetch delta %d→%d: %w", d.From, vm.m.Version, err)
@@ -651,24 +653,15 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 	if got != v {
 		return fmt.Errorf("%w: the node sent the snapshot of version %d for version %d", ErrVersionMismatch, got, v)
 	}
-	if top.m.Entries > 1<<40 {
-		return fmt.Errorf("%w: %d entries", ErrMalformed, top.m.Entries)
-	}
-	limit := int64(top.m.Entries) * (release.MaxLine + 1)
-	sp, err := download(rc, limit)
+	sp, tree, err := m.spoolSnapshot(rc, top.m)
 	if err != nil {
-		return fmt.Errorf("fetch snapshot: %w", err)
+		return err
 	}
 	defer sp.Close()
-	if sp.n > limit {
-		return fmt.Errorf("%w: the snapshot is longer than %d entries can be", ErrSetRoot, top.m.Entries)
-	}
 	r, err := sp.reader()
 	if err != nil {
 		return err
 	}
-	want, _ := setroot.ParseRoot(top.m.SetRoot)
-	tree := setroot.NewTree()
 	var count uint64
 	err = m.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bIndex) != nil {
@@ -684,35 +677,18 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 				return err
 			}
 		}
-		members := tx.Bucket(bMembers)
-		var mw memberWrites
 		var imported []release.Change
-		sets := make([]leafSet, setroot.Buckets)
-		err := parseSnapshot(r, func(it release.Item) error {
-			if m.Importer != nil {
+		var collect func(release.Item) error
+		if m.Importer != nil {
+			collect = func(it release.Item) error {
 				imported = append(imported, release.Change{Op: release.OpAdd, Item: it})
+				return nil
 			}
-			line := it.Line()
-			leaf := setroot.LeafHash(line)
-			b, fp := keyBucket(it.Key())
-			count++
-			mw.put(memberKeyOf(b, &leaf), line)
-			sets[b].leaves = append(sets[b].leaves, leaf)
-			sets[b].fps = append(sets[b].fps, fp)
-			return nil
-		})
-		if err == nil {
-			err = mw.apply(members)
 		}
+		var err error
+		count, err = storeSnapshot(tx, r, collect)
 		if err != nil {
 			return err
-		}
-		if err := storeAll(tx, members, sets, tree); err != nil {
-			return err
-		}
-		if got := tree.Root(); got != want || count != top.m.Entries {
-			return fmt.Errorf("%w: the snapshot has set root %s and %d entries; the manifest says %s and %d",
-				ErrSetRoot, hexRoot(got), count, top.m.SetRoot, top.m.Entries)
 		}
 		if m.Importer != nil {
 			if err := m.Importer(&AppliedStep{List: st.List, Version: v, Snapshot: true, Changes: imported}); err != nil {
@@ -742,65 +718,6 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 	res.record(step, top, cp)
 	progress(fmt.Sprintf("version %d: loaded from the snapshot, %d entries (was %d), set root %s", v, count, prevEntries, top.m.SetRoot))
 	return nil
-}
-
-// storeAll sorts each bucket's leaves from a snapshot, refuses an entry
-// that appears twice (the same line twice, or two lines with one key),
-// and writes every bucket's leaves and digest into tree and the file, in
-// bucket order.
-func storeAll(tx *bolt.Tx, members *bolt.Bucket, sets []leafSet, tree *setroot.Tree) error {
-	lb, tb := tx.Bucket(bLeaves), tx.Bucket(bTree)
-	for b := range sets {
-		s := &sets[b]
-		if len(s.leaves) == 0 {
-			continue
-		}
-		sort.Sort(bySetLeaf{s})
-		for i := 1; i < len(s.leaves); i++ {
-			if s.leaves[i] == s.leaves[i-1] {
-				return fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
-			}
-		}
-		fps := slices.Clone(s.fps)
-		slices.Sort(fps)
-		for i := 1; i < len(fps); i++ {
-			if fps[i] != fps[i-1] {
-				continue
-			}
-			// Two members share a fingerprint: compare their keys.
-			keys := map[string]bool{}
-			for j := range s.leaves {
-				key, _ := release.LineKey(members.Get(memberKeyOf(uint16(b), &s.leaves[j])))
-				if keys[key] {
-					return fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
-				}
-				keys[key] = true
-			}
-			break
-		}
-		k := []byte{byte(b >> 8), byte(b)}
-		d := s.digest()
-		tree.SetBucket(uint16(b), d)
-		if err := lb.Put(k, s.encode()); err != nil {
-			return err
-		}
-		if err := tb.Put(k, d[:]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// bySetLeaf sorts a leafSet's leaves with their fingerprints.
-type bySetLeaf struct{ s *leafSet }
-
-func (x bySetLeaf) Len() int { return len(x.s.leaves) }
-func (x bySetLeaf) Less(i, j int) bool {
-	return bytes.Compare(x.s.leaves[i][:], x.s.leaves[j][:]) < 0
-}
-func (x bySetLeaf) Swap(i, j int) {
-	x.s.leaves[i], x.s.leaves[j] = x.s.leaves[j], x.s.leaves[i]
-	x.s.fps[i], x.s.fps[j] = x.s.fps[j], x.s.fps[i]
 }
 
 // memberKeyOf is bucket(2) | leaf(32).

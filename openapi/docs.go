@@ -5011,6 +5011,13 @@ const docTemplate = `{
                     "description": "LogKey is the note verifier key of the peer's transparency log.",
                     "type": "string"
                 },
+                "max_records_bytes": {
+                    "type": "integer"
+                },
+                "max_step_bytes": {
+                    "description": "MaxStepBytes and MaxRecordsBytes cap what one pull step from the\npeer may download — its delta or snapshot (spooled to disk), and the\nsigned records that come with it (held in memory until the step\ncommits) — whatever its signed manifests say. 0 takes the node's\ndefaults (hashhub serve --peer-max-step-bytes and\n--peer-max-records-bytes).",
+                    "type": "integer"
+                },
                 "name": {
                     "description": "Name is a human name for the organisation running it.",
                     "type": "string"

@@ -67,6 +67,14 @@ type Peer struct {
 	// CountAs says how the peer's assessments count toward local list
 	// policies: as one organisation in one jurisdiction.
 	CountAs CountAs `json:"count_as"`
+	// MaxStepBytes and MaxRecordsBytes cap what one pull step from the
+	// peer may download — its delta or snapshot (spooled to disk), and the
+	// signed records that come with it (held in memory until the step
+	// commits) — whatever its signed manifests say. 0 takes the node's
+	// defaults (hashhub serve --peer-max-step-bytes and
+	// --peer-max-records-bytes).
+	MaxStepBytes    int64 `json:"max_step_bytes,omitempty"`
+	MaxRecordsBytes int64 `json:"max_records_bytes,omitempty"`
 	// Org is the local organisation (kind peer) the peer acts as here.
 	Org     string    `json:"org"`
 	Paused  bool      `json:"paused"`
@@ -138,6 +146,12 @@ func (p *Peer) Validate(selfID string) error {
 		}
 	}
 	p.Lists = sortedUnique(p.Lists)
+	if p.MaxStepBytes < 0 {
+		return &FieldError{"max_step_bytes", "a number of bytes, or 0 for the node's default"}
+	}
+	if p.MaxRecordsBytes < 0 {
+		return &FieldError{"max_records_bytes", "a number of bytes, or 0 for the node's default"}
+	}
 	for i, rj := range p.RoutedJurisdictions {
 		n, err := jurisdiction.Normalize(rj)
 		if err != nil {

@@ -250,3 +250,19 @@ func strictDecode(line []byte, v any) error {
 
 // CompareKeys orders items by key, the order of delta lines.
 func CompareKeys(a, b string) int { return strings.Compare(a, b) }
+
+// MaxItemLine returns the length of the longest canonical snapshot line
+// (without its newline) that any registered algorithm can have: the
+// longest name and value with a three-digit quality and a severity. A
+// snapshot of n entries is at most n·(MaxItemLine()+1) bytes, which lets
+// a client refuse an oversized snapshot as soon as it passes that bound,
+// rather than at MaxLine per entry.
+func MaxItemLine() int {
+	longest := 0
+	q := 100
+	for _, name := range hashes.Names() {
+		it := Item{Algo: name, Value: strings.Repeat("v", hashes.MaxCanonicalLen(name)), Quality: &q, Severity: "A"}
+		longest = max(longest, len(it.Line()))
+	}
+	return longest
+}

@@ -28,6 +28,8 @@ func cmdPeersAdd(e *env, args []string) error {
 	keysFile := fs.String("keys", "", "`FILE` holding the peer's GET /v1/keys answer, obtained and checked out of band")
 	countOrg := fs.String("count-as-org", "", "organisation its assessments count as here (`NAME`; default --name)")
 	countJur := fs.String("count-as-jurisdiction", "", "jurisdiction its assessments count in here (`CC`; default --jurisdiction)")
+	maxStep := fs.Int64("max-step-bytes", 0, "cap on one delta or snapshot from the peer, whatever its manifest says (`BYTES`; 0: the node's --peer-max-step-bytes)")
+	maxRecords := fs.Int64("max-records-bytes", 0, "cap on the signed records one step from the peer brings (`BYTES`; 0: the node's --peer-max-records-bytes)")
 	var ls, routed listFlag
 	fs.Var(&ls, "lists", "the peer's lists to pull (`NAMES`, comma-separated)")
 	fs.Var(&routed, "routed-jurisdictions", "hosting jurisdictions whose reports go to the peer (`CCS`)")
@@ -51,7 +53,8 @@ func cmdPeersAdd(e *env, args []string) error {
 	}
 	p, err := c.AddPeer(e.call(), peers.Peer{ID: k.Node, Name: *name, Jurisdiction: *jur, BaseURL: *base,
 		NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM, LogKey: k.LogVerifierKey, WitnessKey: k.WitnessKey,
-		Lists: ls, RoutedJurisdictions: routed, CountAs: peers.CountAs{Org: *countOrg, Jurisdiction: *countJur}})
+		Lists: ls, RoutedJurisdictions: routed, CountAs: peers.CountAs{Org: *countOrg, Jurisdiction: *countJur},
+		MaxStepBytes: *maxStep, MaxRecordsBytes: *maxRecords})
 	if err != nil {
 		return err
 	}

@@ -29,12 +29,16 @@ func cmdPull(e *env, args []string) error {
 	keyFile := fs.String("key", "", "PEM `FILE` of the node's release key, obtained out of band, to pin on the first pull")
 	logKey := fs.String("log-key", "", "the node's log verifier `KEY` (name+hash+base64), obtained out of band, to pin on the first pull")
 	policyFile := fs.String("witness-policy", "", "JSON `FILE` naming witnesses (name, verifier_key, jurisdiction), the quorum and min_jurisdictions a checkpoint's cosignatures must meet")
+	maxBytes := fs.Int64("max-bytes", mirror.DefaultMaxBytes, "the most `BYTES` one delta or snapshot may have, whatever its signed manifest says (a snapshot is also bounded by its entry count)")
 	tofu := fs.Bool("trust-on-first-use", false, "on the first pull, pin whatever keys the node serves at /v1/keys (their fingerprints are printed); later pulls use the pinned keys")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
 	if err := e.need("list", *list, "dir", *dir); err != nil {
 		return err
+	}
+	if *maxBytes <= 0 {
+		return e.usagef("--max-bytes must be positive")
 	}
 	var policy *witness.Policy
 	if *policyFile != "" {
@@ -104,6 +108,7 @@ func cmdPull(e *env, args []string) error {
 	defer m.Close()
 	progress := func(s string) { fmt.Fprintf(e.stderr, "  %s\n", s) }
 	m.WitnessPolicy = policy
+	m.MaxBytes = *maxBytes
 	res, perr := m.Pull(e.ctx, cl, clock(), progress)
 	if perr != nil && discard != nil && (res == nil || res.Version == 0) {
 		m.Close()

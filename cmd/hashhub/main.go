@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -122,6 +123,13 @@ func envDuration(key string, def time.Duration) time.Duration {
 	return def
 }
 
+func envInt64(key string, def int64) int64 {
+	if n, err := strconv.ParseInt(os.Getenv(key), 10, 64); err == nil {
+		return n
+	}
+	return def
+}
+
 func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", envOr("HASHHUB_DATA", node.DefaultData), "data directory (env HASHHUB_DATA)")
 }
@@ -173,8 +181,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&limits.TokenAddr, "rate-token-addr", "POST /v1/oauth/token per remote address: RATE:BURST; 0: no limit")
 	fs.Var(&limits.Org, "rate-org", "API requests per organisation: RATE:BURST; 0: no limit")
 	fs.Var(&limits.Lookup, "rate-lookup", "single-hash lookups (entry, history, list proof) per organisation, also counted in --rate-org: RATE:BURST; 0: no limit")
+	maxStep := fs.Int64("peer-max-step-bytes", envInt64("HASHHUB_PEER_MAX_STEP_BYTES", federation.DefaultMaxStepBytes),
+		"the most bytes one delta or snapshot from a peer may have, whatever its signed manifest says, for peers registered without max_step_bytes (env HASHHUB_PEER_MAX_STEP_BYTES)")
+	maxRecords := fs.Int64("peer-max-records-bytes", envInt64("HASHHUB_PEER_MAX_RECORDS_BYTES", federation.DefaultMaxRecordsBytes),
+		"the most bytes of signed records one step from a peer may bring, for peers registered without max_records_bytes (env HASHHUB_PEER_MAX_RECORDS_BYTES)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *maxStep <= 0 || *maxRecords <= 0 {
+		return errors.New("--peer-max-step-bytes and --peer-max-records-bytes must be positive")
 	}
 	if *idle <= 0 {
 		return fmt.Errorf("--peer-idle-timeout: want a positive duration, got %s", *idle)
@@ -219,6 +234,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
 	n.Server.SetRateLimits(limits)
 	n.Metrics = metricsLn
+	n.Syncer.MaxStepBytes, n.Syncer.MaxRecordsBytes = *maxStep, *maxRecords
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return n.Serve(ctx, ln)
