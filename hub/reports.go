@@ -238,27 +238,9 @@ type InboxEntry struct {
 // Inbox reads the caller's organisation's inbox after a cursor, and
 // records the read (one event naming the reports shown).
 func (r *Reports) Inbox(a Actor, after uint64, limit int) ([]InboxEntry, error) {
-	out := []InboxEntry{}
-	err := r.s.db.Update(func(tx *store.Tx) error {
-		items, err := tx.Inbox(a.Org, after, limit)
-		if err != nil {
-			return err
-		}
-		ids := make([]string, 0, len(items))
-		for _, it := range items {
-			rep, err := tx.Report(it.Report)
-			if err != nil {
-				return err
-			}
-			out = append(out, InboxEntry{Seq: it.Seq, Kind: it.Kind, At: it.At, Report: rep})
-			ids = append(ids, it.Report)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		return record(tx, a.audit(), r.Now(), "report.inbox_read", a.Org, ids)
+	return r.readItems(a, "report.inbox_read", func(tx *store.Tx) ([]store.InboxItem, error) {
+		return tx.Inbox(a.Org, after, limit)
 	})
-	return out, err
 }
 
 // Unrouted lists, for an administrator, the reports with a URL that
@@ -268,9 +250,18 @@ func (r *Reports) Unrouted(a Actor, after uint64, limit int) ([]InboxEntry, erro
 	if a.Role != orgs.Admin {
 		return nil, ErrForbidden
 	}
+	return r.readItems(a, "report.unrouted_read", func(tx *store.Tx) ([]store.InboxItem, error) {
+		return tx.Unrouted(after, limit)
+	})
+}
+
+// readItems reads a page of report items with their reports and records
+// the read (action) in the same transaction: every read of report data is
+// audited.
+func (r *Reports) readItems(a Actor, action string, page func(tx *store.Tx) ([]store.InboxItem, error)) ([]InboxEntry, error) {
 	out := []InboxEntry{}
 	err := r.s.db.Update(func(tx *store.Tx) error {
-		items, err := tx.Unrouted(after, limit)
+		items, err := page(tx)
 		if err != nil {
 			return err
 		}
@@ -286,7 +277,7 @@ func (r *Reports) Unrouted(a Actor, after uint64, limit int) ([]InboxEntry, erro
 		if len(ids) == 0 {
 			return nil
 		}
-		return record(tx, a.audit(), r.Now(), "report.unrouted_read", a.Org, ids)
+		return record(tx, a.audit(), r.Now(), action, a.Org, ids)
 	})
 	return out, err
 }

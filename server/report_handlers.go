@@ -258,28 +258,9 @@ type InboxPage struct {
 //	@Failure		401,403,422	{object}	Problem
 //	@Router			/v1/inbox [get]
 func (s *Server) inbox(c *gin.Context) {
-	d, ok := s.desk(c)
-	if !ok {
-		return
-	}
-	limit, ok := s.page(c)
-	if !ok {
-		return
-	}
-	after, ok := s.cursor(c)
-	if !ok {
-		return
-	}
-	items, err := d.Inbox(actor(c), after, limit)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := InboxPage{Reports: items}
-	if len(items) == limit {
-		p.NextCursor = uitoa(items[len(items)-1].Seq)
-	}
-	c.JSON(http.StatusOK, p)
+	s.reportPage(c, func(d *hub.Reports, a hub.Actor, after uint64, limit int) ([]hub.InboxEntry, error) {
+		return d.Inbox(a, after, limit)
+	})
 }
 
 // unroutedReports godoc
@@ -296,6 +277,14 @@ func (s *Server) inbox(c *gin.Context) {
 //	@Failure		401,403,422	{object}	Problem
 //	@Router			/v1/reports/unrouted [get]
 func (s *Server) unroutedReports(c *gin.Context) {
+	s.reportPage(c, func(d *hub.Reports, a hub.Actor, after uint64, limit int) ([]hub.InboxEntry, error) {
+		return d.Unrouted(a, after, limit)
+	})
+}
+
+// reportPage answers a cursor-paged list of report items (an inbox, the
+// unrouted reports) read by fetch.
+func (s *Server) reportPage(c *gin.Context, fetch func(d *hub.Reports, a hub.Actor, after uint64, limit int) ([]hub.InboxEntry, error)) {
 	d, ok := s.desk(c)
 	if !ok {
 		return
@@ -308,7 +297,7 @@ func (s *Server) unroutedReports(c *gin.Context) {
 	if !ok {
 		return
 	}
-	items, err := d.Unrouted(actor(c), after, limit)
+	items, err := fetch(d, actor(c), after, limit)
 	if err != nil {
 		s.fail(c, err)
 		return
