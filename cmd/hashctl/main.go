@@ -87,6 +87,8 @@ func init() {
 		{"peers resume", "ID", "resume syncing with a peer (admin)", peerPause(false)},
 		{"peers remove", "ID", "remove a peer (admin)", cmdPeersRemove},
 
+		{"hash", "FILE|DIR... [--algo pdq|md5|sha1|sha256]..", "hash pictures and files locally: PDQ, md5, sha1, sha256 as import lines (nothing is sent)", cmdHash},
+
 		{"pull", "--list NAME --dir DIR [--key FILE --log-key KEY | --trust-on-first-use] [--witness-policy FILE]", "pull a list's signed releases into a local mirror, verifying each (platforms)", cmdPull},
 		{"verify", "--dir DIR [--allow-expired]", "re-check a local mirror offline: signatures, hash chain, checkpoint, set root", cmdVerify},
 		{"mirror export", "--dir DIR [--format ndjson|csv] [--out FILE]", "write a mirror's entries, to load into a matcher", cmdMirrorExport},
