@@ -133,13 +133,23 @@ func luminance(img image.Image) []float32 {
 	switch m := img.(type) {
 	case *image.YCbCr:
 		// JPEG: convert each pixel to RGB exactly as the standard library
-		// does, then weigh the channels.
+		// does, then weigh the channels. A pixel's chroma offset is the
+		// row's plus a per-column step that is the same on every row, so
+		// it is computed once.
+		cstep := make([]int, w)
+		c0 := m.COffset(b.Min.X, b.Min.Y)
+		for x := range w {
+			cstep[x] = m.COffset(b.Min.X+x, b.Min.Y) - c0
+		}
 		for y := range h {
-			for x := range w {
-				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bl := yCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				out[y*w+x] = 0.299*float32(r) + 0.587*float32(g) + 0.114*float32(bl)
+			yrow := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):]
+			crow := m.COffset(b.Min.X, b.Min.Y+y)
+			cb, cr := m.Cb[crow:], m.Cr[crow:]
+			o := out[y*w : (y+1)*w]
+			for x := range o {
+				ci := cstep[x]
+				r, g, bl := yCbCrToRGB(yrow[x], cb[ci], cr[ci])
+				o[x] = 0.299*float32(r) + 0.587*float32(g) + 0.114*float32(bl)
 			}
 		}
 	case *image.Gray:
@@ -212,9 +222,7 @@ func jarosz(buf, tmp []float32, rows, cols, rowWindow, colWindow int) {
 		for i := range rows {
 			box1D(buf[i*cols:], tmp[i*cols:], cols, 1, rowWindow)
 		}
-		for j := range cols {
-			box1D(tmp[j:], buf[j:], rows, cols, colWindow)
-		}
+		boxColumns(tmp, buf, rows, cols, colWindow)
 	}
 }
 
@@ -256,6 +264,55 @@ func box1D(in, out []float32, n, stride, window int) {
 		out[oi] = sum / float32(count)
 		li += stride
 		oi += stride
+	}
+}
+
+// boxColumns is box1D down every column at once: the same sums in the
+// same order, but walking whole rows, which keeps the memory access
+// sequential (one column at a time strides through the whole buffer).
+func boxColumns(in, out []float32, rows, cols, window int) {
+	half := (window + 2) / 2
+	sum := make([]float32, cols)
+	row := func(buf []float32, i int) []float32 { return buf[i*cols : (i+1)*cols] }
+	count := 0
+	ri, li, oi := 0, 0, 0
+	for range half - 1 {
+		for j, v := range row(in, ri) {
+			sum[j] += v
+		}
+		count++
+		ri++
+	}
+	for range window - half + 1 {
+		o := row(out, oi)
+		for j, v := range row(in, ri) {
+			sum[j] += v
+			o[j] = sum[j] / float32(count+1)
+		}
+		count++
+		ri++
+		oi++
+	}
+	for range rows - window {
+		o, add, sub := row(out, oi), row(in, ri), row(in, li)
+		for j := range sum {
+			sum[j] += add[j]
+			sum[j] -= sub[j]
+			o[j] = sum[j] / float32(count)
+		}
+		li++
+		ri++
+		oi++
+	}
+	for range half - 1 {
+		o, sub := row(out, oi), row(in, li)
+		for j := range sum {
+			sum[j] -= sub[j]
+			o[j] = sum[j] / float32(count-1)
+		}
+		count--
+		li++
+		oi++
 	}
 }
 
