@@ -9,7 +9,8 @@
 // from --server or HASHCTL_SERVER. Global flags may come before or after
 // the command. Every command takes --json to print the node's answer as is.
 //
-// Exit status: 0 success, 1 an error from the node or the network, 2 a
+// Exit status: 0 success, 1 an error from the node or the network (for
+// hashctl hash, which needs no node: a file that could not be read), 2 a
 // usage error.
 package main
 
