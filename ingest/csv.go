@@ -28,6 +28,7 @@ const (
 	colJurisdictions
 	colSeverity
 	colNote
+	colFile
 	numColumns
 )
 
@@ -40,12 +41,14 @@ var columnNames = [numColumns]string{
 	colJurisdictions: fieldJurisdictions,
 	colSeverity:      fieldSeverity,
 	colNote:          fieldNote,
+	colFile:          fieldFile,
 }
 
 // NewCSV returns a Reader for CSV (RFC 4180 quoting, comma-separated). It
 // reads and checks the header line before returning: the header must be
 // the first line of the body and name the columns algo and value, and may
-// name quality, category, jurisdictions, severity and note, in any order,
+// name quality, category, jurisdictions, severity, note and file (ignored by the
+// node), in any order,
 // each at most once. Column names are matched exactly (lower-case) after
 // trimming surrounding white space. An unknown, repeated or missing column
 // is an error wrapping ErrBadHeader; a binary first line is ErrNotText.
@@ -196,6 +199,7 @@ func (c *csvReader) record(n int, cells []string) (Record, error) {
 		Category: cell(colCategory),
 		Severity: cell(colSeverity),
 		Note:     cell(colNote),
+		File:     cell(colFile),
 	}
 	if f := missing(&rec); f != "" {
 		return Record{}, &LineError{Line: n, Field: f, Reason: fmt.Sprintf("%q is required", f)}

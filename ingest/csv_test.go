@@ -194,3 +194,19 @@ func TestCSVReadError(t *testing.T) {
 		t.Fatalf("got %s, %v", summary(out), err)
 	}
 }
+
+// TestCSVFileColumn: a file column (what `hashctl hash` records beside a
+// hash) is accepted and kept on the record.
+func TestCSVFileColumn(t *testing.T) {
+	r, err := NewCSV(strings.NewReader("algo,value,file\nmd5,"+md5A+",photos/a.jpg\n"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Record{Line: 2, Algo: "md5", Value: md5A, File: "photos/a.jpg"}); !reflect.DeepEqual(rec, want) {
+		t.Errorf("got %+v, want %+v", rec, want)
+	}
+}

@@ -44,6 +44,10 @@ type Record struct {
 	Jurisdictions []string `json:"jurisdictions,omitempty"` // for national
 	Severity      string   `json:"severity,omitempty"`      // "A" | "B" | "C" (validated by caller)
 	Note          string   `json:"note,omitempty"`
+	// File is the local file the hash was computed from, as `hashctl hash`
+	// writes it, so that its output imports as is and a matcher can say
+	// which file matched. The node ignores it and stores nothing of it.
+	File string `json:"file,omitempty"`
 }
 
 // LineError is a problem with one line; the import goes on with the next
@@ -98,6 +102,7 @@ const (
 	fieldJurisdictions = "jurisdictions"
 	fieldSeverity      = "severity"
 	fieldNote          = "note"
+	fieldFile          = "file"
 )
 
 // missing reports the first required field that rec lacks, for the

@@ -17,7 +17,8 @@ type ndjsonReader struct {
 
 // NewNDJSON returns a Reader for newline-delimited JSON: one JSON object
 // per non-blank line, with the keys algo, value, quality, category,
-// jurisdictions, severity and note. maxLine caps the length of a line in
+// jurisdictions, severity, note and file (the local file name `hashctl hash`
+// writes, which the node ignores). maxLine caps the length of a line in
 // bytes (zero or less means DefaultMaxLine); the reader buffers about that
 // much.
 //
@@ -96,6 +97,7 @@ const (
 	seenJurisdictions
 	seenSeverity
 	seenNote
+	seenFile
 )
 
 // decodeLine decodes one JSON object into rec. On failure it returns the
@@ -142,6 +144,8 @@ func decodeLine(b []byte, rec *Record) (field, reason string) {
 				name, bit = fieldSeverity, seenSeverity
 			case fieldNote:
 				name, bit = fieldNote, seenNote
+			case fieldFile:
+				name, bit = fieldFile, seenFile
 			default:
 				k := clip(string(key))
 				return k, fmt.Sprintf("unknown field %q", k)
@@ -166,6 +170,8 @@ func decodeLine(b []byte, rec *Record) (field, reason string) {
 				reason = d.internString(&rec.Severity, name)
 			case seenNote:
 				reason = d.stringValue(&rec.Note, name)
+			case seenFile:
+				reason = d.stringValue(&rec.File, name)
 			}
 			if reason != "" {
 				return name, reason

@@ -13,16 +13,18 @@ func TestNDJSONHappy(t *testing.T) {
 	body := `{"algo":"sha256","value":"` + sha256A + `"}
 {"algo":"pdq","value":"abc","quality":87,"category":"national","jurisdictions":["NL","DE"],"severity":"A","note":"seen in \"case\" 12\u00e9"}
   { "value" : "` + md5A + `" , "algo" : "md5" , "quality" : null , "note" : null }  
+{"algo":"pdq","value":"abc","quality":100,"file":"photos/a b.jpg"}
 `
 	out, err := drain(t, NewNDJSON(strings.NewReader(body), 0))
 	if err != io.EOF {
 		t.Fatalf("final error %v, want io.EOF", err)
 	}
-	q := 87
+	q, hundred := 87, 100
 	want := []Record{
 		{Line: 1, Algo: "sha256", Value: sha256A},
 		{Line: 2, Algo: "pdq", Value: "abc", Quality: &q, Category: "national", Jurisdictions: []string{"NL", "DE"}, Severity: "A", Note: `seen in "case" 12é`},
 		{Line: 3, Algo: "md5", Value: md5A},
+		{Line: 4, Algo: "pdq", Value: "abc", Quality: &hundred, File: "photos/a b.jpg"},
 	}
 	if len(out) != len(want) {
 		t.Fatalf("got %s", summary(out))
@@ -96,6 +98,8 @@ func TestNDJSONLineErrors(t *testing.T) {
 		{"line is not a field", `{"algo":"sha256",` + v + `,"Line":3}`, "Line", `unknown field "Line"`},
 		{"long unknown field", `{"` + strings.Repeat("k", 1000) + `":1}`, strings.Repeat("k", 64) + "…", "unknown field"},
 		{"duplicate field", `{"algo":"sha256",` + v + `,"algo":"md5"}`, "algo", `duplicate field "algo"`},
+		{"duplicate file", `{"algo":"sha256",` + v + `,"file":"a","file":"b"}`, "file", `duplicate field "file"`},
+		{"numeric file", `{"algo":"sha256",` + v + `,"file":1}`, "file", `"file" must be a string`},
 		{"duplicate via escape", `{"algo":"sha256",` + v + `,"\u0061lgo":"md5"}`, "algo", `duplicate field "algo"`},
 		{"trailing garbage", `{"algo":"sha256",` + v + `} x`, "", "unexpected data after the JSON object"},
 		{"two objects", `{"algo":"sha256",` + v + `}{"algo":"md5"}`, "", "unexpected data after the JSON object"},

@@ -27,7 +27,7 @@ func compareWithEncodingJSON(line []byte, rec Record) string {
 	}
 	want.Line = rec.Line
 	same := want.Algo == rec.Algo && want.Value == rec.Value && want.Category == rec.Category &&
-		want.Severity == rec.Severity && want.Note == rec.Note &&
+		want.Severity == rec.Severity && want.Note == rec.Note && want.File == rec.File &&
 		(want.Quality == nil) == (rec.Quality == nil) && (want.Quality == nil || *want.Quality == *rec.Quality) &&
 		slices.Equal(want.Jurisdictions, rec.Jurisdictions) // nil and empty compare equal
 	if !same {

@@ -9,7 +9,8 @@
 // from --server or HASHCTL_SERVER. Global flags may come before or after
 // the command. Every command takes --json to print the node's answer as is.
 //
-// Exit status: 0 success, 1 an error from the node or the network, 2 a
+// Exit status: 0 success, 1 an error from the node or the network (for
+// hashctl hash, which needs no node: a file that could not be read), 2 a
 // usage error.
 package main
 
@@ -86,6 +87,8 @@ func init() {
 		{"peers pause", "ID", "pause syncing with a peer (admin)", peerPause(true)},
 		{"peers resume", "ID", "resume syncing with a peer (admin)", peerPause(false)},
 		{"peers remove", "ID", "remove a peer (admin)", cmdPeersRemove},
+
+		{"hash", "FILE|DIR... [--algo pdq|md5|sha1|sha256]..", "hash pictures and files locally: PDQ, md5, sha1, sha256 as import lines (nothing is sent)", cmdHash},
 
 		{"pull", "--list NAME --dir DIR [--key FILE --log-key KEY | --trust-on-first-use] [--witness-policy FILE]", "pull a list's signed releases into a local mirror, verifying each (platforms)", cmdPull},
 		{"verify", "--dir DIR [--allow-expired]", "re-check a local mirror offline: signatures, hash chain, checkpoint, set root", cmdVerify},

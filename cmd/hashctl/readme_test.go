@@ -28,7 +28,7 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		words := strings.Fields(c.name)
 		found := false
 		for _, l := range lines {
-			i := strings.Index(l, "`"+words[0])
+			i := wordIndex(l, "`"+words[0])
 			if i >= 0 && (len(words) == 1 || strings.Contains(l[i:], words[1])) {
 				found = true
 				break
@@ -37,5 +37,21 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		if !found {
 			t.Errorf("README.md's hashctl section does not list %q", c.name)
 		}
+	}
+}
+
+// wordIndex is strings.Index for w as a whole word: "`hash" is not found
+// in "`hashes submit`".
+func wordIndex(l, w string) int {
+	for off := 0; ; {
+		i := strings.Index(l[off:], w)
+		if i < 0 {
+			return -1
+		}
+		end := off + i + len(w)
+		if end == len(l) || !strings.ContainsRune("abcdefghijklmnopqrstuvwxyz-", rune(l[end])) {
+			return off + i
+		}
+		off = end
 	}
 }
