@@ -286,6 +286,10 @@ func (ix *Index) remove(list, algo, value string) (bool, error) {
 func (ix *Index) Apply(list string, version uint64, changes []release.Change) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	return ix.apply(list, version, changes)
+}
+
+func (ix *Index) apply(list string, version uint64, changes []release.Change) error {
 	for i := range changes {
 		c := &changes[i]
 		var err error
@@ -308,6 +312,10 @@ func (ix *Index) Apply(list string, version uint64, changes []release.Change) er
 func (ix *Index) RemoveList(list string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.removeList(list)
+}
+
+func (ix *Index) removeList(list string) {
 	id, ok := ix.listID[list]
 	if !ok {
 		return

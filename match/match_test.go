@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hashhub/hashhub/hashes"
+	"github.com/hashhub/hashhub/mirror"
 	"github.com/hashhub/hashhub/release"
 )
 
@@ -381,4 +382,64 @@ func TestLoadSnapshotAndImporter(t *testing.T) {
 	if err := ix.LoadSnapshot("l", 5, strings.NewReader(`{"algo":"pdq","value":"x"}`+"\n")); !errors.Is(err, ErrBadEntry) {
 		t.Fatalf("bad snapshot line: %v", err)
 	}
+}
+
+func TestImporterFollowsSteps(t *testing.T) {
+	vals := families(rand.New(rand.NewPCG(11, 12)), 3)
+	add := func(v string) release.Change {
+		return release.Change{Op: release.OpAdd, Item: release.Item{Algo: "pdq", Value: v}}
+	}
+	ix := New()
+	imp := ix.Importer("baseline")
+	steps := []*mirror.AppliedStep{
+		{List: "l", Version: 1, Changes: []release.Change{add(vals[0]), add(vals[1])}},
+		{List: "l", Version: 2, Changes: []release.Change{{Op: release.OpRemove, Item: release.Item{Algo: "pdq", Value: vals[0]}}}},
+		// A snapshot start replaces the list: vals[1] is gone, vals[2] in.
+		{List: "l", Version: 9, Snapshot: true, Changes: []release.Change{add(vals[2])}},
+	}
+	want := [][]string{{vals[0], vals[1]}, {vals[1]}, {vals[2]}}
+	// The version recorded is the release that added the entry.
+	added := map[string]uint64{vals[0]: 1, vals[1]: 1, vals[2]: 9}
+	for i, s := range steps {
+		if err := imp(s); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vals {
+			res, _ := ix.Lookup(Query{Algo: "pdq", Value: v, MaxDistance: intp(0)})
+			in := slices.Contains(want[i], v)
+			if (len(res.Matches) == 1) != in || (in && (res.Matches[0].Version != added[v] || res.Matches[0].Category != "baseline")) {
+				t.Fatalf("after version %d, %s: %+v (want present: %v)", s.Version, v, res.Matches, in)
+			}
+		}
+	}
+}
+
+func FuzzParseQuery(f *testing.F) {
+	f.Add("pdq", strings.Repeat("ab", 32), 80, 31)
+	f.Add("md5", "d41d8cd98f00b204e9800998ecf8427e", -1, 0)
+	f.Add("photodna", strings.Repeat("AAEC", 48), -1, 0)
+	f.Add("pdq", " "+strings.Repeat("0", 63)+"1\n", 101, 300)
+	ix := New()
+	ix.Add(Entry{List: "l", Algo: "pdq", Value: strings.Repeat("ab", 32)})
+	f.Fuzz(func(t *testing.T, algo, value string, quality, dist int) {
+		q := Query{Algo: algo, Value: value, MaxDistance: &dist, LowQuality: true}
+		if quality >= 0 {
+			q.Quality = &quality
+		}
+		res, err := ix.Lookup(q)
+		if err != nil {
+			if !errors.Is(err, ErrBadQuery) {
+				t.Fatalf("error %v does not wrap ErrBadQuery", err)
+			}
+			return
+		}
+		if dist < 0 || dist > MaxDistance {
+			t.Fatalf("distance %d accepted", dist)
+		}
+		for _, m := range res.Matches {
+			if m.Distance > dist {
+				t.Fatalf("match at %d beyond %d", m.Distance, dist)
+			}
+		}
+	})
 }

@@ -88,9 +88,13 @@ func (ix *Index) Importer(category string) func(*mirror.AppliedStep) error {
 		if err := ix.SetList(ListInfo{Name: s.List, Category: category}); err != nil {
 			return err
 		}
+		// One lock for the whole step: a reader never sees a list half
+		// replaced by a snapshot.
+		ix.mu.Lock()
+		defer ix.mu.Unlock()
 		if s.Snapshot {
-			ix.RemoveList(s.List)
+			ix.removeList(s.List)
 		}
-		return ix.Apply(s.List, s.Version, s.Changes)
+		return ix.apply(s.List, s.Version, s.Changes)
 	}
 }
