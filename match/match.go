@@ -409,7 +409,15 @@ func (ix *Index) match(m meta, algo, value string, d int) Match {
 	return Match{Entry: e, Distance: d}
 }
 
-// CountExact reports how many of the given md5 digests (16 bytes each)
+// Compact packs the PDQ tables after a bulk load (LoadSnapshot and
+// LoadMirror call it): same contents, less memory.
+func (ix *Index) Compact() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.pdq.compact()
+}
+
+// CountExactMD5 reports how many of the given md5 digests (16 bytes each)
 // are in the index: the batch path of an exact lookup, without building
 // a Result per query.
 func (ix *Index) CountExactMD5(qs [][16]byte) int {

@@ -75,7 +75,11 @@ func (ix *Index) LoadSnapshot(list string, version uint64, r io.Reader) error {
 			}
 		}
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	ix.Compact()
+	return nil
 }
 
 // Importer returns a function for mirror.Mirror.Importer that keeps the

@@ -206,3 +206,35 @@ func (p *pdqIndex) scan(q pdqHash, r int, fn func(s uint32, d int)) {
 		}
 	}
 }
+
+// compact moves every table's buckets into one allocation per table, each
+// bucket at exactly its length: appends after a bulk load leave buckets
+// with up to twice the room they need, which at 10M entries is hundreds
+// of megabytes. A later add to a full bucket moves that bucket alone.
+func (p *pdqIndex) compact() {
+	for i := range p.tables {
+		n := 0
+		for _, b := range p.tables[i] {
+			n += len(b)
+		}
+		arena := make([]uint32, 0, n)
+		for v, b := range p.tables[i] {
+			if len(b) == 0 {
+				p.tables[i][v] = nil
+				continue
+			}
+			at := len(arena)
+			arena = append(arena, b...)
+			p.tables[i][v] = arena[at:len(arena):len(arena)]
+		}
+	}
+	p.hashes = slicesClip(p.hashes)
+	p.meta = slicesClip(p.meta)
+}
+
+func slicesClip[T any](s []T) []T {
+	if cap(s) == len(s) {
+		return s
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
