@@ -115,6 +115,8 @@ type Index struct {
 	sha1   *exact[[20]byte]
 	sha256 *exact[[32]byte]
 	photo  *exact[[144]byte]
+	// bulk defers PDQ compaction to the end of a load (LoadSnapshot).
+	bulk bool
 }
 
 // New returns an empty index.
@@ -232,6 +234,9 @@ func (ix *Index) add(e Entry) error {
 			return nil
 		}
 		ix.pdq.add(k.pdq, m)
+		if !ix.bulk && ix.pdq.needsCompact() {
+			ix.pdq.compact()
+		}
 	case "md5":
 		ix.md5.put([16]byte(k.bytes), m)
 	case "sha1":
@@ -266,6 +271,9 @@ func (ix *Index) remove(list, algo, value string) (bool, error) {
 		s, ok := ix.pdq.find(k.pdq, id)
 		if ok {
 			ix.pdq.remove(s)
+			if !ix.bulk && ix.pdq.needsCompact() {
+				ix.pdq.compact()
+			}
 		}
 		return ok, nil
 	case "md5":
@@ -409,8 +417,9 @@ func (ix *Index) match(m meta, algo, value string, d int) Match {
 	return Match{Entry: e, Distance: d}
 }
 
-// Compact packs the PDQ tables after a bulk load (LoadSnapshot and
-// LoadMirror call it): same contents, less memory.
+// Compact rebuilds the PDQ tables over every entry: LoadSnapshot and
+// LoadMirror call it after a load, writes call it when enough entries
+// wait outside the tables; a caller may at a quiet moment.
 func (ix *Index) Compact() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

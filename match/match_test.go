@@ -71,6 +71,7 @@ func found(t testing.TB, ix *Index, q string, r int) []string {
 
 func addAll(t testing.TB, ix *Index, list string, vals []string) {
 	t.Helper()
+	ix.pdq.alwaysIndex = true
 	for _, v := range vals {
 		if err := ix.Add(Entry{List: list, Algo: "pdq", Value: v, Version: 1}); err != nil {
 			t.Fatal(err)
@@ -88,6 +89,7 @@ func TestNeedlesHaystack(t *testing.T) {
 	hay = uniq(hay)
 	ix := New()
 	addAll(t, ix, "l", hay)
+	ix.Compact()
 	total := 0
 	for _, n := range needles {
 		want := brute(t, hay, n, 32)
@@ -159,6 +161,7 @@ func TestRandomFamiliesAgainstBruteForce(t *testing.T) {
 	stored := families(rng, 3000)
 	ix := New()
 	addAll(t, ix, "l", stored)
+	ix.Compact()
 	for _, radius := range []int{0, 1, 8, 16, 31, 32, 48, 100} {
 		matched := 0
 		for _, q := range queries(rng, stored, 150) {
@@ -443,4 +446,47 @@ func FuzzParseQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUpdatesAcrossCompactions adds and removes past the point where the
+// tables are rebuilt, several times, checking against brute force.
+func TestUpdatesAcrossCompactions(t *testing.T) {
+	defer func(n int) { compactAt = n }(compactAt)
+	compactAt = 100
+	rng := rand.New(rand.NewPCG(13, 14))
+	all := families(rng, 1200)
+	ix := New()
+	ix.pdq.alwaysIndex = true
+	live := map[string]bool{}
+	for round := range 6 {
+		for _, v := range all[round*200 : round*200+200] {
+			if err := ix.Add(Entry{List: "l", Algo: "pdq", Value: v}); err != nil {
+				t.Fatal(err)
+			}
+			live[v] = true
+		}
+		for v := range live {
+			if rng.IntN(3) == 0 {
+				if ok, err := ix.Remove("l", "pdq", v); !ok || err != nil {
+					t.Fatalf("remove %s: %v %v", v, ok, err)
+				}
+				delete(live, v)
+			}
+		}
+		var vals []string
+		for v := range live {
+			vals = append(vals, v)
+		}
+		if ix.Len() != len(vals) {
+			t.Fatalf("round %d: Len %d, want %d", round, ix.Len(), len(vals))
+		}
+		for _, q := range queries(rng, all, 60) {
+			if got, want := found(t, ix, q, 31), brute(t, vals, q, 31); !slices.Equal(got, want) {
+				t.Fatalf("round %d, query %s: index %v, brute force %v", round, q, got, want)
+			}
+		}
+	}
+	if ix.pdq.indexed == 0 {
+		t.Fatal("the tables were never rebuilt: the test checks nothing")
+	}
 }

@@ -45,6 +45,15 @@ func (ix *Index) LoadMirror(dir, category string) (*mirror.State, error) {
 func (ix *Index) LoadSnapshot(list string, version uint64, r io.Reader) error {
 	br := bufio.NewReaderSize(r, release.MaxLine+1)
 	const batch = 4096
+	ix.mu.Lock()
+	ix.bulk = true
+	ix.mu.Unlock()
+	defer func() {
+		ix.mu.Lock()
+		ix.bulk = false
+		ix.pdq.compact()
+		ix.mu.Unlock()
+	}()
 	items := make([]release.Item, 0, batch)
 	flush := func() error {
 		ix.mu.Lock()
@@ -75,11 +84,7 @@ func (ix *Index) LoadSnapshot(list string, version uint64, r io.Reader) error {
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return err
-	}
-	ix.Compact()
-	return nil
+	return flush()
 }
 
 // Importer returns a function for mirror.Mirror.Importer that keeps the

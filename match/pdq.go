@@ -6,19 +6,33 @@ import (
 )
 
 // PDQ hashes are searched by multi-index hashing (Norouzi, Punjani and
-// Fleet): the 256 bits are cut into chunks chunk-bit sub-hashes, and each
-// chunk position has a table from the chunk's value to the slots whose
-// hash has that value there. Two hashes within distance r differ, summed
-// over the chunks, by at most r bits, so by pigeonhole at least one chunk
-// differs by at most r/chunks bits (integer division). Probing every
+// Fleet): the 256 bits are cut into 12 chunks (4 of 22 bits, 8 of 21),
+// and each chunk position has a table from the chunk's value to the slots
+// whose hash has that value there. Two hashes within distance r differ,
+// summed over the chunks, by at most r bits, so by pigeonhole at least one
+// chunk differs by at most r/12 bits (integer division). Probing every
 // value within that many bits of each of the query's chunks therefore
 // reaches every hash within r, and checking the full distance of each
 // candidate removes every hash beyond it: the result is brute force's.
-const (
-	chunks    = 16
-	chunkBits = 256 / chunks
-	buckets   = 1 << chunkBits
-)
+const chunks = 12
+
+// chunkOff and chunkWidth place each chunk, from the most significant bit.
+var chunkOff, chunkWidth [chunks]int
+
+func init() {
+	off := 0
+	for i := range chunks {
+		w := 21
+		if i < 4 {
+			w = 22
+		}
+		chunkOff[i], chunkWidth[i] = off, w
+		off += w
+	}
+	if off != 256 {
+		panic("match: chunks do not cover 256 bits")
+	}
+}
 
 // pdqHash is a PDQ hash as four words, most significant first (the order
 // of its hex spelling).
@@ -51,8 +65,14 @@ func (h pdqHash) String() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (h pdqHash) chunk(i int) uint16 {
-	return uint16(h[i/4] >> (48 - 16*(i%4)))
+func (h *pdqHash) chunk(i int) uint32 {
+	off, w := chunkOff[i], chunkWidth[i]
+	j, o := off/64, off%64
+	x := h[j] << o
+	if o+w > 64 {
+		x |= h[j+1] >> (64 - o)
+	}
+	return uint32(x >> (64 - w))
 }
 
 func distance(a, b *pdqHash) int {
@@ -61,86 +81,140 @@ func distance(a, b *pdqHash) int {
 }
 
 // pdqIndex holds PDQ entries in slots: parallel arrays of hash and
-// attributes, with freed slots reused. tables[i][v] lists the live slots
-// whose chunk i is v.
+// attributes. Slots below indexed are in the tables, each table packed
+// (CSR): the slots whose chunk i is v are post[i][off[i][v]:off[i][v+1]].
+// Slots from indexed on were added since and are searched by a scan (they
+// are few: compactAt bounds them), and found for a remove through
+// pending. A removed slot is marked dead in place. compact renumbers the
+// live slots and rebuilds the tables.
 type pdqIndex struct {
-	hashes []pdqHash
-	meta   []meta
-	free   []uint32
-	live   int
-	tables [chunks][][]uint32
+	hashes  []pdqHash
+	meta    []meta
+	live    int
+	indexed int
+	pending map[pdqHash][]uint32
+	// alwaysIndex makes search probe the tables even where a scan would
+	// be cheaper, so that tests on small sets exercise them.
+	alwaysIndex bool
+	off         [chunks][]uint32
+	post        [chunks][]uint32
 }
 
+// compactAt is how many slots may wait outside the tables (or lie dead in
+// them) before the tables are rebuilt: a scan of that many costs a query
+// some tens of microseconds.
+var compactAt = 1 << 15
+
 func newPDQIndex() *pdqIndex {
-	p := &pdqIndex{}
-	for i := range p.tables {
-		p.tables[i] = make([][]uint32, buckets)
-	}
+	p := &pdqIndex{pending: map[pdqHash][]uint32{}}
+	p.compact()
 	return p
 }
 
 // add stores h and returns its slot.
 func (p *pdqIndex) add(h pdqHash, m meta) uint32 {
-	var s uint32
-	if n := len(p.free); n > 0 {
-		s = p.free[n-1]
-		p.free = p.free[:n-1]
-		p.hashes[s], p.meta[s] = h, m
-	} else {
-		s = uint32(len(p.hashes))
-		p.hashes = append(p.hashes, h)
-		p.meta = append(p.meta, m)
-	}
-	for i := range p.tables {
-		c := h.chunk(i)
-		p.tables[i][c] = append(p.tables[i][c], s)
-	}
+	s := uint32(len(p.hashes))
+	p.hashes = append(p.hashes, h)
+	p.meta = append(p.meta, m)
+	p.pending[h] = append(p.pending[h], s)
 	p.live++
 	return s
 }
 
 // find returns the live slot holding h for list, if any.
 func (p *pdqIndex) find(h pdqHash, list uint16) (uint32, bool) {
-	for _, s := range p.tables[0][h.chunk(0)] {
-		if p.hashes[s] == h && p.meta[s].list == list {
+	c := h.chunk(0)
+	for _, s := range p.post[0][p.off[0][c]:p.off[0][c+1]] {
+		if p.meta[s].live && p.hashes[s] == h && p.meta[s].list == list {
+			return s, true
+		}
+	}
+	for _, s := range p.pending[h] {
+		if p.meta[s].live && p.meta[s].list == list {
 			return s, true
 		}
 	}
 	return 0, false
 }
 
-// remove frees slot s.
+// remove marks slot s dead.
 func (p *pdqIndex) remove(s uint32) {
-	h := p.hashes[s]
-	for i := range p.tables {
-		c := h.chunk(i)
-		b := p.tables[i][c]
-		for j, x := range b {
+	if int(s) >= p.indexed {
+		h := p.hashes[s]
+		ps := p.pending[h]
+		for j, x := range ps {
 			if x == s {
-				b[j] = b[len(b)-1]
-				b = b[:len(b)-1]
+				ps = append(ps[:j], ps[j+1:]...)
 				break
 			}
 		}
-		if len(b) == 0 {
-			b = nil // give a drained bucket's memory back
+		if len(ps) == 0 {
+			delete(p.pending, h)
+		} else {
+			p.pending[h] = ps
 		}
-		p.tables[i][c] = b
 	}
 	p.meta[s] = meta{}
-	p.free = append(p.free, s)
 	p.live--
 }
 
-// probes returns how many table values a search of radius t per chunk
-// visits in all: chunks · Σ_{k≤t} C(chunkBits, k).
-func probes(t int) int {
-	n, c := 0, 1
-	for k := 0; k <= t; k++ {
-		n += c
-		c = c * (chunkBits - k) / (k + 1)
+// needsCompact says whether enough slots wait outside the tables, or
+// enough are dead, to rebuild them.
+func (p *pdqIndex) needsCompact() bool {
+	pending := len(p.hashes) - p.indexed
+	dead := len(p.hashes) - p.live
+	return pending > compactAt || dead > compactAt && dead > p.live/4
+}
+
+// compact keeps the live slots, renumbered in order, and rebuilds the
+// tables over all of them by a counting sort per chunk: two passes over
+// the hashes, no per-bucket allocation.
+func (p *pdqIndex) compact() {
+	hashes := make([]pdqHash, 0, p.live)
+	metas := make([]meta, 0, p.live)
+	for s := range p.hashes {
+		if p.meta[s].live {
+			hashes = append(hashes, p.hashes[s])
+			metas = append(metas, p.meta[s])
+		}
 	}
-	return chunks * n
+	p.hashes, p.meta = nil, nil // let the old arrays go before the tables are made
+	for i := range chunks {
+		p.off[i], p.post[i] = nil, nil
+		off := make([]uint32, 1<<chunkWidth[i]+1)
+		for s := range hashes {
+			off[hashes[s].chunk(i)+1]++
+		}
+		for v := 1; v < len(off); v++ {
+			off[v] += off[v-1]
+		}
+		post := make([]uint32, len(hashes))
+		next := make([]uint32, len(off)-1)
+		copy(next, off)
+		for s := range hashes {
+			c := hashes[s].chunk(i)
+			post[next[c]] = uint32(s)
+			next[c]++
+		}
+		p.off[i], p.post[i] = off, post
+	}
+	p.hashes, p.meta = hashes, metas
+	p.indexed = len(hashes)
+	p.pending = map[pdqHash][]uint32{}
+}
+
+// probes returns how many table values a search of t bits per chunk
+// visits in all: Σ_i Σ_{k≤t} C(width_i, k).
+func probes(t int) int {
+	n := 0
+	for i := range chunks {
+		c := 1
+		for k := 0; k <= t; k++ {
+			n += c
+			c = c * (chunkWidth[i] - k) / (k + 1)
+		}
+	}
+	return n
 }
 
 // search calls fn with each live slot within distance r of q, once each.
@@ -149,27 +223,30 @@ func (p *pdqIndex) search(q pdqHash, r int, fn func(s uint32, d int)) {
 		return
 	}
 	t := r / chunks
-	// A slot is expected in live/buckets entries per probe: when the
-	// probes would visit more than every slot, a scan is cheaper, and
-	// it is just as exact.
-	if t >= chunkBits || probes(t) >= buckets {
-		p.scan(q, r, fn)
+	// Each probe costs about one cache miss plus its bucket; when the
+	// probes would cost more than looking at every slot, a scan is
+	// cheaper, and it is just as exact.
+	if t > 4 || !p.alwaysIndex && probes(t) > p.indexed {
+		p.scan(q, r, 0, fn)
 		return
 	}
+	var qc [chunks]uint32
 	for i := range chunks {
-		qc := q.chunk(i)
-		tab := p.tables[i]
-		visit := func(v uint16) {
-			for _, s := range tab[v] {
+		qc[i] = q.chunk(i)
+	}
+	for i := range chunks {
+		off, post := p.off[i], p.post[i]
+		visit := func(v uint32) {
+			for _, s := range post[off[v]:off[v+1]] {
 				h := &p.hashes[s]
 				d := distance(h, &q)
-				if d > r {
+				if d > r || !p.meta[s].live {
 					continue
 				}
 				// Found already through an earlier chunk within t?
 				dup := false
 				for j := range i {
-					if bits.OnesCount16(h.chunk(j)^q.chunk(j)) <= t {
+					if bits.OnesCount32(h.chunk(j)^qc[j]) <= t {
 						dup = true
 						break
 					}
@@ -179,25 +256,26 @@ func (p *pdqIndex) search(q pdqHash, r int, fn func(s uint32, d int)) {
 				}
 			}
 		}
-		flips(qc, t, 0, visit)
+		flips(qc[i], chunkWidth[i], t, 0, visit)
 	}
+	p.scan(q, r, p.indexed, fn)
 }
 
 // flips calls visit with v and every value that differs from v in at most
-// t bits at positions from or above.
-func flips(v uint16, t, from int, visit func(uint16)) {
+// t of its w bits at positions from or above.
+func flips(v uint32, w, t, from int, visit func(uint32)) {
 	visit(v)
 	if t == 0 {
 		return
 	}
-	for b := from; b < chunkBits; b++ {
-		flips(v^1<<b, t-1, b+1, visit)
+	for b := from; b < w; b++ {
+		flips(v^1<<b, w, t-1, b+1, visit)
 	}
 }
 
-// scan is brute force over the live slots.
-func (p *pdqIndex) scan(q pdqHash, r int, fn func(s uint32, d int)) {
-	for s := range p.hashes {
+// scan is brute force over the live slots from the given one on.
+func (p *pdqIndex) scan(q pdqHash, r, from int, fn func(s uint32, d int)) {
+	for s := from; s < len(p.hashes); s++ {
 		if !p.meta[s].live {
 			continue
 		}
@@ -205,36 +283,4 @@ func (p *pdqIndex) scan(q pdqHash, r int, fn func(s uint32, d int)) {
 			fn(uint32(s), d)
 		}
 	}
-}
-
-// compact moves every table's buckets into one allocation per table, each
-// bucket at exactly its length: appends after a bulk load leave buckets
-// with up to twice the room they need, which at 10M entries is hundreds
-// of megabytes. A later add to a full bucket moves that bucket alone.
-func (p *pdqIndex) compact() {
-	for i := range p.tables {
-		n := 0
-		for _, b := range p.tables[i] {
-			n += len(b)
-		}
-		arena := make([]uint32, 0, n)
-		for v, b := range p.tables[i] {
-			if len(b) == 0 {
-				p.tables[i][v] = nil
-				continue
-			}
-			at := len(arena)
-			arena = append(arena, b...)
-			p.tables[i][v] = arena[at:len(arena):len(arena)]
-		}
-	}
-	p.hashes = slicesClip(p.hashes)
-	p.meta = slicesClip(p.meta)
-}
-
-func slicesClip[T any](s []T) []T {
-	if cap(s) == len(s) {
-		return s
-	}
-	return append(make([]T, 0, len(s)), s...)
 }
