@@ -170,8 +170,10 @@ func (p *pdqIndex) needsCompact() bool {
 // tables over all of them by a counting sort per chunk: two passes over
 // the hashes, no per-bucket allocation.
 func (p *pdqIndex) compact() {
-	hashes := make([]pdqHash, 0, p.live)
-	metas := make([]meta, 0, p.live)
+	// Room for the adds that may wait before the next rebuild, so that an
+	// add never copies the whole array (320 MB at 10M entries).
+	hashes := make([]pdqHash, 0, p.live+compactAt+1)
+	metas := make([]meta, 0, p.live+compactAt+1)
 	for s := range p.hashes {
 		if p.meta[s].live {
 			hashes = append(hashes, p.hashes[s])
