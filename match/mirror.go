@@ -46,11 +46,11 @@ func (ix *Index) LoadSnapshot(list string, version uint64, r io.Reader) error {
 	br := bufio.NewReaderSize(r, release.MaxLine+1)
 	const batch = 4096
 	ix.mu.Lock()
-	ix.bulk = true
+	ix.bulk, ix.pdq.bulk = true, true
 	ix.mu.Unlock()
 	defer func() {
 		ix.mu.Lock()
-		ix.bulk = false
+		ix.bulk, ix.pdq.bulk = false, false
 		ix.pdq.compact()
 		ix.mu.Unlock()
 	}()

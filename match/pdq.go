@@ -96,8 +96,11 @@ type pdqIndex struct {
 	// alwaysIndex makes search probe the tables even where a scan would
 	// be cheaper, so that tests on small sets exercise them.
 	alwaysIndex bool
-	off         [chunks][]uint32
-	post        [chunks][]uint32
+	// bulk is set during a load: adds are not recorded in pending (a
+	// snapshot names each entry once) and compact follows the load.
+	bulk bool
+	off  [chunks][]uint32
+	post [chunks][]uint32
 }
 
 // compactAt is how many slots may wait outside the tables (or lie dead in
@@ -116,19 +119,28 @@ func (p *pdqIndex) add(h pdqHash, m meta) uint32 {
 	s := uint32(len(p.hashes))
 	p.hashes = append(p.hashes, h)
 	p.meta = append(p.meta, m)
-	p.pending[h] = append(p.pending[h], s)
+	if !p.bulk {
+		p.pending[h] = append(p.pending[h], s)
+	}
 	p.live++
 	return s
 }
 
 // find returns the live slot holding h for list, if any.
 func (p *pdqIndex) find(h pdqHash, list uint16) (uint32, bool) {
+	if p.indexed == 0 {
+		return p.findPending(h, list)
+	}
 	c := h.chunk(0)
 	for _, s := range p.post[0][p.off[0][c]:p.off[0][c+1]] {
 		if p.meta[s].live && p.hashes[s] == h && p.meta[s].list == list {
 			return s, true
 		}
 	}
+	return p.findPending(h, list)
+}
+
+func (p *pdqIndex) findPending(h pdqHash, list uint16) (uint32, bool) {
 	for _, s := range p.pending[h] {
 		if p.meta[s].live && p.meta[s].list == list {
 			return s, true
@@ -183,6 +195,9 @@ func (p *pdqIndex) compact() {
 	p.hashes, p.meta = nil, nil // let the old arrays go before the tables are made
 	for i := range chunks {
 		p.off[i], p.post[i] = nil, nil
+		if len(hashes) == 0 {
+			continue // an empty index has no tables (they are 128 MB)
+		}
 		off := make([]uint32, 1<<chunkWidth[i]+1)
 		for s := range hashes {
 			off[hashes[s].chunk(i)+1]++
@@ -228,7 +243,7 @@ func (p *pdqIndex) search(q pdqHash, r int, fn func(s uint32, d int)) {
 	// Each probe costs about one cache miss plus its bucket; when the
 	// probes would cost more than looking at every slot, a scan is
 	// cheaper, and it is just as exact.
-	if t > 4 || !p.alwaysIndex && probes(t) > p.indexed {
+	if t > 4 || p.indexed == 0 || !p.alwaysIndex && probes(t) > p.indexed {
 		p.scan(q, r, 0, fn)
 		return
 	}
