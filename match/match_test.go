@@ -456,7 +456,7 @@ func FuzzParseQuery(f *testing.F) {
 // tables are rebuilt, several times, checking against brute force.
 func TestUpdatesAcrossCompactions(t *testing.T) {
 	defer func(n int) { compactAt = n }(compactAt)
-	compactAt = 100
+	compactAt = 300
 	rng := rand.New(rand.NewPCG(13, 14))
 	all := families(rng, 1200)
 	ix := New()
@@ -499,7 +499,7 @@ func TestUpdatesAcrossCompactions(t *testing.T) {
 // the tables are rebuilt: go test -race checks the locking.
 func TestConcurrentReadersOneWriter(t *testing.T) {
 	defer func(n int) { compactAt = n }(compactAt)
-	compactAt = 50 // rebuilds happen while readers read
+	compactAt = 150 // rebuilds happen while readers read
 	rng := rand.New(rand.NewPCG(15, 16))
 	vals := families(rng, 400)
 	ix := New()
