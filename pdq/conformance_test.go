@@ -61,7 +61,7 @@ func hashFile(t testing.TB, path string) Result {
 // implementation: every picture of reference quality 80 or more hashes
 // within Hamming distance 10 of the C++ reference, and qualities agree
 // within 10. It logs the distance for every picture (the table in
-// docs/matching.md), the Python reference's rows included.
+// docs/pdq.md), the Python reference's rows included.
 func TestConformance(t *testing.T) {
 	t.Logf("%-24s %-6s %4s %8s %8s", "file", "ref", "bits", "quality", "ref-q")
 	for _, e := range readExpected(t) {

@@ -21,7 +21,7 @@
 // whose header claims more than MaxPixels pixels (see ErrTooLarge): a tiny
 // file can otherwise claim a canvas that needs gigabytes of memory.
 //
-// Hashes agree with Meta's C++ reference within a few bits (docs/matching.md
+// Hashes agree with Meta's C++ reference within a few bits (docs/pdq.md
 // has the measured table); the reference's own rule is a distance of at
 // most 10 for pictures of quality 80 or more.
 package pdq
