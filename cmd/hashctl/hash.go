@@ -79,36 +79,7 @@ func cmdHash(e *env, args []string) error {
 	// Collect the files first, so that the order is deterministic (each
 	// directory in lexical order, arguments in the order given) and the
 	// progress bar knows the total.
-	var files []string
-	unreadable := 0
-	for _, p := range pos {
-		st, err := os.Stat(p)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "hashctl hash: %v\n", err)
-			unreadable++
-			continue
-		}
-		if !st.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			switch {
-			case err != nil:
-				fmt.Fprintf(e.stderr, "hashctl hash: %v\n", err)
-				unreadable++
-				return nil
-			case d.Type().IsRegular():
-				files = append(files, path)
-			}
-			// Directories are descended into; symbolic links and other
-			// special files inside a directory are skipped.
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
+	files, unreadable := e.collectFiles("hashctl hash", pos)
 
 	bar := (*progressbar.ProgressBar)(nil)
 	if len(files) > progressAfter && !*noProgress && isTerminal(e.stderr) {
@@ -166,6 +137,38 @@ func cmdHash(e *env, args []string) error {
 		return fmt.Errorf("%d file(s) could not be read", unreadable)
 	}
 	return nil
+}
+
+// collectFiles lists the files named by paths, each directory walked in
+// lexical order and the arguments in the order given, so that the order
+// is deterministic (and a progress bar knows the total). Paths that
+// cannot be read are reported on stderr under prog and counted.
+// Directories are descended into; symbolic links and other special files
+// inside a directory are skipped.
+func (e *env) collectFiles(prog string, paths []string) (files []string, unreadable int) {
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", prog, err)
+			unreadable++
+			continue
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				fmt.Fprintf(e.stderr, "%s: %v\n", prog, err)
+				unreadable++
+			case d.Type().IsRegular():
+				files = append(files, path)
+			}
+			return nil
+		})
+	}
+	return files, unreadable
 }
 
 // hashFile reads path once and returns its output lines. A file that is

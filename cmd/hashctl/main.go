@@ -90,6 +90,8 @@ func init() {
 
 		{"hash", "FILE|DIR... [--algo pdq|md5|sha1|sha256]..", "hash pictures and files locally: PDQ, md5, sha1, sha256 as import lines (nothing is sent)", cmdHash},
 
+		{"match", "--dir DIR [--dir DIR..] [--max-distance N] [--low-quality] [--allow-expired] [--category LIST=C].. [FILE|- | --images FILE|DIR...]", "match hash lines, or pictures hashed in memory, against local mirrors (nothing is sent); exit 0 a match, 1 none, 2 an error", cmdMatch},
+
 		{"pull", "--list NAME --dir DIR [--key FILE --log-key KEY | --trust-on-first-use] [--witness-policy FILE]", "pull a list's signed releases into a local mirror, verifying each (platforms)", cmdPull},
 		{"verify", "--dir DIR [--allow-expired]", "re-check a local mirror offline: signatures, hash chain, checkpoint, set root", cmdVerify},
 		{"mirror export", "--dir DIR [--format ndjson|csv] [--out FILE]", "write a mirror's entries, to load into a matcher", cmdMirrorExport},
@@ -418,6 +420,9 @@ func userAgent() string {
 func (e *env) report(err error) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return 0
+	}
+	if errors.Is(err, errNoMatch) {
+		return 1
 	}
 	var h *hinted
 	if errors.As(err, &h) {
