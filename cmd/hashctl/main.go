@@ -11,7 +11,8 @@
 //
 // Exit status: 0 success, 1 an error from the node or the network (for
 // hashctl hash, which needs no node: a file that could not be read), 2 a
-// usage error.
+// usage error. hashctl match exits as grep does: 0 a match, 1 none, 2 an
+// error.
 package main
 
 import (

@@ -57,11 +57,11 @@ func runMatch(e *env, args []string) error {
 	fs := e.flags()
 	var dirs, cats multiFlag
 	fs.Var(&dirs, "dir", "`DIR` of a mirror written by hashctl pull (repeatable)")
-	fs.Var(&cats, "category", "`LIST=CATEGORY` to report for a list's matches (repeatable; release lines carry no category)")
-	maxDist := fs.Int("max-distance", match.DefaultDistance, "the largest PDQ Hamming `DISTANCE` that matches (0 to 256)")
+	fs.Var(&cats, "category", "`LIST=CATEGORY`: the category to report for that list's matches (repeatable; release lines carry none)")
+	maxDist := fs.Int("max-distance", match.DefaultDistance, fmt.Sprintf("the largest PDQ Hamming `DISTANCE` that matches, 0 to %d (default %d)", match.MaxDistance, match.DefaultDistance))
 	lowQuality := fs.Bool("low-quality", false, fmt.Sprintf("match PDQ hashes of quality below %d too (they come from nearly featureless pictures and match innocent ones)", match.MinQuality))
 	images := fs.Bool("images", false, "the arguments are pictures or directories of them, hashed in memory like hashctl hash, instead of hash lines")
-	format := fs.String("format", "", "`FORMAT` of the hash lines, ndjson or csv (default: from the file name, or from the first line on standard input)")
+	format := fs.String("format", "", "`FORMAT` of the hash lines, ndjson or csv (default: from the file name, or from the first line on standard input); a bad line is reported with its number and skipped, and the exit status is then 2")
 	allowExpired := fs.Bool("allow-expired", false, "match against a mirror past its manifest's expiry, with a warning (by default it is refused)")
 	e.g.register(fs)
 	pos, err := parseInterleaved(fs, args)
@@ -277,11 +277,15 @@ func (e *env) matchImages(paths []string, lookup func(algo, value, file string, 
 		if err := e.ctx.Err(); err != nil {
 			return bad, err
 		}
-		lines, _, err := hashFile(f, want)
+		lines, note, err := hashFile(f, want)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "hashctl match: %s: %v\n", f, err)
 			bad++
 			continue
+		}
+		if note != "" {
+			// Not an error: its cryptographic hashes are still matched.
+			fmt.Fprintf(e.stderr, "hashctl match: %s: no pdq hash: %s\n", f, note)
 		}
 		for _, l := range lines {
 			if err := lookup(l.Algo, l.Value, l.File, l.Quality); err != nil {

@@ -128,6 +128,11 @@ func TestMatchEndToEnd(t *testing.T) {
 		t.Errorf("--images: want the 3 matches with the file:\n%s", r)
 	}
 
+	// --images with a file that is not a picture: a note, and its
+	// cryptographic hashes are still looked up (no match here: exit 1).
+	notPic := writeFile(t, "notes.txt", "just text")
+	fails(t, hashctl(nil, "match", "--dir", dir, "--images", notPic), 1, "no pdq hash")
+
 	// CSV input, from a file.
 	csv := writeFile(t, "q.csv", "algo,value,file\nsha256,"+shaValue+",x.jpg\n")
 	r = ok(t, hashctl(nil, "match", "--dir", dir, csv))
@@ -156,6 +161,10 @@ func TestMatchEndToEnd(t *testing.T) {
 	if len(matchLines(t, r.stdout)) != 3 {
 		t.Errorf("the good lines after the bad ones were not matched:\n%s", r)
 	}
+
+	// Input that is not text, or CSV without a header: the run ends.
+	fails(t, hashctl(strings.NewReader("\x00\x01\x02binary"), "match", "--dir", dir), 2, "not UTF-8 text")
+	fails(t, hashctl(strings.NewReader("sha256,"+shaValue+"\n"), "match", "--dir", dir, "--format", "csv"), 2, "header")
 
 	// Not a mirror, or no --dir: exit 2 with a clear error.
 	fails(t, hashctl(strings.NewReader(hashed), "match", "--dir", t.TempDir()), 2, "is not a mirror")
