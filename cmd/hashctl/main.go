@@ -180,6 +180,11 @@ func (e *env) dispatch(args []string) error {
 	var cmd *command
 	n := 1
 	switch {
+	case isGroup(rest[0]) && lookup(rest[0]) != nil && (len(rest) < 2 || lookup(rest[0], rest[1]) == nil):
+		// A command that also has subcommands (hashctl match beside
+		// hashctl match serve): anything but a subcommand's name is the
+		// command's own arguments.
+		cmd = lookup(rest[0])
 	case isGroup(rest[0]):
 		if len(rest) < 2 || strings.HasPrefix(rest[1], "-") {
 			if len(rest) >= 2 && (rest[1] == "-h" || rest[1] == "--help" || rest[1] == "-help") {

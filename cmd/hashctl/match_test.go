@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +174,7 @@ func TestMatchEndToEnd(t *testing.T) {
 
 	// A mirror past its manifest's expiry is refused, or with
 	// --allow-expired matched with a warning.
+	defer func() { clock = time.Now }()
 	clock = func() time.Time { return time.Now().AddDate(1, 0, 0) }
 	fails(t, hashctl(strings.NewReader(hashed), "match", "--dir", dir), 2, "expired", "--allow-expired")
 	r = ok(t, hashctl(strings.NewReader(hashed), "match", "--dir", dir, "--allow-expired"))
@@ -199,5 +201,20 @@ func TestMatchEndToEnd(t *testing.T) {
 	// contains the entry too (its inclusion proof is against it).
 	if got["pdq:"+pdqValue].Version != v2 {
 		t.Errorf("want the mirror's version %d, which contains the entry:\n%s", v2, r)
+	}
+}
+
+// TestMatchBesideSubcommands: a subcommand under match (a service, say)
+// must leave hashctl match's own flags and arguments alone.
+func TestMatchBesideSubcommands(t *testing.T) {
+	saved := commands
+	t.Cleanup(func() { commands = saved })
+	ran := false
+	commands = append(slices.Clone(saved), &command{name: "match serve", summary: "test", run: func(*env, []string) error { ran = true; return nil }})
+	fails(t, hashctl(nil, "match", "--dir", t.TempDir()), 2, "is not a mirror")
+	fails(t, hashctl(nil, "match"), 2, "missing --dir")
+	ok(t, hashctl(nil, "match", "serve"))
+	if !ran {
+		t.Error("hashctl match serve did not run the subcommand")
 	}
 }
