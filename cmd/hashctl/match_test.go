@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashhub/hashhub/client"
+	"github.com/hashhub/hashhub/lists"
+	"github.com/hashhub/hashhub/orgs"
 )
 
 // flipBits returns the PDQ hash hex with the lowest bit of each of its
@@ -116,6 +118,32 @@ func TestMatchEndToEnd(t *testing.T) {
 			t.Errorf("match of %s: %+v, want distance %d severity %s version %d list %s, file %s", k, m, w.dist, w.sev, v1, listName, pic)
 		}
 	}
+
+	// Two mirrors, two lists, one index: each match names its list. The
+	// same list twice is refused.
+	if _, err := rn.admin.CreateList(bg, client.CreateListRequest{Name: "second", Policy: lists.Policy{MinAssessments: 1},
+		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := rn.admin.BuildRelease(bg, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir2 := filepath.Join(t.TempDir(), "second")
+	ok(t, hashctl(nil, "pull", "--list", "second", "--dir", dir2, "--trust-on-first-use", "--server", rn.url,
+		"--client-id", rn.platform.id, "--client-secret", rn.platform.secret))
+	r = ok(t, hashctl(strings.NewReader(hashed), "match", "--dir", dir, "--dir", dir2))
+	lists2 := map[string]int{}
+	for _, m := range matchLines(t, r.stdout) {
+		lists2[m.List]++
+		if m.List == "second" && m.Version != m2.Version {
+			t.Errorf("second list's match: %+v, want version %d", m, m2.Version)
+		}
+	}
+	if lists2[listName] != 3 || lists2["second"] != 3 {
+		t.Errorf("two mirrors: want 3 matches from each list, got %v:\n%s", lists2, r)
+	}
+	fails(t, hashctl(strings.NewReader(hashed), "match", "--dir", dir, "--dir", dir), 2, "both mirror list")
 
 	// A tighter radius leaves out the near duplicate.
 	r = ok(t, hashctl(strings.NewReader(hashed), "match", "--dir", dir, "--max-distance", "2"))
