@@ -201,12 +201,24 @@ func cmdHashesFeedback(e *env, args []string) error {
 	fs := e.flags()
 	kind := fs.String("kind", "", "`KIND`: confirmed_match or false_positive (false_positive opens a dispute)")
 	note := fs.String("note", "", "what you found (`TEXT`; no personal data)")
-	pos, err := e.parse(fs, args, 2)
+	from := fs.String("from-matches", "", "`FILE` of hashctl match output (- for standard input): the feedback goes to each matched entry once, instead of to ALGO VALUE")
+	pos, err := e.parse(fs, args, anyArgs)
 	if err != nil {
 		return err
 	}
+	switch {
+	case *from != "" && len(pos) > 0:
+		return e.usagef("unexpected argument %q (--from-matches names the entries)", pos[0])
+	case *from == "" && len(pos) < 2:
+		return e.usagef("missing %s (or --from-matches FILE|-)", missingArgs(e.cmd.args, len(pos), 2))
+	case *from == "" && len(pos) > 2:
+		return e.usagef("unexpected argument %q", pos[2])
+	}
 	if err := e.need("kind", *kind); err != nil {
 		return err
+	}
+	if *from != "" {
+		return e.feedbackFromMatches(*from, *kind, *note)
 	}
 	c, err := e.client()
 	if err != nil {

@@ -76,7 +76,7 @@ func init() {
 		{"hashes history", "ALGO VALUE", "show an entry's assessments, feedback and disputes", cmdHashesHistory},
 		{"hashes assess", "ALGO VALUE --verdict illegal|not_illegal [--category C] [--jurisdictions CC,..] [--severity A|B|C] [--note TEXT]", "assess an entry (analysts)", cmdHashesAssess},
 		{"hashes retract", "ALGO VALUE --reason TEXT", "retract your organisation's assessments (analysts)", cmdHashesRetract},
-		{"hashes feedback", "ALGO VALUE --kind confirmed_match|false_positive [--note TEXT]", "report a confirmed match or a false positive (platforms)", cmdHashesFeedback},
+		{"hashes feedback", "ALGO VALUE --kind confirmed_match|false_positive [--note TEXT] | --from-matches FILE|- --kind K [--note TEXT]", "report a confirmed match or a false positive, for one entry or each entry in hashctl match output (platforms)", cmdHashesFeedback},
 
 		{"disputes list", "[--status open|upheld|overturned] [--limit N] [--cursor C]", "list disputes", cmdDisputesList},
 		{"disputes resolve", "ID --outcome upheld|overturned --reason TEXT", "resolve a dispute (an analyst of another organisation)", cmdDisputesResolve},
@@ -217,9 +217,13 @@ func (e *env) flags() *flag.FlagSet {
 	return fs
 }
 
+// anyArgs tells parse to leave the count of positional arguments to the
+// command (whose flags decide it).
+const anyArgs = -1
+
 // parse registers the global flags on fs, parses args (flags may follow
 // positional arguments) and checks that there are want positional
-// arguments.
+// arguments (any number for anyArgs).
 func (e *env) parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 	e.g.register(fs)
 	pos, err := parseInterleaved(fs, args)
@@ -231,6 +235,7 @@ func (e *env) parse(fs *flag.FlagSet, args []string, want int) ([]string, error)
 		return nil, e.usagef("%v", err)
 	}
 	switch {
+	case want == anyArgs:
 	case len(pos) < want:
 		return nil, e.usagef("missing %s", missingArgs(e.cmd.args, len(pos), want))
 	case len(pos) > want:
