@@ -132,6 +132,15 @@ func TestFeedbackFromMatches(t *testing.T) {
 	r = ok(t, rn.feedbackAs(real, "--kind", "confirmed_match", "--json"))
 	contains(t, r.stdout, `"kind":"confirmed_match"`, "sha256:"+sha("real"))
 	lacks(t, r.stderr, "dispute")
+
+	// An entry the node does not give the platform is refused: reported,
+	// the other entries still get their feedback, exit 1.
+	unknown := strings.ReplaceAll(real, sha("real"), sha("unknown"))
+	r = rn.feedbackAs(unknown+cat, "--kind", "false_positive", "--note", "a cat picture")
+	fails(t, r, 1, "sha256:"+sha("unknown")+": ", "not found", "1 failed", "feedback failed for 1 of 3")
+	if got := strings.Count(r.stdout, "Recorded feedback"); got != 2 {
+		t.Errorf("the entries after a refused one: want 2 feedbacks, got %d:\n%s", got, r)
+	}
 }
 
 // TestFeedbackFromMatchesRefusals: bad arguments and input are refused

@@ -201,7 +201,7 @@ func cmdHashesFeedback(e *env, args []string) error {
 	fs := e.flags()
 	kind := fs.String("kind", "", "`KIND`: confirmed_match or false_positive (false_positive opens a dispute)")
 	note := fs.String("note", "", "what you found (`TEXT`; no personal data)")
-	from := fs.String("from-matches", "", "`FILE` of hashctl match output (- for standard input): the feedback goes to each matched entry once, instead of to ALGO VALUE")
+	from := fs.String("from-matches", "", "`FILE` of hashctl match output (- for standard input): the feedback goes to each matched entry once, instead of to ALGO VALUE; running it again records nothing new")
 	pos, err := e.parse(fs, args, anyArgs)
 	if err != nil {
 		return err
