@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashhub/hashhub/ingest"
+	"github.com/hashhub/hashhub/match"
+	"github.com/hashhub/hashhub/mirror"
+)
+
+// Limits of hashctl match serve's request bodies: a batch of hash lines
+// is a platform's queue drained in pieces, not a whole list.
+const (
+	maxBatchBody  = 1 << 20
+	maxBatchLines = 10000
+	maxImageBody  = 32 << 20
+)
+
+// Problem types of hashctl match serve, stable for clients to branch on.
+const (
+	probBadQuery = "urn:hashhub:problem:invalid-input"
+	probTooLarge = "urn:hashhub:problem:body-too-large"
+	probExpired  = "urn:hashhub:problem:mirror-expired"
+)
+
+// matchIndex is what hashctl match serve answers from: one index built
+// from the mirrors, and when the earliest of their manifests expires.
+type matchIndex struct {
+	ix      *match.Index
+	expires time.Time
+	states  []*mirror.State
+}
+
+// matchService answers lookups over HTTP. The index is swapped whole
+// (atomic pointer), so a lookup sees one complete index or the next.
+type matchService struct {
+	cur          atomic.Pointer[matchIndex]
+	allowExpired bool
+}
+
+// cmdMatchServe serves hashctl match's lookups over HTTP, for a platform
+// whose upload pipeline asks per picture. It listens on loopback unless
+// told otherwise: the answers reveal what the lists hold.
+func cmdMatchServe(e *env, args []string) error {
+	fs := e.flags()
+	var dirs, cats multiFlag
+	fs.Var(&dirs, "dir", "`DIR` of a mirror written by hashctl pull (repeatable)")
+	fs.Var(&cats, "category", "`LIST=CATEGORY`: the category to report for that list's matches (repeatable)")
+	addr := fs.String("addr", "127.0.0.1:8090", "`HOST:PORT` to listen on (loopback by default: answers reveal what the lists hold)")
+	allowExpired := fs.Bool("allow-expired", false, "keep answering from a mirror past its manifest's expiry (by default lookups then answer 503)")
+	e.g.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		e.cmdUsage(e.stdout, fs)
+		return errHelp
+	}
+	if err != nil {
+		return e.usagef("%v", err)
+	}
+	if len(pos) > 0 {
+		return e.usagef("unexpected argument %q", pos[0])
+	}
+	if len(dirs) == 0 {
+		return e.usagef("missing --dir")
+	}
+	category := map[string]string{}
+	for _, c := range cats {
+		l, v, ok := strings.Cut(c, "=")
+		if !ok || l == "" {
+			return e.usagef("--category %q: use LIST=CATEGORY", c)
+		}
+		category[l] = v
+	}
+	mi, err := e.loadMatchIndex(dirs, category, *allowExpired)
+	if err != nil {
+		return err
+	}
+	s := &matchService{allowExpired: *allowExpired}
+	s.cur.Store(mi)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return e.usagef("--addr %s: %v", *addr, err)
+	}
+	fmt.Fprintf(e.stderr, "hashctl match serve: listening on http://%s (%d entries)\n", ln.Addr(), mi.ix.Len())
+	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-e.ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loadMatchIndex loads the mirrors as hashctl match does and records
+// their states (version, expiry) beside the index.
+func (e *env) loadMatchIndex(dirs []string, category map[string]string, allowExpired bool) (*matchIndex, error) {
+	ix, err := e.loadMirrors(dirs, category, allowExpired)
+	if err != nil {
+		return nil, err
+	}
+	mi := &matchIndex{ix: ix}
+	for _, d := range dirs {
+		st, err := peekState(d)
+		if err != nil {
+			return nil, err
+		}
+		mi.states = append(mi.states, st)
+		if t := st.ExpiresTime(); mi.expires.IsZero() || t.Before(mi.expires) {
+			mi.expires = t
+		}
+	}
+	return mi, nil
+}
+
+func (s *matchService) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /v1/lookup", s.lookupGet)
+	mux.HandleFunc("POST /v1/lookup", s.lookupBatch)
+	mux.HandleFunc("POST /v1/lookup/image", s.lookupImage)
+	return mux
+}
+
+// lookupAnswer is a lookup's answer: the matches, in hashctl match's
+// line shape, and how many PDQ queries were not matched for their low
+// quality (low_quality=true matches them).
+type lookupAnswer struct {
+	Matches           []matchLine `json:"matches"`
+	SkippedLowQuality int         `json:"skipped_low_quality,omitempty"`
+	// NoPDQ says why an image body got no PDQ hash (not a picture, too
+	// many pixels): its cryptographic hashes were still matched.
+	NoPDQ string `json:"no_pdq,omitempty"`
+}
+
+// index returns the current index, or writes a 503 problem when a
+// mirror is past its manifest's expiry: its list may have been frozen
+// by someone keeping retractions from reaching it.
+func (s *matchService) index(w http.ResponseWriter) *matchIndex {
+	mi := s.cur.Load()
+	if !s.allowExpired && !clock().Before(mi.expires) {
+		problem(w, http.StatusServiceUnavailable, probExpired, "mirror expired",
+			fmt.Sprintf("a mirror expired at %s and has not been pulled since", mi.expires.UTC().Format(time.RFC3339)))
+		return nil
+	}
+	return mi
+}
+
+// lookupOpts reads the options every lookup takes from the query string.
+func lookupOpts(r *http.Request) (maxDist *int, low bool, err error) {
+	q := r.URL.Query()
+	if v := q.Get("max_distance"); v != "" {
+		d, err := strconv.Atoi(v)
+		if err != nil || d < 0 || d > match.MaxDistance {
+			return nil, false, fmt.Errorf("max_distance %q: use 0 to %d", v, match.MaxDistance)
+		}
+		maxDist = &d
+	}
+	if v := q.Get("low_quality"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, false, fmt.Errorf("low_quality %q: use true or false", v)
+		}
+		low = b
+	}
+	return maxDist, low, nil
+}
+
+func (s *matchService) lookupGet(w http.ResponseWriter, r *http.Request) {
+	maxDist, low, err := lookupOpts(r)
+	if err != nil {
+		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
+		return
+	}
+	q := r.URL.Query()
+	var quality *int
+	if v := q.Get("quality"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problem(w, http.StatusBadRequest, probBadQuery, "bad query", fmt.Sprintf("quality %q: not a number", v))
+			return
+		}
+		quality = &n
+	}
+	mi := s.index(w)
+	if mi == nil {
+		return
+	}
+	var ans lookupAnswer
+	if err := ans.add(mi.ix, match.Query{Algo: q.Get("algo"), Value: q.Get("value"), Quality: quality, MaxDistance: maxDist, LowQuality: low}, ""); err != nil {
+		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
+		return
+	}
+	serveJSON(w, ans)
+}
+
+// lookupBatch matches a body of hash lines (NDJSON, as hashctl hash
+// writes them). One bad line refuses the whole batch, naming the line:
+// a partial answer would read as "no match" for the rest.
+func (s *matchService) lookupBatch(w http.ResponseWriter, r *http.Request) {
+	maxDist, low, err := lookupOpts(r)
+	if err != nil {
+		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBatchBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		problem(w, http.StatusRequestEntityTooLarge, probTooLarge, "body too large", fmt.Sprintf("a batch is at most %d bytes", maxBatchBody))
+		return
+	}
+	if err != nil {
+		problem(w, http.StatusBadRequest, probBadQuery, "bad body", err.Error())
+		return
+	}
+	var qs []match.Query
+	var files []string
+	rd := ingest.NewNDJSON(bytes.NewReader(body), 0)
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			problem(w, http.StatusBadRequest, probBadQuery, "bad hash line", err.Error())
+			return
+		}
+		q := match.Query{Algo: rec.Algo, Value: rec.Value, Quality: rec.Quality, MaxDistance: maxDist, LowQuality: low}
+		if err := match.ParseQuery(q); err != nil {
+			problem(w, http.StatusBadRequest, probBadQuery, "bad hash line", fmt.Sprintf("line %d: %v", rec.Line, err))
+			return
+		}
+		if len(qs) == maxBatchLines {
+			problem(w, http.StatusRequestEntityTooLarge, probTooLarge, "too many lines", fmt.Sprintf("a batch is at most %d lines", maxBatchLines))
+			return
+		}
+		qs = append(qs, q)
+		files = append(files, rec.File)
+	}
+	mi := s.index(w)
+	if mi == nil {
+		return
+	}
+	ans := lookupAnswer{Matches: []matchLine{}}
+	for i, q := range qs {
+		if err := ans.add(mi.ix, q, files[i]); err != nil {
+			problem(w, http.StatusBadRequest, probBadQuery, "bad hash line", err.Error())
+			return
+		}
+	}
+	serveJSON(w, ans)
+}
+
+// lookupImage hashes the body in memory (PDQ, md5, sha1, sha256, as
+// hashctl hash does; the pixel limit applies) and matches its hashes.
+// The body is never written to disk. A body that is not a picture is
+// matched by its cryptographic hashes only, and no_pdq says why.
+func (s *matchService) lookupImage(w http.ResponseWriter, r *http.Request) {
+	maxDist, low, err := lookupOpts(r)
+	if err != nil {
+		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
+		return
+	}
+	mi := s.index(w)
+	if mi == nil {
+		return
+	}
+	want := map[string]bool{}
+	for _, a := range hashAlgos {
+		want[a] = true
+	}
+	lines, note, err := hashReader(http.MaxBytesReader(w, r.Body, maxImageBody), "", want)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		problem(w, http.StatusRequestEntityTooLarge, probTooLarge, "body too large", fmt.Sprintf("an image is at most %d bytes", maxImageBody))
+		return
+	}
+	if err != nil {
+		problem(w, http.StatusBadRequest, probBadQuery, "bad body", err.Error())
+		return
+	}
+	ans := lookupAnswer{Matches: []matchLine{}, NoPDQ: note}
+	for _, l := range lines {
+		if err := ans.add(mi.ix, match.Query{Algo: l.Algo, Value: l.Value, Quality: l.Quality, MaxDistance: maxDist, LowQuality: low}, ""); err != nil {
+			problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
+			return
+		}
+	}
+	serveJSON(w, ans)
+}
+
+// add looks q up and appends its matches.
+func (a *lookupAnswer) add(ix *match.Index, q match.Query, file string) error {
+	if a.Matches == nil {
+		a.Matches = []matchLine{}
+	}
+	res, err := ix.Lookup(q)
+	if err != nil {
+		return err
+	}
+	if res.SkippedLowQuality {
+		a.SkippedLowQuality++
+	}
+	for _, m := range res.Matches {
+		a.Matches = append(a.Matches, matchLine{Algo: q.Algo, Value: q.Value, File: file, List: m.List, Key: m.Key(),
+			Distance: m.Distance, Category: m.Category, Severity: m.Severity, Version: m.Version})
+	}
+	return nil
+}
+
+func serveJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// problem writes an RFC 9457 problem document.
+func problem(w http.ResponseWriter, status int, typ, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"type": typ, "title": title, "status": status, "detail": detail})
+}

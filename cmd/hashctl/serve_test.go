@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashhub/hashhub/client"
+)
+
+// serveFixture is a real node's list, released and pulled into a mirror,
+// served by hashctl match serve's handler on a real listener.
+type serveFixture struct {
+	rn       *relNode
+	dir      string
+	pdq, sha string
+	near     string
+	srv      *httptest.Server
+	svc      *matchService
+	pic      string
+}
+
+func startServe(t *testing.T) *serveFixture {
+	t.Helper()
+	rn := startRelNode(t, nil, nil)
+	pic := filepath.Join("..", "..", "pdq", "testdata", "images", "bridge-1-original.jpg")
+	f := &serveFixture{rn: rn, pic: pic}
+	for _, l := range strings.Split(strings.TrimSpace(ok(t, hashctl(nil, "hash", pic)).stdout), "\n") {
+		var h hashLine
+		if err := json.Unmarshal([]byte(l), &h); err != nil {
+			t.Fatal(err)
+		}
+		switch h.Algo {
+		case "pdq":
+			f.pdq = h.Value
+		case "sha256":
+			f.sha = h.Value
+		}
+	}
+	f.near = flipBits(f.pdq, 3)
+	body := fmt.Sprintf("{\"algo\":\"pdq\",\"value\":%q,\"quality\":100,\"severity\":\"A\"}\n{\"algo\":\"sha256\",\"value\":%q,\"severity\":\"A\"}\n", f.pdq, f.sha)
+	if _, err := rn.hotline.Import(context.Background(), strings.NewReader(body), client.FormatNDJSON, int64(len(body))); err != nil {
+		t.Fatal(err)
+	}
+	rn.build(t)
+	f.dir = filepath.Join(t.TempDir(), "mirror")
+	ok(t, rn.pull(rn.url, f.dir, "--trust-on-first-use"))
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, g: &globals{}, cmd: lookup("match", "serve")}
+	mi, err := e.loadMatchIndex([]string{f.dir}, map[string]string{listName: "baseline"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = &matchService{}
+	f.svc.cur.Store(mi)
+	f.srv = httptest.NewServer(f.svc.handler())
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// do sends a request and decodes the answer, checking its status and
+// content type.
+func (f *serveFixture) do(t *testing.T, method, path, body string, status int) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, status, b)
+	}
+	ct := resp.Header.Get("Content-Type")
+	if status >= 400 && ct != "application/problem+json" {
+		t.Fatalf("%s %s: content type %q, want a problem document: %s", method, path, ct, b)
+	}
+	var out map[string]any
+	if strings.Contains(ct, "json") {
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return out
+}
+
+func matchesOf(t *testing.T, ans map[string]any) []matchLine {
+	t.Helper()
+	b, _ := json.Marshal(ans["matches"])
+	var ms []matchLine
+	if err := json.Unmarshal(b, &ms); err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+// TestMatchServeLookup: a list released at a real node and pulled into a
+// mirror answers lookups over HTTP: a near duplicate matches at its
+// distance with the list, version and category; a miss answers no
+// matches; bad queries get 400 problem documents, never 5xx.
+func TestMatchServeLookup(t *testing.T) {
+	f := startServe(t)
+	f.do(t, "GET", "/healthz", "", 200)
+
+	ans := f.do(t, "GET", "/v1/lookup?algo=pdq&value="+f.near, "", 200)
+	ms := matchesOf(t, ans)
+	if len(ms) != 1 || ms[0].Key != "pdq:"+f.pdq || ms[0].Distance != 3 || ms[0].List != listName || ms[0].Category != "baseline" || ms[0].Severity != "A" || ms[0].Version == 0 {
+		t.Fatalf("near duplicate: %+v", ms)
+	}
+	if ms := matchesOf(t, f.do(t, "GET", "/v1/lookup?algo=pdq&max_distance=2&value="+f.near, "", 200)); len(ms) != 0 {
+		t.Errorf("max_distance 2 matched a hash at distance 3: %+v", ms)
+	}
+	if ms := matchesOf(t, f.do(t, "GET", "/v1/lookup?algo=pdq&value="+invert(f.pdq), "", 200)); len(ms) != 0 {
+		t.Errorf("miss matched: %+v", ms)
+	}
+	ans = f.do(t, "GET", "/v1/lookup?algo=pdq&quality=10&value="+f.pdq, "", 200)
+	if len(matchesOf(t, ans)) != 0 || ans["skipped_low_quality"] != float64(1) {
+		t.Errorf("low quality query: %v", ans)
+	}
+	if ms := matchesOf(t, f.do(t, "GET", "/v1/lookup?algo=sha256&value="+strings.ToUpper(f.sha), "", 200)); len(ms) != 1 {
+		t.Errorf("sha256 in capitals: %+v", ms)
+	}
+
+	for _, q := range []string{
+		"algo=pdq&value=zz",
+		"algo=nope&value=" + f.sha,
+		"algo=pdq&value=" + f.pdq + "&max_distance=300",
+		"algo=pdq&value=" + f.pdq + "&max_distance=x",
+		"value=" + f.pdq,
+		"algo=pdq&value=" + f.pdq + "&quality=high",
+	} {
+		p := f.do(t, "GET", "/v1/lookup?"+q, "", 400)
+		if p["type"] != probBadQuery || p["detail"] == "" {
+			t.Errorf("%s: %v", q, p)
+		}
+	}
+
+	// A batch: every line's matches, each naming its file.
+	batch := fmt.Sprintf("{\"algo\":\"pdq\",\"value\":%q,\"file\":\"a.jpg\"}\n{\"algo\":\"sha256\",\"value\":%q,\"file\":\"b.jpg\"}\n{\"algo\":\"pdq\",\"value\":%q}\n", f.near, f.sha, invert(f.pdq))
+	ms = matchesOf(t, f.do(t, "POST", "/v1/lookup", batch, 200))
+	got := byKey(ms)
+	if len(ms) != 2 || got["pdq:"+f.pdq].File != "a.jpg" || got["sha256:"+f.sha].File != "b.jpg" {
+		t.Fatalf("batch: %+v", ms)
+	}
+	p := f.do(t, "POST", "/v1/lookup", batch+"{\"algo\":\"pdq\",\"value\":\"00\"}\n", 400)
+	if p["type"] != probBadQuery || !strings.Contains(p["detail"].(string), "line 4") {
+		t.Errorf("bad line in batch: %v", p)
+	}
+	f.do(t, "POST", "/v1/lookup", "not json\n", 400)
+	p = f.do(t, "POST", "/v1/lookup", strings.Repeat(batch, maxBatchBody/len(batch)+1), 413)
+	if p["type"] != probTooLarge {
+		t.Errorf("oversized batch: %v", p)
+	}
+}
+
+// TestMatchServeImage: a picture posted as the body is hashed in memory
+// and its PDQ and sha256 hashes match; a body that is not a picture is
+// matched by its cryptographic hashes only, and the answer says why it
+// had no PDQ hash.
+func TestMatchServeImage(t *testing.T) {
+	f := startServe(t)
+	img, err := os.ReadFile(f.pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byKey(matchesOf(t, f.do(t, "POST", "/v1/lookup/image", string(img), 200)))
+	if len(got) != 2 || got["pdq:"+f.pdq].Distance != 0 || got["sha256:"+f.sha].List != listName {
+		t.Fatalf("picture: %+v", got)
+	}
+	ans := f.do(t, "POST", "/v1/lookup/image", "plain text, not a picture", 200)
+	if len(matchesOf(t, ans)) != 0 || ans["no_pdq"] == nil || ans["no_pdq"] == "" {
+		t.Errorf("not a picture: %v", ans)
+	}
+	f.do(t, "POST", "/v1/lookup/image?max_distance=-1", string(img), 400)
+}
