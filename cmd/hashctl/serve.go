@@ -9,14 +9,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/match"
 	"github.com/hashhub/hashhub/mirror"
+	"github.com/hashhub/hashhub/witness"
 )
 
 // Limits of hashctl match serve's request bodies: a batch of hash lines
@@ -47,6 +51,56 @@ type matchIndex struct {
 type matchService struct {
 	cur          atomic.Pointer[matchIndex]
 	allowExpired bool
+	// For re-pulls: the mirrors, their categories and the witness policy.
+	dirs     []string
+	category map[string]string
+	policy   *witness.Policy
+	// refreshing keeps one re-pull at a time.
+	refreshing sync.Mutex
+}
+
+// refresh re-pulls every mirror, verifying each step as hashctl pull
+// does, and when any mirror's version or expiry changed builds a new
+// index aside and swaps it in whole: lookups meanwhile answer from the
+// old one, never from a half-built one. A failed pull keeps the old
+// index (its expiry then decides when lookups answer 503).
+func (s *matchService) refresh(e *env, cl *client.Client) error {
+	s.refreshing.Lock()
+	defer s.refreshing.Unlock()
+	var errs []error
+	for _, dir := range s.dirs {
+		m, err := mirror.Open(dir)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", dir, err))
+			continue
+		}
+		m.WitnessPolicy = s.policy
+		if _, err := m.Pull(e.ctx, cl, clock(), nil); err != nil {
+			errs = append(errs, fmt.Errorf("pull %s: %w", dir, err))
+		}
+		m.Close()
+	}
+	old := s.cur.Load()
+	changed := false
+	for i, dir := range s.dirs {
+		st, err := peekState(dir)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if st.Version != old.states[i].Version || st.Expires != old.states[i].Expires {
+			changed = true
+		}
+	}
+	if changed {
+		// An expired mirror is loaded (with a warning): lookups answer
+		// 503 for it unless --allow-expired, as before the pull.
+		mi, err := e.loadMatchIndex(s.dirs, s.category, true)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		s.cur.Store(mi)
+	}
+	return errors.Join(errs...)
 }
 
 // cmdMatchServe serves hashctl match's lookups over HTTP, for a platform
@@ -59,6 +113,8 @@ func cmdMatchServe(e *env, args []string) error {
 	fs.Var(&cats, "category", "`LIST=CATEGORY`: the category to report for that list's matches (repeatable)")
 	addr := fs.String("addr", "127.0.0.1:8090", "`HOST:PORT` to listen on (loopback by default: answers reveal what the lists hold)")
 	allowExpired := fs.Bool("allow-expired", false, "keep answering from a mirror past its manifest's expiry (by default lookups then answer 503)")
+	interval := fs.Duration("pull-interval", 0, "re-pull every mirror this often (`DURATION`, e.g. 15m; with hashctl pull's credentials) and swap in the new index; 0 never pulls")
+	policyFile := fs.String("witness-policy", "", "JSON `FILE` of the witness policy each re-pull's checkpoints must meet, as hashctl pull --witness-policy")
 	e.g.register(fs)
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -82,12 +138,48 @@ func cmdMatchServe(e *env, args []string) error {
 		}
 		category[l] = v
 	}
+	if *interval < 0 {
+		return e.usagef("--pull-interval %s: use a positive duration, or 0 to never pull", *interval)
+	}
+	var policy *witness.Policy
+	if *policyFile != "" {
+		raw, err := os.ReadFile(*policyFile)
+		if err != nil {
+			return e.usagef("--witness-policy: %v", err)
+		}
+		if policy, err = witness.ParsePolicy(raw); err != nil {
+			return e.usagef("--witness-policy %s: %v", *policyFile, err)
+		}
+	}
+	var cl *client.Client
+	if *interval > 0 {
+		var err error
+		if cl, err = e.client(); err != nil {
+			return err
+		}
+	}
 	mi, err := e.loadMatchIndex(dirs, category, *allowExpired)
 	if err != nil {
 		return err
 	}
-	s := &matchService{allowExpired: *allowExpired}
+	s := &matchService{allowExpired: *allowExpired, dirs: dirs, category: category, policy: policy}
 	s.cur.Store(mi)
+	if cl != nil {
+		go func() {
+			t := time.NewTicker(*interval)
+			defer t.Stop()
+			for {
+				select {
+				case <-e.ctx.Done():
+					return
+				case <-t.C:
+					if err := s.refresh(e, cl); err != nil {
+						fmt.Fprintf(e.stderr, "hashctl match serve: %v (still answering from the index loaded before)\n", err)
+					}
+				}
+			}
+		}()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return e.usagef("--addr %s: %v", *addr, err)

@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashhub/hashhub/client"
+	"github.com/hashhub/hashhub/match"
 )
 
 // serveFixture is a real node's list, released and pulled into a mirror,
@@ -25,6 +27,7 @@ type serveFixture struct {
 	srv      *httptest.Server
 	svc      *matchService
 	pic      string
+	e        *env
 }
 
 func startServe(t *testing.T) *serveFixture {
@@ -53,11 +56,13 @@ func startServe(t *testing.T) *serveFixture {
 	f.dir = filepath.Join(t.TempDir(), "mirror")
 	ok(t, rn.pull(rn.url, f.dir, "--trust-on-first-use"))
 	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, g: &globals{}, cmd: lookup("match", "serve")}
-	mi, err := e.loadMatchIndex([]string{f.dir}, map[string]string{listName: "baseline"}, false)
+	f.e = e
+	cats := map[string]string{listName: "baseline"}
+	mi, err := e.loadMatchIndex([]string{f.dir}, cats, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc = &matchService{}
+	f.svc = &matchService{dirs: []string{f.dir}, category: cats}
 	f.svc.cur.Store(mi)
 	f.srv = httptest.NewServer(f.svc.handler())
 	t.Cleanup(f.srv.Close)
@@ -182,4 +187,56 @@ func TestMatchServeImage(t *testing.T) {
 		t.Errorf("not a picture: %v", ans)
 	}
 	f.do(t, "POST", "/v1/lookup/image?max_distance=-1", string(img), 400)
+}
+
+// TestMatchServeRefresh: a hash released at the node after the service
+// started matches after the service's next pull, without a restart; a
+// mirror past its manifest's expiry makes lookups answer 503.
+func TestMatchServeRefresh(t *testing.T) {
+	f := startServe(t)
+	q := "/v1/lookup?algo=sha256&value=" + sha("released later")
+	if ms := matchesOf(t, f.do(t, "GET", q, "", 200)); len(ms) != 0 {
+		t.Fatalf("before the release: %+v", ms)
+	}
+	f.rn.submit(t, "released later")
+	v2 := f.rn.build(t)
+	if ms := matchesOf(t, f.do(t, "GET", q, "", 200)); len(ms) != 0 {
+		t.Fatalf("released but not pulled yet: %+v", ms)
+	}
+	before := f.svc.cur.Load()
+	if err := f.svc.refresh(f.e, f.rn.plat); err != nil {
+		t.Fatal(err)
+	}
+	ms := matchesOf(t, f.do(t, "GET", q, "", 200))
+	if len(ms) != 1 || ms[0].Version != v2 || ms[0].Severity != "B" || ms[0].Category != "baseline" {
+		t.Fatalf("after the pull: %+v, want one match of version %d", ms, v2)
+	}
+	// The old index was swapped out whole, not changed in place.
+	if before == f.svc.cur.Load() || oldMatches(t, before, sha("released later")) != 0 {
+		t.Errorf("the index before the pull was changed in place")
+	}
+	// Nothing new: the same index stays.
+	cur := f.svc.cur.Load()
+	if err := f.svc.refresh(f.e, f.rn.plat); err != nil {
+		t.Fatal(err)
+	}
+	if f.svc.cur.Load() != cur {
+		t.Errorf("a pull that changed nothing rebuilt the index")
+	}
+
+	defer func() { clock = time.Now }()
+	clock = func() time.Time { return time.Now().AddDate(1, 0, 0) }
+	p := f.do(t, "GET", q, "", 503)
+	if p["type"] != probExpired {
+		t.Errorf("expired mirror: %v", p)
+	}
+}
+
+func oldMatches(t *testing.T, mi *matchIndex, value string) int {
+	t.Helper()
+	res, err := mi.ix.Lookup(match.Query{Algo: "sha256", Value: value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(res.Matches)
 }
