@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -15,6 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/ingest"
@@ -33,9 +37,10 @@ const (
 
 // Problem types of hashctl match serve, stable for clients to branch on.
 const (
-	probBadQuery = "urn:hashhub:problem:invalid-input"
-	probTooLarge = "urn:hashhub:problem:body-too-large"
-	probExpired  = "urn:hashhub:problem:mirror-expired"
+	probBadQuery     = "urn:hashhub:problem:invalid-input"
+	probTooLarge     = "urn:hashhub:problem:body-too-large"
+	probExpired      = "urn:hashhub:problem:mirror-expired"
+	probUnauthorized = "urn:hashhub:problem:unauthorized"
 )
 
 // matchIndex is what hashctl match serve answers from: one index built
@@ -57,6 +62,60 @@ type matchService struct {
 	policy   *witness.Policy
 	// refreshing keeps one re-pull at a time.
 	refreshing sync.Mutex
+	// token, when set, is the bearer token requests must carry.
+	token   string
+	metrics *serveMetrics
+}
+
+// serveMetrics are hashctl match serve's Prometheus metrics, in a
+// registry of their own (nothing process-wide).
+type serveMetrics struct {
+	reg     *prometheus.Registry
+	lookups *prometheus.CounterVec
+	matches prometheus.Counter
+}
+
+func newServeMetrics(s *matchService) *serveMetrics {
+	m := &serveMetrics{reg: prometheus.NewRegistry()}
+	m.lookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hashctl_match_lookups_total", Help: "Hashes looked up, by endpoint.",
+	}, []string{"endpoint"})
+	m.matches = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hashctl_match_matches_total", Help: "Matches answered.",
+	})
+	m.reg.MustRegister(m.lookups, m.matches, indexCollector{s})
+	return m
+}
+
+// indexCollector reports the current index's size and each mirror's
+// version and age, read when scraped.
+type indexCollector struct{ s *matchService }
+
+var (
+	descEntries = prometheus.NewDesc("hashctl_match_index_entries", "Entries in the index answering lookups.", nil, nil)
+	descVersion = prometheus.NewDesc("hashctl_match_mirror_version", "The version each mirror held when the index was built.", []string{"list"}, nil)
+	descAge     = prometheus.NewDesc("hashctl_match_mirror_age_seconds", "Seconds since the manifest of each mirror's version was created.", []string{"list"}, nil)
+	descExpires = prometheus.NewDesc("hashctl_match_mirror_expires_seconds", "Seconds until each mirror's manifest expires (negative: expired).", []string{"list"}, nil)
+)
+
+func (c indexCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descEntries
+	ch <- descVersion
+	ch <- descAge
+	ch <- descExpires
+}
+
+func (c indexCollector) Collect(ch chan<- prometheus.Metric) {
+	mi := c.s.cur.Load()
+	now := clock()
+	ch <- prometheus.MustNewConstMetric(descEntries, prometheus.GaugeValue, float64(mi.ix.Len()))
+	for _, st := range mi.states {
+		ch <- prometheus.MustNewConstMetric(descVersion, prometheus.GaugeValue, float64(st.Version), st.List)
+		if t, err := time.Parse(time.RFC3339, st.Created); err == nil {
+			ch <- prometheus.MustNewConstMetric(descAge, prometheus.GaugeValue, now.Sub(t).Seconds(), st.List)
+		}
+		ch <- prometheus.MustNewConstMetric(descExpires, prometheus.GaugeValue, st.ExpiresTime().Sub(now).Seconds(), st.List)
+	}
 }
 
 // refresh re-pulls every mirror, verifying each step as hashctl pull
@@ -114,6 +173,7 @@ func cmdMatchServe(e *env, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8090", "`HOST:PORT` to listen on (loopback by default: answers reveal what the lists hold)")
 	allowExpired := fs.Bool("allow-expired", false, "keep answering from a mirror past its manifest's expiry (by default lookups then answer 503)")
 	interval := fs.Duration("pull-interval", 0, "re-pull every mirror this often (`DURATION`, e.g. 15m; with hashctl pull's credentials) and swap in the new index; 0 never pulls")
+	tokenFile := fs.String("token-file", "", "`FILE` holding a bearer token every request but /healthz must carry (Authorization: Bearer TOKEN)")
 	policyFile := fs.String("witness-policy", "", "JSON `FILE` of the witness policy each re-pull's checkpoints must meet, as hashctl pull --witness-policy")
 	e.g.register(fs)
 	pos, err := parseInterleaved(fs, args)
@@ -163,6 +223,15 @@ func cmdMatchServe(e *env, args []string) error {
 		return err
 	}
 	s := &matchService{allowExpired: *allowExpired, dirs: dirs, category: category, policy: policy}
+	if *tokenFile != "" {
+		raw, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return e.usagef("--token-file: %v", err)
+		}
+		if s.token = strings.TrimSpace(string(raw)); s.token == "" {
+			return e.usagef("--token-file %s is empty", *tokenFile)
+		}
+	}
 	s.cur.Store(mi)
 	if cl != nil {
 		go func() {
@@ -218,15 +287,69 @@ func (e *env) loadMatchIndex(dirs []string, category map[string]string, allowExp
 }
 
 func (s *matchService) handler() http.Handler {
+	if s.metrics == nil {
+		s.metrics = newServeMetrics(s)
+	}
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.auth(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	mux.Handle("GET /m/lookup", s.auth(http.HandlerFunc(s.lookupHMA)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /v1/lookup", s.lookupGet)
-	mux.HandleFunc("POST /v1/lookup", s.lookupBatch)
-	mux.HandleFunc("POST /v1/lookup/image", s.lookupImage)
+	mux.Handle("GET /v1/lookup", s.auth(http.HandlerFunc(s.lookupGet)))
+	mux.Handle("POST /v1/lookup", s.auth(http.HandlerFunc(s.lookupBatch)))
+	mux.Handle("POST /v1/lookup/image", s.auth(http.HandlerFunc(s.lookupImage)))
 	return mux
+}
+
+// auth refuses a request without the bearer token, when there is one.
+func (s *matchService) auth(h http.Handler) http.Handler {
+	if s.token == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			problem(w, http.StatusUnauthorized, probUnauthorized, "unauthorized", "this service wants Authorization: Bearer TOKEN (the one in its --token-file)")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// hmaMatch is one match in the shape Hasher-Matcher-Actioner's
+// /m/lookup answers: per bank (here: list), the matched content and
+// distance.
+type hmaMatch struct {
+	BankContentID string `json:"bank_content_id"`
+	Distance      string `json:"distance"`
+}
+
+// lookupHMA answers GET /m/lookup?signal_type=pdq&signal=HEX as
+// Hasher-Matcher-Actioner does, so a platform's existing HMA client can
+// point at this service: {LIST: [{bank_content_id, distance}]}.
+func (s *matchService) lookupHMA(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	algo := q.Get("signal_type")
+	if algo == "video_md5" {
+		algo = "md5"
+	}
+	mi := s.index(w)
+	if mi == nil {
+		return
+	}
+	var ans lookupAnswer
+	if err := s.add(&ans, mi.ix, match.Query{Algo: algo, Value: q.Get("signal")}, "", "hma"); err != nil {
+		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
+		return
+	}
+	out := map[string][]hmaMatch{}
+	for _, m := range ans.Matches {
+		out[m.List] = append(out[m.List], hmaMatch{BankContentID: m.Key, Distance: strconv.Itoa(m.Distance)})
+	}
+	serveJSON(w, out)
 }
 
 // lookupAnswer is a lookup's answer: the matches, in hashctl match's
@@ -294,7 +417,7 @@ func (s *matchService) lookupGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ans lookupAnswer
-	if err := ans.add(mi.ix, match.Query{Algo: q.Get("algo"), Value: q.Get("value"), Quality: quality, MaxDistance: maxDist, LowQuality: low}, ""); err != nil {
+	if err := s.add(&ans, mi.ix, match.Query{Algo: q.Get("algo"), Value: q.Get("value"), Quality: quality, MaxDistance: maxDist, LowQuality: low}, "", "get"); err != nil {
 		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 		return
 	}
@@ -350,7 +473,7 @@ func (s *matchService) lookupBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	ans := lookupAnswer{Matches: []matchLine{}}
 	for i, q := range qs {
-		if err := ans.add(mi.ix, q, files[i]); err != nil {
+		if err := s.add(&ans, mi.ix, q, files[i], "batch"); err != nil {
 			problem(w, http.StatusBadRequest, probBadQuery, "bad hash line", err.Error())
 			return
 		}
@@ -388,12 +511,23 @@ func (s *matchService) lookupImage(w http.ResponseWriter, r *http.Request) {
 	}
 	ans := lookupAnswer{Matches: []matchLine{}, NoPDQ: note}
 	for _, l := range lines {
-		if err := ans.add(mi.ix, match.Query{Algo: l.Algo, Value: l.Value, Quality: l.Quality, MaxDistance: maxDist, LowQuality: low}, ""); err != nil {
+		if err := s.add(&ans, mi.ix, match.Query{Algo: l.Algo, Value: l.Value, Quality: l.Quality, MaxDistance: maxDist, LowQuality: low}, "", "image"); err != nil {
 			problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 			return
 		}
 	}
 	serveJSON(w, ans)
+}
+
+// add looks q up, appends its matches and counts both.
+func (s *matchService) add(a *lookupAnswer, ix *match.Index, q match.Query, file, endpoint string) error {
+	n := len(a.Matches)
+	err := a.add(ix, q, file)
+	if err == nil {
+		s.metrics.lookups.WithLabelValues(endpoint).Inc()
+		s.metrics.matches.Add(float64(len(a.Matches) - n))
+	}
+	return err
 }
 
 // add looks q up and appends its matches.

@@ -240,3 +240,87 @@ func oldMatches(t *testing.T, mi *matchIndex, value string) int {
 	}
 	return len(res.Matches)
 }
+
+// TestMatchServeMetricsTokenHMA: /metrics counts lookups and matches and
+// reports the index size and each mirror's version; with a token, a
+// request without it is refused (401) and /healthz still answers; the
+// HMA-shaped /m/lookup answers per list.
+func TestMatchServeMetricsTokenHMA(t *testing.T) {
+	f := startServe(t)
+	f.do(t, "GET", "/v1/lookup?algo=pdq&value="+f.near, "", 200)
+	f.do(t, "GET", "/v1/lookup?algo=pdq&value="+invert(f.pdq), "", 200)
+
+	hma := f.do(t, "GET", "/m/lookup?signal_type=pdq&signal="+f.near, "", 200)
+	b, _ := json.Marshal(hma)
+	var got map[string][]hmaMatch
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[listName]) != 1 || got[listName][0].BankContentID != "pdq:"+f.pdq || got[listName][0].Distance != "3" {
+		t.Errorf("HMA lookup: %s", b)
+	}
+	if p := f.do(t, "GET", "/m/lookup?signal_type=pdq&signal=12", "", 400); p["type"] != probBadQuery {
+		t.Errorf("HMA bad signal: %v", p)
+	}
+
+	resp, err := http.Get(f.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	st, err := peekState(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`hashctl_match_lookups_total{endpoint="get"} 2`,
+		`hashctl_match_lookups_total{endpoint="hma"} 1`,
+		`hashctl_match_matches_total 2`,
+		`hashctl_match_index_entries 2`,
+		fmt.Sprintf(`hashctl_match_mirror_version{list=%q} %d`, listName, st.Version),
+		`hashctl_match_mirror_age_seconds{list=`,
+	} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, raw)
+		}
+	}
+
+	// A token: requests without it are refused, with it answered.
+	tok := &matchService{dirs: f.svc.dirs, category: f.svc.category, token: "s3cret"}
+	tok.cur.Store(f.svc.cur.Load())
+	ts := httptest.NewServer(tok.handler())
+	defer ts.Close()
+	for _, h := range []string{"", "Bearer wrong", "s3cret"} {
+		req, _ := http.NewRequest("GET", ts.URL+"/v1/lookup?algo=pdq&value="+f.pdq, nil)
+		if h != "" {
+			req.Header.Set("Authorization", h)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("Authorization %q: status %d", h, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/v1/lookup?algo=pdq&value="+f.pdq, nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("with the token: status %d", resp.StatusCode)
+	}
+	resp, err = http.Get(ts.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/healthz with a token set: status %d", resp.StatusCode)
+	}
+}
