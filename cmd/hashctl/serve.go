@@ -254,7 +254,11 @@ func cmdMatchServe(e *env, args []string) error {
 		return e.usagef("--addr %s: %v", *addr, err)
 	}
 	fmt.Fprintf(e.stderr, "hashctl match serve: listening on http://%s (%d entries)\n", ln.Addr(), mi.ix.Len())
-	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() && s.token == "" {
+		fmt.Fprintf(e.stderr, "hashctl match serve: warning: %s is not loopback and there is no --token-file: anyone who reaches it learns what the lists hold\n", ln.Addr())
+	}
+	// Bounded reads: a slow client cannot hold a connection open forever.
+	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-e.ctx.Done()
 		srv.Close()

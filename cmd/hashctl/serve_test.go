@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -187,6 +188,10 @@ func TestMatchServeImage(t *testing.T) {
 		t.Errorf("not a picture: %v", ans)
 	}
 	f.do(t, "POST", "/v1/lookup/image?max_distance=-1", string(img), 400)
+	big := append(img, make([]byte, maxImageBody)...)
+	if p := f.do(t, "POST", "/v1/lookup/image", string(big), 413); p["type"] != probTooLarge {
+		t.Errorf("oversized image: %v", p)
+	}
 }
 
 // TestMatchServeRefresh: a hash released at the node after the service
@@ -322,5 +327,52 @@ func TestMatchServeMetricsTokenHMA(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("/healthz with a token set: status %d", resp.StatusCode)
+	}
+}
+
+// TestMatchServeCommand runs hashctl match serve itself on a real
+// listener: it answers a lookup, and stops when its context ends. Bad
+// flags are usage errors before anything listens.
+func TestMatchServeCommand(t *testing.T) {
+	f := startServe(t)
+	fails(t, hashctl(nil, "match", "serve"), 2, "missing --dir")
+	fails(t, hashctl(nil, "match", "serve", "--dir", t.TempDir()), 2, "not a mirror")
+	fails(t, hashctl(nil, "match", "serve", "--dir", f.dir, "--pull-interval", "-1s"), 2, "--pull-interval")
+	empty := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, hashctl(nil, "match", "serve", "--dir", f.dir, "--token-file", empty), 2, "is empty")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: io.Discard, stderr: pw, g: &globals{}}
+		done <- e.dispatch([]string{"match", "serve", "--dir", f.dir, "--addr", "127.0.0.1:0"})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	_, rest, ok := strings.Cut(line, "listening on ")
+	if !ok {
+		t.Fatalf("no address in %q", line)
+	}
+	base := strings.Fields(rest)[0]
+	resp, err := http.Get(base + "/v1/lookup?algo=sha256&value=" + f.sha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"key":"sha256:`+f.sha) {
+		t.Errorf("lookup: %d %s", resp.StatusCode, b)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("after its context ended: %v", err)
 	}
 }
