@@ -181,7 +181,12 @@ func hashFile(path string, want map[string]bool) (lines []hashLine, note string,
 		return nil, "", err
 	}
 	defer f.Close()
+	return hashReader(f, path, want)
+}
 
+// hashReader is hashFile on a reader (hashctl match serve hashes request
+// bodies in memory this way); name is the lines' file.
+func hashReader(f io.Reader, path string, want map[string]bool) (lines []hashLine, note string, err error) {
 	var sums []hash.Hash
 	var names []string
 	for _, a := range hashAlgos[1:] {

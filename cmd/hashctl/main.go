@@ -92,6 +92,7 @@ func init() {
 		{"hash", "FILE|DIR... [--algo pdq|md5|sha1|sha256]..", "hash pictures and files locally: PDQ, md5, sha1, sha256 as import lines (nothing is sent)", cmdHash},
 
 		{"match", "--dir DIR [--dir DIR..] [--max-distance N] [--low-quality] [--allow-expired] [--category LIST=C].. [FILE|- | --images FILE|DIR...]", "match hash lines, or pictures hashed in memory, against local mirrors (nothing is sent); exit 0 a match, 1 none, 2 an error", cmdMatch},
+		{"match serve", "--dir DIR [--dir DIR..] [--addr HOST:PORT] [--pull-interval D [--witness-policy FILE]] [--token-file FILE] [--allow-expired] [--category LIST=C]..", "serve lookups against local mirrors over HTTP on loopback (GET/POST /v1/lookup, POST /v1/lookup/image, GET /m/lookup, /metrics, /healthz)", cmdMatchServe},
 
 		{"pull", "--list NAME --dir DIR [--key FILE --log-key KEY | --trust-on-first-use] [--witness-policy FILE]", "pull a list's signed releases into a local mirror, verifying each (platforms)", cmdPull},
 		{"verify", "--dir DIR [--allow-expired]", "re-check a local mirror offline: signatures, hash chain, checkpoint, set root", cmdVerify},
