@@ -10,14 +10,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,11 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/ingest"
-	"github.com/hashhub/hashhub/lists"
-	"github.com/hashhub/hashhub/node"
-	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/scripts/bench/benchnode"
 )
 
 func main() {
@@ -46,57 +39,13 @@ func main() {
 func out(k string, v any) { fmt.Printf("%s=%v\n", k, v) }
 
 func run(n, queries int, hashctl string) error {
-	work, err := os.MkdirTemp("", "matchclibench")
+	bn, err := benchnode.Start("matchclibench", "MATCHBENCH_KEEP", 1)
 	if err != nil {
 		return err
 	}
-	if os.Getenv("MATCHBENCH_KEEP") == "" {
-		defer os.RemoveAll(work)
-	} else {
-		out("work", work)
-	}
-	dir := filepath.Join(work, "node")
-	creds, err := node.Init(dir, "bench", "NL")
-	if err != nil {
-		return err
-	}
-	nd, err := node.Open(dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	defer nd.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go nd.Serve(ctx, ln)
-	url := "http://" + ln.Addr().String()
-	h := nd.Hub
-	orgList, err := h.Orgs("", 10)
-	if err != nil {
-		return err
-	}
-	admin := hub.Actor{User: "bench-admin", Org: orgList[0].ID, Role: orgs.Admin, Jurisdiction: "NL"}
-	hot, err := h.CreateOrg(admin, orgs.Org{Name: "Hotline", Kind: orgs.Hotline, Jurisdiction: "NL"})
-	if err != nil {
-		return err
-	}
-	u1, _ := h.CreateUser(admin, hot.ID, "Analyst One")
-	a1 := hub.Actor{User: u1.User.ID, Org: hot.ID, Role: orgs.Hotline, Jurisdiction: "NL"}
-	plat, err := h.CreateOrg(admin, orgs.Org{Name: "Platform", Kind: orgs.Platform, Jurisdiction: "IE"})
-	if err != nil {
-		return err
-	}
-	pu, err := h.CreateUser(admin, plat.ID, "Puller")
-	if err != nil {
-		return err
-	}
-	if _, err := h.CreateList(admin, lists.List{Name: "bench", Policy: lists.Policy{MinAssessments: 1},
-		Readers: lists.Readers{Roles: []orgs.Role{orgs.Platform}}}); err != nil {
-		return err
-	}
+	defer bn.Close()
+	work, url, h, admin, credFile := bn.Work, bn.URL, bn.Hub, bn.Admin, bn.CredFile
+	a1 := bn.Analysts[0]
 	rng := rand.New(rand.NewPCG(1, 2))
 	raw := make([]byte, 32)
 	random := func() []byte {
@@ -123,18 +72,12 @@ func run(n, queries int, hashctl string) error {
 		return err
 	}
 	debug.FreeOSMemory()
-	credFile := filepath.Join(work, "platform.json")
-	cj, _ := json.Marshal(map[string]string{"client_id": pu.ClientID, "client_secret": pu.ClientSecret})
-	if err := os.WriteFile(credFile, cj, 0o600); err != nil {
-		return err
-	}
-	_ = creds
 	mirrorDir := filepath.Join(work, "mirror")
 	pull := exec.Command(hashctl, "pull", "--list", "bench", "--dir", mirrorDir, "--trust-on-first-use", "--server", url, "--credentials", credFile)
 	if o, err := pull.CombinedOutput(); err != nil {
 		return fmt.Errorf("pull: %v\n%s", err, o)
 	}
-	cancel() // nothing below talks to the node
+	bn.Stop() // nothing below talks to the node
 
 	timed := func(label string, input []byte) error {
 		timeFile := filepath.Join(work, "time.txt")
