@@ -491,7 +491,7 @@ func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer,
 			return err
 		}
 		res, err := s.Hub.ApplyPeerStep(&hub.PeerStep{Peer: peer, List: list, Version: st.Version, Snapshot: st.Snapshot,
-			Changes: st.Changes, Records: recs.signed})
+			Changes: st.Changes, Range: st.Range, Records: recs.signed})
 		if err != nil {
 			return err
 		}

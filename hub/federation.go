@@ -34,7 +34,10 @@ type PeerStep struct {
 	// Snapshot marks a version reached from a snapshot.
 	Snapshot bool
 	Changes  []release.Change
-	Records  []records.Signed
+	// Range, if set, yields the changes in place of Changes, so that a
+	// step of a large list is read as it is imported, not held twice.
+	Range   func(fn func(release.Change) error) error
+	Records []records.Signed
 }
 
 // StepResult says what importing a step did.
@@ -111,15 +114,28 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 		recs []int32
 	}
 	stepWork := make([]work, 0, len(st.Changes))
-	for i := range st.Changes {
-		c := &st.Changes[i]
+	each := st.Range
+	if each == nil {
+		each = func(fn func(release.Change) error) error {
+			for i := range st.Changes {
+				if err := fn(st.Changes[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if err := each(func(c release.Change) error {
 		if c.Op == release.OpRemove {
-			continue
+			return nil
 		}
 		h := hashes.Hash{Algo: c.Algo, Value: c.Value, Quality: c.Quality}
 		w := work{h: h}
 		copy(w.ik[:], store.IndexKey(h))
 		stepWork = append(stepWork, w)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	now := s.now().UTC()
 	err = s.db.Update(func(tx *store.Tx) error {

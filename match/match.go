@@ -299,21 +299,23 @@ func (ix *Index) Apply(list string, version uint64, changes []release.Change) er
 
 func (ix *Index) apply(list string, version uint64, changes []release.Change) error {
 	for i := range changes {
-		c := &changes[i]
-		var err error
-		switch c.Op {
-		case release.OpAdd, release.OpUpdate:
-			err = ix.add(itemEntry(list, version, &c.Item))
-		case release.OpRemove:
-			_, err = ix.remove(list, c.Algo, c.Value)
-		default:
-			err = fmt.Errorf("%w: op %q", ErrBadEntry, c.Op)
-		}
-		if err != nil {
-			return fmt.Errorf("change %d (%s): %w", i+1, c.Key(), err)
+		if err := ix.applyOne(list, version, &changes[i]); err != nil {
+			return fmt.Errorf("change %d (%s): %w", i+1, changes[i].Key(), err)
 		}
 	}
 	return nil
+}
+
+// applyOne applies one change of list's version.
+func (ix *Index) applyOne(list string, version uint64, c *release.Change) error {
+	switch c.Op {
+	case release.OpAdd, release.OpUpdate:
+		return ix.add(itemEntry(list, version, &c.Item))
+	case release.OpRemove:
+		_, err := ix.remove(list, c.Algo, c.Value)
+		return err
+	}
+	return fmt.Errorf("%w: op %q", ErrBadEntry, c.Op)
 }
 
 // RemoveList drops every entry of list (before a snapshot replaces it).

@@ -104,6 +104,13 @@ func (ix *Index) Importer(category string) func(*mirror.AppliedStep) error {
 		if s.Snapshot {
 			ix.removeList(s.List)
 		}
-		return ix.apply(s.List, s.Version, s.Changes)
+		i := 0
+		return s.Range(func(c release.Change) error {
+			i++
+			if err := ix.applyOne(s.List, s.Version, &c); err != nil {
+				return fmt.Errorf("change %d (%s): %w", i, c.Key(), err)
+			}
+			return nil
+		})
 	}
 }

@@ -206,15 +206,37 @@ type Mirror struct {
 	// the mirror never holds a version its importer has not taken. A node
 	// uses it to import a peer's list (package federation).
 	Importer func(*AppliedStep) error
+	// Batch overrides DefaultBatch, the snapshot lines one transaction
+	// stages (0 keeps the default).
+	Batch int
 }
 
 // AppliedStep is one verified version as an importer sees it: the lines
 // that took the mirror there (every entry as an add after a snapshot).
+// Read them with Range: a delta's are in Changes, a snapshot's are read
+// from the spooled download as they are ranged over, so that an importer
+// of a large list need not hold it (Changes is nil then).
 type AppliedStep struct {
 	List     string
 	Version  uint64
 	Snapshot bool
 	Changes  []release.Change
+	// lines, if set, yields the snapshot's lines in order.
+	lines func(fn func(release.Change) error) error
+}
+
+// Range calls fn with each change of the step, in order, stopping at the
+// first error fn returns. A snapshot is read again on each call.
+func (s *AppliedStep) Range(fn func(release.Change) error) error {
+	if s.lines != nil {
+		return s.lines(fn)
+	}
+	for _, c := range s.Changes {
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // State is what a mirror holds, as recorded.

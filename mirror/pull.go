@@ -192,6 +192,14 @@ func (m *Mirror) Pull(ctx context.Context, src Source, now time.Time, progress f
 		if err := checkChain(prev, cur); err != nil {
 			return res, at(v, err)
 		}
+		if v == 1 && latest == 1 && cur.m.Delta.Adds > uint64(m.batch()) {
+			// A first version larger than a batch: its snapshot (the
+			// latest, so the node keeps it) is the same entries, checked
+			// against the same signed set root, and loads in batches
+			// where the delta would be one transaction.
+			progress(fmt.Sprintf("version 1: %d entries, loading the snapshot in batches of %d lines", cur.m.Entries, m.batch()))
+			return res, at(v, m.catchUp(ctx, src, st, []*verified{cur}, cp, res, progress))
+		}
 		rc, err := src.Delta(ctx, st.List, v-1, v)
 		if status(err) == http.StatusGone {
 			progress(fmt.Sprintf("version %d: the node no longer keeps the delta from %d; catching up from the snapshot", v, v-1))
@@ -640,8 +648,9 @@ func (m *Mirror) catchUpFrom(ctx context.Context, src Source, st *State, first *
 }
 
 // catchUp loads the snapshot of the last manifest of chain (all verified
-// and chained) in place of the mirror's contents, in one transaction with
-// the manifests.
+// and chained) in place of the mirror's contents: verified while it
+// downloads, staged in batches (stage.go), then swapped in with the
+// manifests in one transaction.
 func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*verified, cp *translog.Checkpoint, res *Result, progress func(string)) error {
 	top := chain[len(chain)-1]
 	v := top.m.Version
@@ -658,42 +667,40 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 		return err
 	}
 	defer sp.Close()
+	digest := release.Digest(top.raw)
+	done, err := m.prepareStage(digest, top.m.Entries)
+	if err != nil {
+		return fmt.Errorf("stage snapshot: %w", err)
+	}
 	r, err := sp.reader()
 	if err != nil {
 		return err
 	}
-	var count uint64
+	if err := m.stageSnapshot(r, done, top.m.Entries, v, progress); err != nil {
+		return fmt.Errorf("stage snapshot: %w", err)
+	}
+	count := top.m.Entries
 	err = m.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bIndex) != nil {
-			if err := tx.DeleteBucket(bIndex); err != nil {
-				return err
-			}
-		}
-		for _, b := range [][]byte{bMembers, bLeaves, bTree} {
-			if err := tx.DeleteBucket(b); err != nil {
-				return err
-			}
-			if _, err := tx.CreateBucket(b); err != nil {
-				return err
-			}
-		}
-		var imported []release.Change
-		var collect func(release.Item) error
 		if m.Importer != nil {
-			collect = func(it release.Item) error {
-				imported = append(imported, release.Change{Op: release.OpAdd, Item: it})
-				return nil
-			}
-		}
-		var err error
-		count, err = storeSnapshot(tx, r, collect)
-		if err != nil {
-			return err
-		}
-		if m.Importer != nil {
-			if err := m.Importer(&AppliedStep{List: st.List, Version: v, Snapshot: true, Changes: imported}); err != nil {
+			step := &AppliedStep{List: st.List, Version: v, Snapshot: true, lines: func(fn func(release.Change) error) error {
+				r, err := sp.reader()
+				if err != nil {
+					return err
+				}
+				return readLines(r, func(n int, line []byte) error {
+					it, err := release.ParseItem(line)
+					if err != nil {
+						return fmt.Errorf("%w: spooled snapshot line %d: %w", ErrCorrupt, n, err)
+					}
+					return fn(release.Change{Op: release.OpAdd, Item: it})
+				})
+			}}
+			if err := m.Importer(step); err != nil {
 				return fmt.Errorf("%w: %w", ErrImport, err)
 			}
+		}
+		if err := swapStage(tx, digest, count); err != nil {
+			return err
 		}
 		if st.Version == 0 {
 			// The verified chain begins with its first manifest: version 1
@@ -709,12 +716,17 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 		}
 		return nil
 	})
+	m.dropMapped()
 	if err != nil {
 		return err
 	}
 	m.tree = tree
 	prevEntries := res.Entries
 	step := Step{Version: v, Entries: count, Snapshot: true}
+	if st.Version == 0 && chain[0].m.Version == 1 {
+		// A whole chain from version 1: every entry is an add.
+		step.Adds = count
+	}
 	res.record(step, top, cp)
 	progress(fmt.Sprintf("version %d: loaded from the snapshot, %d entries (was %d), set root %s", v, count, prevEntries, top.m.SetRoot))
 	return nil

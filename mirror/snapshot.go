@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/setroot"
 )
@@ -143,59 +141,4 @@ func (m *Mirror) spoolSnapshot(body io.Reader, man *release.Manifest) (*spool, *
 		return nil, nil, err
 	}
 	return sp, chk.tree, nil
-}
-
-// storeSnapshot writes a verified snapshot's members, leaves and bucket
-// digests into fresh buckets, in the order they come (key order for all
-// three). The spool holds exactly the lines spoolSnapshot checked, so a
-// line is not parsed again unless fn needs its item (fn nil: no item).
-func storeSnapshot(tx *bolt.Tx, r io.Reader, fn func(release.Item) error) (uint64, error) {
-	members, lb, tb := tx.Bucket(bMembers), tx.Bucket(bLeaves), tx.Bucket(bTree)
-	var count uint64
-	cur := -1
-	var set leafSet
-	flush := func() error {
-		if cur < 0 {
-			return nil
-		}
-		k := []byte{byte(cur >> 8), byte(cur)}
-		d := set.digest()
-		if err := lb.Put(k, set.encode()); err != nil {
-			return err
-		}
-		set = leafSet{}
-		return tb.Put(k, d[:])
-	}
-	err := readLines(r, func(n int, line []byte) error {
-		key, ok := release.LineKey(line)
-		if !ok {
-			return fmt.Errorf("%w: spooled snapshot line %d", ErrCorrupt, n)
-		}
-		if fn != nil {
-			it, err := release.ParseItem(line)
-			if err != nil {
-				return fmt.Errorf("%w: spooled snapshot line %d: %w", ErrCorrupt, n, err)
-			}
-			if err := fn(it); err != nil {
-				return err
-			}
-		}
-		b, fp := keyBucket(key)
-		if int(b) != cur {
-			if err := flush(); err != nil {
-				return err
-			}
-			cur = int(b)
-		}
-		leaf := setroot.LeafHash(line)
-		set.leaves = append(set.leaves, leaf)
-		set.fps = append(set.fps, fp)
-		count++
-		// bbolt keeps the value until the commit: line is reused.
-		return members.Put(memberKeyOf(b, &leaf), bytes.Clone(line))
-	})
-	if err == nil {
-		err = flush()
-	}
-	return count, err
 }

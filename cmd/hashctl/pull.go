@@ -30,6 +30,7 @@ func cmdPull(e *env, args []string) error {
 	logKey := fs.String("log-key", "", "the node's log verifier `KEY` (name+hash+base64), obtained out of band, to pin on the first pull")
 	policyFile := fs.String("witness-policy", "", "JSON `FILE` naming witnesses (name, verifier_key, jurisdiction), the quorum and min_jurisdictions a checkpoint's cosignatures must meet")
 	maxBytes := fs.Int64("max-bytes", mirror.DefaultMaxBytes, "the most `BYTES` one delta or snapshot may have, whatever its signed manifest says (a snapshot is also bounded by its entry count)")
+	batch := fs.Int("batch", mirror.DefaultBatch, "the most snapshot `LINES` one transaction writes when a snapshot is loaded (bounds memory; an interrupted load resumes from the last batch)")
 	tofu := fs.Bool("trust-on-first-use", false, "on the first pull, pin whatever keys the node serves at /v1/keys (their fingerprints are printed); later pulls use the pinned keys")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
@@ -39,6 +40,9 @@ func cmdPull(e *env, args []string) error {
 	}
 	if *maxBytes <= 0 {
 		return e.usagef("--max-bytes must be positive")
+	}
+	if *batch <= 0 {
+		return e.usagef("--batch must be positive")
 	}
 	var policy *witness.Policy
 	if *policyFile != "" {
@@ -109,6 +113,7 @@ func cmdPull(e *env, args []string) error {
 	progress := func(s string) { fmt.Fprintf(e.stderr, "  %s\n", s) }
 	m.WitnessPolicy = policy
 	m.MaxBytes = *maxBytes
+	m.Batch = *batch
 	res, perr := m.Pull(e.ctx, cl, clock(), progress)
 	if perr != nil && discard != nil && (res == nil || res.Version == 0) {
 		m.Close()
