@@ -75,6 +75,10 @@ type Syncer struct {
 	// download, for peers registered without caps of their own (0: the
 	// defaults; see records.go).
 	MaxStepBytes, MaxRecordsBytes int64
+	// Batch is the most lines one transaction of a peer's snapshot
+	// writes into its mirror (0: mirror.DefaultBatch); the node's store
+	// takes the entries in batches of Hub.PeerBatch.
+	Batch int
 	// OnApplied runs after a step changed entries here (the node uses it
 	// to publish its own lists promptly).
 	OnApplied func()
@@ -302,10 +306,17 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 				return // a local problem: retrying will not help
 			}
 			m.MaxBytes = s.stepCap(p)
+			m.Batch = s.Batch
 			m.Importer = s.importer(ctx, cl, p, list)
 		}
 		s.setHealth(k, func(h *peers.SyncStatus) { h.LastAttempt = time.Now().UTC() })
-		res, err := m.Pull(ctx, cl, time.Now(), nil)
+		res, err := m.Pull(ctx, cl, time.Now(), func(msg string) {
+			// A snapshot loads in batches: a long catch-up says how far
+			// it is (and where it resumes after a restart).
+			if strings.Contains(msg, ": staged ") || strings.Contains(msg, ": resuming ") {
+				log.Info("peer sync: " + msg)
+			}
+		})
 		if noReleaseYet(err) && ctx.Err() == nil {
 			// Nothing to verify yet: wait for the first release with a long
 			// poll rather than a growing backoff.

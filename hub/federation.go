@@ -20,6 +20,11 @@ import (
 	"github.com/hashhub/hashhub/store"
 )
 
+// DefaultPeerBatch is how many entries one transaction of a peer's
+// snapshot step writes (Service.PeerBatch overrides it): it bounds the
+// memory a catch-up's store transaction holds.
+const DefaultPeerBatch = 50_000
+
 // ErrForgedRecord is wrapped when a peer relays a record whose signature
 // does not verify with its origin's key: the whole step is refused.
 var ErrForgedRecord = errors.New("forged record")
@@ -138,12 +143,15 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 		return nil, err
 	}
 	now := s.now().UTC()
-	err = s.db.Update(func(tx *store.Tx) error {
-		*res = StepResult{Version: st.Version, Records: res.Records, Own: res.Own, Unknown: res.Unknown}
-		if tx.PeerCursor(st.Peer, st.List) >= st.Version && !st.Snapshot {
-			return nil
-		}
-		res.Applied = true
+	// plan finds which records apply to which entries; put writes the
+	// entries of ws; finish stores the records, the cursor and the audit
+	// line. A step is one transaction of the three, except a snapshot
+	// step with more entries to write than PeerBatch: its entries are
+	// written PeerBatch to a transaction first, and the records and the
+	// cursor in the last. A crash in between leaves the cursor and the
+	// records as they were, so the step is applied again in full
+	// (applying a record is idempotent) and finds the same records fresh.
+	plan := func(tx *store.Tx) []work {
 		// Which records apply to which keys: every key of the step; and,
 		// for a record not held before, every key this node already has
 		// (a retraction of an entry whose line did not change).
@@ -174,14 +182,14 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 					ws = append(ws, w)
 				}
 			}
-			if err := tx.PutRecord(r.Origin, r.Seq, recs[i].signed); err != nil {
-				return err
-			}
 		}
 		// Write entries in index order (bbolt's fast path); entries no
 		// record speaks of are not created.
 		ws = slices.DeleteFunc(ws, func(w work) bool { return len(w.recs) == 0 })
 		slices.SortFunc(ws, func(x, y work) int { return bytes.Compare(x.ik[:], y.ik[:]) })
+		return ws
+	}
+	put := func(tx *store.Tx, ws []work) error {
 		for i := range ws {
 			w := &ws[i]
 			e, err := tx.EntryByIndexKey(w.ik[:], w.h)
@@ -215,10 +223,55 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 				return err
 			}
 		}
+		return nil
+	}
+	finish := func(tx *store.Tx) error {
+		for i := range recs {
+			if err := tx.PutRecord(recs[i].rec.Origin, recs[i].rec.Seq, recs[i].signed); err != nil {
+				return err
+			}
+		}
 		if err := tx.SetPeerCursor(st.Peer, st.List, st.Version); err != nil {
 			return err
 		}
 		return record(tx, audit.System, now, "peer.apply", fmt.Sprintf("%s/%s@%d", st.Peer, st.List, st.Version), res)
+	}
+	batch := cmp.Or(s.PeerBatch, DefaultPeerBatch)
+	if st.Snapshot && len(stepWork) > batch {
+		var ws []work
+		if err := s.db.View(func(tx *store.Tx) error {
+			ws = plan(tx)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		*res = StepResult{Version: st.Version, Records: res.Records, Own: res.Own, Unknown: res.Unknown, Applied: true}
+		for len(ws) > batch {
+			if err := s.db.Update(func(tx *store.Tx) error { return put(tx, ws[:batch]) }); err != nil {
+				return nil, err
+			}
+			ws = ws[batch:]
+		}
+		if err := s.db.Update(func(tx *store.Tx) error {
+			if err := put(tx, ws); err != nil {
+				return err
+			}
+			return finish(tx)
+		}); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	err = s.db.Update(func(tx *store.Tx) error {
+		*res = StepResult{Version: st.Version, Records: res.Records, Own: res.Own, Unknown: res.Unknown}
+		if tx.PeerCursor(st.Peer, st.List) >= st.Version && !st.Snapshot {
+			return nil
+		}
+		res.Applied = true
+		if err := put(tx, plan(tx)); err != nil {
+			return err
+		}
+		return finish(tx)
 	})
 	if err != nil {
 		return nil, err

@@ -66,6 +66,8 @@ type Service struct {
 	pub    *Publisher
 	// recordKey signs the records of what this node's analysts say.
 	recordKey ed25519.PrivateKey
+	// PeerBatch overrides DefaultPeerBatch (0 keeps the default).
+	PeerBatch int
 	// released wakes long polls on a list's latest release;
 	// peersChanged wakes the peer syncer.
 	released     notifier

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -43,9 +45,10 @@ func Verify(dir string, now time.Time) (*Report, error) {
 // trusting nothing a pull recorded: every stored manifest's signature and
 // the hash chain and version sequence between them, the stored
 // checkpoint's signature and the current manifest's inclusion in it, the
-// index against the members, and the set root and entry count recomputed
-// from scratch (setroot.Compute, not the incremental tree) against the
-// current manifest's.
+// stored leaves against the members, and the set root and entry count
+// recomputed from scratch (every bucket digest from the members' lines,
+// not from the stored leaves or the incremental tree) against the current
+// manifest's.
 //
 // Expiry is checked last: an error wrapping ErrExpired comes with a full
 // report and means every other check passed, so a caller may treat it as
@@ -141,73 +144,57 @@ func (m *Mirror) verifyCheckpoint(tx *bolt.Tx, cur *verified) error {
 	return nil
 }
 
-// verifyContents recomputes the set root from the members and checks the
-// stored leaves and the incremental tree against them.
+// verifyContents recomputes every bucket digest from the members' lines
+// and checks the stored leaves and the incremental tree against them. It
+// streams: the members are read in order, one set-root bucket at a time,
+// in as many parts of the bucket range as there are cores (each in its
+// own read transaction of the same committed state: the caller's, which
+// Verify holds open, keeps it from being freed), and the mapped pages
+// read are let go as it goes, so memory does not grow with the list.
 func (m *Mirror) verifyContents(tx *bolt.Tx, st *State, cur *verified) error {
-	members, lb := tx.Bucket(bMembers), tx.Bucket(bLeaves)
-	var bad error
-	// The members of one bucket must be its stored leaves, in order, each
-	// with its key's fingerprint.
-	curBucket, pos := -1, 0
-	var set *leafSet
-	finish := func() bool {
-		if set != nil && pos != len(set.leaves) {
-			bad = fmt.Errorf("%w: set-root bucket %d has %d stored leaves and %d members", ErrCorrupt, curBucket, len(set.leaves), pos)
-			return false
-		}
-		return true
+	parts := min(runtime.GOMAXPROCS(0), 8)
+	digests := make([]setroot.Hash, setroot.Buckets)
+	counts := make([]int, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*setroot.Buckets/parts, (p+1)*setroot.Buckets/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[p] = m.db.View(func(tx *bolt.Tx) error {
+				n, err := m.verifyBuckets(tx, lo, hi, digests)
+				counts[p] = n
+				return err
+			})
+		}()
 	}
-	var leafCount int
-	seq := func(yield func(string, []byte) bool) {
-		c := members.Cursor()
-		for k, line := c.First(); k != nil; k, line = c.Next() {
-			it, err := release.ParseItem(line)
-			if err != nil {
-				bad = fmt.Errorf("%w: member %x: %w", ErrCorrupt, k, err)
-				return
-			}
-			key := it.Key()
-			if !bytes.Equal(memberKey(key, line), k) {
-				bad = fmt.Errorf("%w: member %x is not where its line belongs", ErrCorrupt, k)
-				return
-			}
-			b, fp := keyBucket(key)
-			if int(b) != curBucket {
-				if !finish() {
-					return
-				}
-				curBucket, pos = int(b), 0
-				if set, err = decodeLeafSet(lb.Get(k[:2])); err != nil {
-					bad = err
-					return
-				}
-				leafCount += len(set.leaves)
-			}
-			if pos >= len(set.leaves) || !bytes.Equal(set.leaves[pos][:], k[2:]) || set.fps[pos] != fp {
-				bad = fmt.Errorf("%w: member %x is not among its bucket's stored leaves", ErrCorrupt, k)
-				return
-			}
-			pos++
-			if !yield(key, line) {
-				return
-			}
+	wg.Wait()
+	m.dropMapped()
+	n := 0
+	for p := range parts {
+		if errs[p] != nil {
+			return errs[p]
 		}
-		finish()
-	}
-	root, n := setroot.Compute(seq)
-	if bad != nil {
-		return bad
+		n += counts[p]
 	}
 	stored := 0
-	if err := lb.ForEach(func(k, v []byte) error {
+	if err := tx.Bucket(bLeaves).ForEach(func(k, v []byte) error {
 		stored += len(v) / 40
 		return nil
 	}); err != nil {
 		return err
 	}
-	if stored != leafCount || leafCount != n {
+	if stored != n {
 		return fmt.Errorf("%w: %d stored leaves for %d members", ErrCorrupt, stored, n)
 	}
+	// The tree is built afresh from the digests just computed, not from
+	// the stored ones (m.tree, checked against it below).
+	fresh := setroot.NewTree()
+	for b, d := range digests {
+		fresh.SetBucket(uint16(b), d)
+	}
+	root := fresh.Root()
 	if hexRoot(root) != cur.m.SetRoot || uint64(n) != cur.m.Entries || st.Entries != cur.m.Entries {
 		return fmt.Errorf("refused version %d: %w: the members have set root %s and %d entries (recorded %d); the manifest says %s and %d",
 			cur.m.Version, ErrSetRoot, hexRoot(root), n, st.Entries, cur.m.SetRoot, cur.m.Entries)
@@ -216,6 +203,67 @@ func (m *Mirror) verifyContents(tx *bolt.Tx, st *State, cur *verified) error {
 		return fmt.Errorf("%w: the stored set-root buckets give %s, the members %s", ErrCorrupt, hexRoot(t), hexRoot(root))
 	}
 	return nil
+}
+
+// verifyBuckets checks the members of set-root buckets lo..hi-1: each a
+// canonical line stored under its own bucket and leaf hash, the members
+// of a bucket exactly its stored leaves and fingerprints, in order. It
+// sets each bucket's digest (the empty bucket's where there are no
+// members) and returns how many members it read.
+func (m *Mirror) verifyBuckets(tx *bolt.Tx, lo, hi int, digests []setroot.Hash) (int, error) {
+	members, lb := tx.Bucket(bMembers), tx.Bucket(bLeaves)
+	for b := lo; b < hi; b++ {
+		digests[b] = setroot.EmptyBucket()
+	}
+	c := members.Cursor()
+	n, cur, pos := 0, -1, 0
+	var set *leafSet
+	var leaves []setroot.Hash
+	finish := func() error {
+		if cur < 0 {
+			return nil
+		}
+		if pos != len(set.leaves) {
+			return fmt.Errorf("%w: set-root bucket %d has %d stored leaves and %d members", ErrCorrupt, cur, len(set.leaves), pos)
+		}
+		digests[cur] = setroot.BucketDigest(leaves)
+		return nil
+	}
+	for k, line := c.Seek([]byte{byte(lo >> 8), byte(lo)}); k != nil; k, line = c.Next() {
+		if len(k) != memberKeyLen {
+			return n, fmt.Errorf("%w: member key %x", ErrCorrupt, k)
+		}
+		if int(k[0])<<8|int(k[1]) >= hi {
+			break
+		}
+		it, err := release.ParseItem(line)
+		if err != nil {
+			return n, fmt.Errorf("%w: member %x: %w", ErrCorrupt, k, err)
+		}
+		b, fp := keyBucket(it.Key())
+		leaf := setroot.LeafHash(line)
+		if int(b) != int(k[0])<<8|int(k[1]) || !bytes.Equal(leaf[:], k[2:]) {
+			return n, fmt.Errorf("%w: member %x is not where its line belongs", ErrCorrupt, k)
+		}
+		if int(b) != cur {
+			if err := finish(); err != nil {
+				return n, err
+			}
+			cur, pos, leaves = int(b), 0, leaves[:0]
+			if set, err = decodeLeafSet(lb.Get(k[:2])); err != nil {
+				return n, err
+			}
+		}
+		if pos >= len(set.leaves) || set.leaves[pos] != leaf || set.fps[pos] != fp {
+			return n, fmt.Errorf("%w: member %x is not among its bucket's stored leaves", ErrCorrupt, k)
+		}
+		leaves = append(leaves, leaf)
+		pos++
+		if n++; n%(1<<18) == 0 {
+			m.dropMapped()
+		}
+	}
+	return n, finish()
 }
 
 // Export formats.

@@ -185,8 +185,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"the most bytes one delta or snapshot from a peer may have, whatever its signed manifest says, for peers registered without max_step_bytes (env HASHHUB_PEER_MAX_STEP_BYTES)")
 	maxRecords := fs.Int64("peer-max-records-bytes", envInt64("HASHHUB_PEER_MAX_RECORDS_BYTES", federation.DefaultMaxRecordsBytes),
 		"the most bytes of signed records one step from a peer may bring, for peers registered without max_records_bytes (env HASHHUB_PEER_MAX_RECORDS_BYTES)")
+	peerBatch := fs.Int("peer-batch", int(envInt64("HASHHUB_PEER_BATCH", hub.DefaultPeerBatch)),
+		"the most entries one transaction writes when a peer's list is loaded from a snapshot (its mirror, then this node's store); bounds the memory of a catch-up, which resumes from the last batch after a restart (env HASHHUB_PEER_BATCH)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *peerBatch <= 0 {
+		return fmt.Errorf("--peer-batch: want a positive number, got %d", *peerBatch)
 	}
 	if *maxStep <= 0 || *maxRecords <= 0 {
 		return errors.New("--peer-max-step-bytes and --peer-max-records-bytes must be positive")
@@ -235,6 +240,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.Server.SetRateLimits(limits)
 	n.Metrics = metricsLn
 	n.Syncer.MaxStepBytes, n.Syncer.MaxRecordsBytes = *maxStep, *maxRecords
+	n.Syncer.Batch, n.Hub.PeerBatch = *peerBatch, *peerBatch
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return n.Serve(ctx, ln)
