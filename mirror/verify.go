@@ -259,7 +259,7 @@ func (m *Mirror) verifyBuckets(tx *bolt.Tx, lo, hi int, digests []setroot.Hash) 
 		}
 		leaves = append(leaves, leaf)
 		pos++
-		if n++; n%(1<<18) == 0 {
+		if n++; n%(1<<15) == 0 {
 			m.dropMapped()
 		}
 	}

@@ -18,7 +18,9 @@
 // settings (long poll 25 s, backoff 1 s–5 min, reconcile 2 s, release
 // after sync 250 ms, release schedule 10 min). With -inproc-peer the
 // catch-up peer Q runs inside this program instead (same defaults) and a
-// CPU profile of the catch-up is written to -cpuprofile. The stall and
+// CPU profile of the catch-up is written to -cpuprofile. With the
+// environment variable PEER_GOMEMLIMIT set, the catching-up peer (only)
+// runs with that GOMEMLIMIT. The stall and
 // partition modes are described in health.go.
 //
 //	go run ./scripts/bench/federation -hashhub /tmp/hashhub [-mode all|propagation|catchup|idle|stall|partition]
@@ -192,6 +194,10 @@ func (r *runner) start(id, jur string, inproc bool) (*hub, error) {
 		}
 		h.cmd = exec.Command(*bin, "serve", "--data", h.dir, "--addr", addr, "--metrics-addr", "")
 		h.cmd.Stdout, h.cmd.Stderr = logf, logf
+		if lim := os.Getenv("PEER_GOMEMLIMIT"); lim != "" && id == "hub-q" {
+			// The catching-up peer alone runs with this Go memory limit.
+			h.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+lim)
+		}
 		if err := h.cmd.Start(); err != nil {
 			return nil, err
 		}

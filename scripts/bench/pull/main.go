@@ -143,7 +143,7 @@ func measure(label, hashctl string, args ...string) error {
 		return err
 	}
 	done := make(chan struct{})
-	var hwm int64
+	var hwm, anon, file int64
 	go func() {
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
@@ -152,7 +152,8 @@ func measure(label, hashctl string, args ...string) error {
 			case <-done:
 				return
 			case <-t.C:
-				hwm = max(hwm, vmHWM(cmd.Process.Pid))
+				st := procStatus(cmd.Process.Pid)
+				hwm, anon, file = max(hwm, st["VmHWM"]), max(anon, st["RssAnon"]), max(file, st["RssFile"])
 			}
 		}
 	}()
@@ -164,21 +165,32 @@ func measure(label, hashctl string, args ...string) error {
 	}
 	out(label+"_seconds", fmt.Sprintf("%.3f", wall.Seconds()))
 	out(label+"_peak_rss_mb", hwm/1024)
+	// CPU seconds (user + system) say more than wall time on a busy
+	// machine.
+	out(label+"_cpu_seconds", fmt.Sprintf("%.2f", (cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()).Seconds()))
+	// Sampled, so a little below the true peaks: anonymous memory (Go's
+	// heap and runtime) and mapped file pages (the mirror, read by bbolt).
+	out(label+"_max_anon_file_mb", fmt.Sprintf("%d %d", anon/1024, file/1024))
 	return nil
 }
 
-// vmHWM is a process's VmHWM in kB (0 if it cannot be read).
-func vmHWM(pid int) int64 {
+// procStatus reads a process's /proc status fields in kB (none if it
+// cannot be read).
+func procStatus(pid int) map[string]int64 {
+	st := map[string]int64{}
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return st
 	}
 	for _, l := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
-			return kb
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		var kb int64
+		if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil {
+			st[k] = kb
 		}
 	}
-	return 0
+	return st
 }
