@@ -26,6 +26,8 @@
 //	           key without an index
 //	tree       bucket(2) → bucket digest, for non-empty buckets only
 //	manifests  version(8) → manifest bytes;  sigs  version(8) → signature
+//	stage      a snapshot being loaded in batches (stage.go), swapped in
+//	           for members, leaves and tree by the step's transaction
 package mirror
 
 import (
