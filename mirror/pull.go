@@ -539,11 +539,9 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 			if m.Importer != nil {
 				imported = append(imported, c)
 			}
-			if n++; n%256 == 0 {
-				// Each change reads a few pages of a large mirror, and the
-				// kernel maps cached neighbours of each page it faults in
-				// (fault-around): let go of those mapped so far (dirty
-				// pages are bbolt's own copies).
+			if n++; n%4096 == 0 {
+				// Each change reads a few pages of a large mirror: let go
+				// of those read so far (dirty pages are bbolt's own copies).
 				m.dropMapped()
 			}
 			key := c.Key()
@@ -586,7 +584,6 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 		})
 		if err == nil {
 			err = mw.apply(members)
-			m.dropMapped()
 		}
 		if err != nil {
 			return err
