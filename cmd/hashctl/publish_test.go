@@ -231,9 +231,9 @@ func TestPullFromPublishedTree(t *testing.T) {
 		return func() { os.WriteFile(p, b, 0o644) }
 	}
 	for _, c := range []struct {
-		name  string
+		name   string
 		break_ func() func()
-		want  []string
+		want   []string
 	}{
 		{"tampered delta", func() func() { return flip(filepath.Join(v4, "delta.ndjson")) }, []string{"refused version 4", "delta"}},
 		{"tampered manifest", func() func() { return flip(filepath.Join(v4, "manifest.json")) }, []string{"refused version 4"}},
