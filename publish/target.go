@@ -75,9 +75,9 @@ func Open(to string) (Target, error) {
 // Dir is a directory target, for any web server to serve.
 type Dir struct{ Root string }
 
-// TempPrefix starts the name of a file being written; a publish that was
-// killed leaves such files behind, which no pointer names and the next
-// publish removes as it passes.
+// TempPrefix starts the name of a file being written. A publish that was
+// killed may leave one behind in the directory it was writing; nothing
+// names it, and it may be deleted at any time.
 const TempPrefix = ".hashhub-tmp-"
 
 func (d *Dir) String() string { return d.Root }
