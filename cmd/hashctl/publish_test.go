@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/internal/needtool"
+	"github.com/hashhub/hashhub/node"
 	"github.com/hashhub/hashhub/publish"
 )
 
@@ -267,4 +269,84 @@ func TestPullFromPublishedTree(t *testing.T) {
 	r = ok(t, rn.pullFrom(t, "file://"+tree, fdir))
 	contains(t, r.stdout, "version 0 → 4", "7 entries")
 	ok(t, hashctl(nil, "verify", "--dir", fdir))
+}
+
+// TestServePublishesAfterEachRelease runs a node with --publish-to: each
+// release reaches the tree without anyone asking, the metrics say which
+// version was published, and a target that fails is counted and retried
+// without holding up a release.
+func TestServePublishesAfterEachRelease(t *testing.T) {
+	tree := t.TempDir()
+	broken := filepath.Join(t.TempDir(), "broken")
+	var n1, n2 *node.Node
+	rn := startRelNode(t, nil, func(n *node.Node) {
+		target, err := publish.Open(tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.PublishTo(target, true, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		n1 = n
+	})
+	// A second node whose target is a directory replaced by a file after
+	// it was opened: every write fails.
+	rn2 := startRelNodeID(t, "other-node", nil, func(n *node.Node) {
+		target, err := publish.Open(broken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.RemoveAll(broken)
+		os.WriteFile(broken, []byte("not a directory"), 0o600)
+		if err := n.PublishTo(target, true, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		n2 = n
+	})
+	rn.submit(t, "h1", "h2")
+	rn.build(t)
+	rn.submit(t, "h3")
+	rn.build(t)
+	rn2.submit(t, "h1")
+	if v := rn2.build(t); v != 1 {
+		t.Fatalf("the node with a failing target released version %d", v)
+	}
+
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting for %s", what)
+			}
+		}
+	}
+	metrics := func(n *node.Node) string {
+		rec := httptest.NewRecorder()
+		n.Server.Metrics().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return rec.Body.String()
+	}
+	waitFor("version 2 in the tree", func() bool {
+		b, _ := os.ReadFile(filepath.Join(tree, client.StaticLatest(listName)))
+		return strings.Contains(string(b), `"latest":2`)
+	})
+	waitFor("the metrics of version 2", func() bool {
+		return strings.Contains(metrics(n1), `hashhub_publish_version{list="verified"} 2`)
+	})
+	contains(t, metrics(n1), "hashhub_publish_failures_total 0")
+	waitFor("a failure counted", func() bool {
+		return !strings.Contains(metrics(n2), "hashhub_publish_failures_total 0")
+	})
+	lacks(t, metrics(n2), `hashhub_publish_version{list="verified"}`)
+
+	dir := filepath.Join(t.TempDir(), "mirror")
+	r := ok(t, rn.pullFrom(t, "file://"+tree, dir))
+	contains(t, r.stdout, "version 0 → 2", "3 entries")
+	rn.submit(t, "h4")
+	rn.build(t)
+	waitFor("version 3 in the tree", func() bool {
+		b, _ := os.ReadFile(filepath.Join(tree, client.StaticLatest(listName)))
+		return strings.Contains(string(b), `"latest":3`)
+	})
+	r = ok(t, rn.pullFrom(t, "file://"+tree, dir))
+	contains(t, r.stdout, "version 2 → 3", "4 entries")
 }
