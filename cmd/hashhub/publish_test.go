@@ -89,6 +89,16 @@ func addVersions(t *testing.T, n *node.Node, admin, analyst hub.Actor, first, ve
 // first call, pinning k) and returns the version it holds.
 func pullTree(t *testing.T, tree, mdir string, k client.Keys) (uint64, error) {
 	t.Helper()
+	m, src := openTree(t, tree, mdir, k)
+	defer m.Close()
+	res, err := m.Pull(context.Background(), src, time.Now(), nil)
+	return res.Version, err
+}
+
+// openTree opens the mirror in mdir (made on the first call, pinning k)
+// and a reader of the tree.
+func openTree(t *testing.T, tree, mdir string, k client.Keys) (*mirror.Mirror, *client.Static) {
+	t.Helper()
 	if !mirror.Exists(mdir) {
 		if err := mirror.Init(mdir, "http://127.0.0.1:1", "open", []byte(k.ReleaseKeyPEM), k.LogVerifierKey); err != nil {
 			t.Fatal(err)
@@ -98,13 +108,33 @@ func pullTree(t *testing.T, tree, mdir string, k client.Keys) (uint64, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
 	src, err := client.NewStatic("file://"+tree, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := m.Pull(context.Background(), src, time.Now(), nil)
-	return res.Version, err
+	return m, src
+}
+
+// actors are the admin and the analyst of a node made by releasedNode.
+func actors(t *testing.T, n *node.Node) (admin, analyst hub.Actor) {
+	t.Helper()
+	all, err := n.Hub.Orgs("", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range all {
+		switch o.Kind {
+		case orgs.Admin:
+			admin = hub.Actor{User: "usr_test", Org: o.ID, Role: orgs.Admin, Jurisdiction: "NL"}
+		case orgs.Hotline:
+			us, err := n.Hub.Users(o.ID)
+			if err != nil || len(us) == 0 {
+				t.Fatalf("users: %v", err)
+			}
+			analyst = hub.Actor{User: us[0].ID, Org: o.ID, Role: orgs.Hotline, Jurisdiction: "NL"}
+		}
+	}
+	return admin, analyst
 }
 
 func TestPublishCommand(t *testing.T) {
@@ -133,6 +163,30 @@ func TestPublishCommand(t *testing.T) {
 	if v, err := pullTree(t, tree, filepath.Join(t.TempDir(), "m"), k); err != nil || v != 3 {
 		t.Fatalf("pull: version %d, %v", v, err)
 	}
+
+	// Version 4 gets no snapshot of its own (every 2 versions): a new
+	// mirror starts from version 3's and applies the delta after it.
+	n, err := node.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, analyst := actors(t, n)
+	addVersions(t, n, admin, analyst, 3, 1)
+	n.Close()
+	if code, _, stderr := runCmd("publish", "--data", dir, "--to", tree, "--snapshot-every", "2"); code != 0 {
+		t.Fatalf("publish: %s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(tree, "lists/open/4/snapshot.ndjson")); err == nil {
+		t.Error("version 4 has a snapshot, one version after the last")
+	}
+	m, src := openTree(t, tree, filepath.Join(t.TempDir(), "m2"), k)
+	m.SnapshotAfter = 1
+	res, err := m.Pull(context.Background(), src, time.Now(), nil)
+	m.Close()
+	if err != nil || len(res.Steps) != 2 || !res.Steps[0].Snapshot || res.Steps[0].Version != 3 || res.Steps[1].Version != 4 || res.Entries != 4 {
+		t.Fatalf("pull from the snapshot of version 3: %+v, %v", res, err)
+	}
+
 	code, _, stderr = runCmd("publish", "--data", dir, "--to", tree, "--list", "nosuch")
 	if code != 1 || !strings.Contains(stderr, "nosuch") {
 		t.Fatalf("publish of a missing list: exit %d\n%s", code, stderr)
@@ -163,23 +217,7 @@ func TestPublishKilledThenResumed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := n.Hub.Orgs("", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var admin, analyst hub.Actor
-	for _, o := range all {
-		if o.Kind == orgs.Admin {
-			admin = hub.Actor{User: "usr_test", Org: o.ID, Role: orgs.Admin, Jurisdiction: "NL"}
-		}
-		if o.Kind == orgs.Hotline {
-			us, err := n.Hub.Users(o.ID)
-			if err != nil || len(us) == 0 {
-				t.Fatalf("users: %v", err)
-			}
-			analyst = hub.Actor{User: us[0].ID, Org: o.ID, Role: orgs.Hotline, Jurisdiction: "NL"}
-		}
-	}
+	admin, analyst := actors(t, n)
 	addVersions(t, n, admin, analyst, 2, more)
 	n.Close()
 
