@@ -68,6 +68,10 @@ type LatestRelease struct {
 	Manifest    string `json:"manifest"`
 	Signature   string `json:"signature"`
 	Snapshot    string `json:"snapshot"`
+	// SnapshotVersion, in a published tree, is the newest version with a
+	// snapshot (a tree keeps one every so many versions, not the latest's
+	// always); 0 from a node, whose snapshot is always the latest's.
+	SnapshotVersion uint64 `json:"snapshot_version,omitempty"`
 }
 
 // Keys reads the node's public keys.

@@ -179,8 +179,25 @@ func (m *Mirror) Pull(ctx context.Context, src Source, now time.Time, progress f
 		}
 	}
 	if st.Version == 0 && latest > m.snapshotAfter() {
-		progress(fmt.Sprintf("starting from the snapshot of version %d (the list has %d versions; only its manifest is verified, there is no earlier one to chain to)", latest, latest))
-		return res, at(latest, m.catchUp(ctx, src, st, []*verified{top}, cp, res, progress))
+		// A node's snapshot is its latest version's; a published tree
+		// keeps one every so many versions and says which is newest, and
+		// the deltas after it lead on to the latest.
+		base := latest
+		if s := lr.SnapshotVersion; s > 0 && s < latest {
+			base = s
+		}
+		progress(fmt.Sprintf("starting from the snapshot of version %d (the list has %d versions; only its manifest is verified, there is no earlier one to chain to)", base, latest))
+		if base == latest {
+			return res, at(latest, m.catchUp(ctx, src, st, []*verified{top}, cp, res, progress))
+		}
+		b, err := m.fetchVerified(ctx, src, st, base, cp, now, false)
+		if err != nil {
+			return res, at(base, err)
+		}
+		if err := m.catchUp(ctx, src, st, []*verified{b}, cp, res, progress); err != nil {
+			return res, at(base, err)
+		}
+		st.Version, st.Node, prev = base, b.m.Node, b
 	}
 	for v := st.Version + 1; v <= latest; v++ {
 		cur := top
@@ -786,4 +803,17 @@ func (w *memberWrites) applyUnique(b *bolt.Bucket, dupReason string) error {
 		}
 	}
 	return w.apply(b)
+}
+
+// NodeCheckpoint fetches src's checkpoint (a node's, or a witness's
+// copy) and checks it as a pull would — the pinned log key, the witness
+// policy, consistency with the checkpoint trusted — without storing it or
+// pulling anything. It returns the checkpoint's size: one larger than
+// the trusted checkpoint shows that what the mirror last read was behind.
+func (m *Mirror) NodeCheckpoint(ctx context.Context, src Source) (int64, error) {
+	cp, err := m.checkpoint(ctx, src, func(string) {})
+	if err != nil {
+		return 0, err
+	}
+	return cp.Size, nil
 }

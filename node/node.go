@@ -25,6 +25,7 @@ import (
 	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/outbox"
+	"github.com/hashhub/hashhub/publish"
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/server"
 	"github.com/hashhub/hashhub/store"
@@ -232,6 +233,26 @@ type Node struct {
 	// Metrics, if set, is where Serve answers GET /metrics (Prometheus);
 	// the API's own address does not.
 	Metrics net.Listener
+	// publishLoop, if set (PublishTo), publishes after each release.
+	publishLoop *publish.Loop
+	publishKick chan struct{}
+}
+
+// Publisher returns a publisher of this node's releases to t.
+func (n *Node) Publisher(t publish.Target, private bool) *publish.Publisher {
+	k := n.Server.PublicKeys()
+	return &publish.Publisher{Hub: n.Hub, Target: t, Keys: k, ReleaseKeyPEM: []byte(k.ReleaseKeyPEM), Private: private}
+}
+
+// PublishTo makes Serve publish to t after each release and every
+// interval (0: publish.DefaultInterval), with its metrics on /metrics.
+func (n *Node) PublishTo(t publish.Target, private bool, interval time.Duration) error {
+	l := publish.NewLoop(n.Publisher(t, private), interval, n.Log)
+	if err := n.Server.Register(l.Collectors()...); err != nil {
+		return err
+	}
+	n.publishLoop = l
+	return nil
 }
 
 // ReadConfig reads a node's identity from its data directory.
@@ -320,9 +341,9 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
-	cosign, fold := make(chan struct{}, 1), make(chan struct{}, 1)
+	cosign, fold, pub := make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{}, 1)
 	h.OnRelease(func() {
-		for _, c := range []chan struct{}{cosign, fold} {
+		for _, c := range []chan struct{}{cosign, fold, pub} {
 			select {
 			case c <- struct{}{}:
 			default:
@@ -331,7 +352,7 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 	})
 	n := &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log, Syncer: syncer, syncKick: syncKick,
 		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign,
-		foldKick: fold, dir: dir}
+		foldKick: fold, publishKick: pub, dir: dir}
 	if err := n.openReports(dir); err != nil {
 		db.Close()
 		return nil, err
@@ -374,6 +395,13 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 		every = federation.DefaultCosignInterval
 	}
 	go n.cosigner.Run(ctx, every, n.cosignKick)
+	if n.publishLoop != nil {
+		// Off the release's path: a slow or failing target delays
+		// nothing but itself.
+		pubDone := make(chan struct{})
+		go func() { n.publishLoop.Run(ctx, n.publishKick); close(pubDone) }()
+		defer func() { <-pubDone }()
+	}
 	if n.ReleaseInterval > 0 {
 		go n.releaseSchedule(ctx)
 	}

@@ -23,6 +23,8 @@ command -v python3 >/dev/null 2>&1 || need python3
 command -v docker-compose >/dev/null 2>&1 || need docker-compose
 # npx runs the OpenAPI linter (openapi/lint_test.go).
 command -v npx >/dev/null 2>&1 || need npm
+# A published tree is served by a real web server in the pull --from tests.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need nginx
 # go test -race needs cgo and a C compiler.
 command -v gcc >/dev/null 2>&1 || need gcc
 # The jurisdiction table is checked against tzdata's ISO 3166 table.

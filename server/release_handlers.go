@@ -54,6 +54,12 @@ type Keys struct {
 //	@Security
 //	@Router			/v1/keys [get]
 func (s *Server) keys(c *gin.Context) {
+	c.JSON(http.StatusOK, s.PublicKeys())
+}
+
+// PublicKeys is what GET /v1/keys answers; a published tree holds the
+// same as keys.json.
+func (s *Server) PublicKeys() Keys {
 	k := Keys{Node: s.hub.NodeID(), LogVerifierKey: s.hub.LogVerifierKey(), Rotations: s.cfg.Rotations}
 	if k.Rotations == nil {
 		k.Rotations = []release.SignedRotation{}
@@ -70,7 +76,7 @@ func (s *Server) keys(c *gin.Context) {
 	if s.cfg.LogSigner != nil {
 		k.LogOrigin = s.cfg.LogSigner.Origin()
 	}
-	c.JSON(http.StatusOK, k)
+	return k
 }
 
 // releaseKeyPEM godoc

@@ -94,7 +94,7 @@ func init() {
 		{"match", "--dir DIR [--dir DIR..] [--max-distance N] [--low-quality] [--allow-expired] [--category LIST=C].. [FILE|- | --images FILE|DIR...]", "match hash lines, or pictures hashed in memory, against local mirrors (nothing is sent); exit 0 a match, 1 none, 2 an error", cmdMatch},
 		{"match serve", "--dir DIR [--dir DIR..] [--addr HOST:PORT] [--pull-interval D [--witness-policy FILE]] [--token-file FILE] [--allow-expired] [--category LIST=C]..", "serve lookups against local mirrors over HTTP on loopback (GET/POST /v1/lookup, POST /v1/lookup/image, GET /m/lookup, /metrics, /healthz)", cmdMatchServe},
 
-		{"pull", "--list NAME --dir DIR [--key FILE --log-key KEY | --trust-on-first-use] [--witness-policy FILE]", "pull a list's signed releases into a local mirror, verifying each (platforms)", cmdPull},
+		{"pull", "--list NAME --dir DIR [--key FILE --log-key KEY | --trust-on-first-use] [--witness-policy FILE] [--from URL]", "pull a list's signed releases into a local mirror, verifying each (platforms); --from: from a published tree (hashhub publish) on any web server", cmdPull},
 		{"verify", "--dir DIR [--allow-expired]", "re-check a local mirror offline: signatures, hash chain, checkpoint, set root", cmdVerify},
 		{"mirror export", "--dir DIR [--format ndjson|csv] [--out FILE]", "write a mirror's entries, to load into a matcher", cmdMirrorExport},
 

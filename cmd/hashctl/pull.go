@@ -31,6 +31,7 @@ func cmdPull(e *env, args []string) error {
 	policyFile := fs.String("witness-policy", "", "JSON `FILE` naming witnesses (name, verifier_key, jurisdiction), the quorum and min_jurisdictions a checkpoint's cosignatures must meet")
 	maxBytes := fs.Int64("max-bytes", mirror.DefaultMaxBytes, "the most `BYTES` one delta or snapshot may have, whatever its signed manifest says (a snapshot is also bounded by its entry count)")
 	batch := fs.Int("batch", mirror.DefaultBatch, "the most snapshot `LINES` one transaction writes when a snapshot is loaded (bounds memory; an interrupted load resumes from the last batch)")
+	from := fs.String("from", "", "pull from a published tree at `URL` (http://, https:// or file://: hashhub publish's output served by any web server) instead of the node, with the same checks; the node (--server), if reachable, is asked whether the tree is behind")
 	tofu := fs.Bool("trust-on-first-use", false, "on the first pull, pin whatever keys the node serves at /v1/keys (their fingerprints are printed); later pulls use the pinned keys")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
@@ -76,13 +77,31 @@ func cmdPull(e *env, args []string) error {
 				"(obtained from the node's operator), or pass --trust-on-first-use", *dir)
 		}
 	}
-	cl, err := e.client()
-	if err != nil {
-		return err
+	var src interface {
+		mirror.Source
+		mirror.KeySource
+		Server() string
+	}
+	var server string
+	if *from != "" {
+		st, err := client.NewStatic(*from, userAgent())
+		if err != nil {
+			return e.usagef("--from: %v", err)
+		}
+		src = st
+		if server, err = e.nodeServer(); err != nil {
+			return err
+		}
+	} else {
+		cl, err := e.client()
+		if err != nil {
+			return err
+		}
+		src, server = cl, cl.Server()
 	}
 	if !exists {
 		if *tofu {
-			k, err := cl.Keys(e.ctx)
+			k, err := src.Keys(e.ctx)
 			if err != nil {
 				return fmt.Errorf("fetch the node's keys: %w", err)
 			}
@@ -96,11 +115,12 @@ func cmdPull(e *env, args []string) error {
 	// would pin this list name and these keys, and a pull with corrected
 	// flags would be refused as another mirror's.
 	var discard func()
+	var err error
 	if !exists {
 		if discard, err = newFiles(*dir); err != nil {
 			return err
 		}
-		if err := mirror.Init(*dir, cl.Server(), *list, pem, *logKey); err != nil {
+		if err := mirror.Init(*dir, server, *list, pem, *logKey); err != nil {
 			discard()
 			return err
 		}
@@ -114,7 +134,10 @@ func cmdPull(e *env, args []string) error {
 	m.WitnessPolicy = policy
 	m.MaxBytes = *maxBytes
 	m.Batch = *batch
-	res, perr := m.Pull(e.ctx, cl, clock(), progress)
+	res, perr := m.Pull(e.ctx, src, clock(), progress)
+	if perr == nil && *from != "" {
+		e.checkBehind(m, server, res)
+	}
 	if perr != nil && discard != nil && (res == nil || res.Version == 0) {
 		m.Close()
 		discard()
@@ -338,4 +361,39 @@ func cmdMirrorExport(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "hashctl: wrote %d entries of %s version %d to %s\n", st.Entries, st.List, st.Version, *out)
 	}
 	return nil
+}
+
+// nodeServer is the node's URL as --server or the environment give it
+// (the default if neither does), normalised.
+func (e *env) nodeServer() (string, error) {
+	server := e.g.server.v
+	if !e.g.server.set {
+		server = os.Getenv(envServer)
+	}
+	s, err := client.NormalizeServer(server)
+	if err != nil {
+		return "", e.usagef("%v", err)
+	}
+	return s, nil
+}
+
+// checkBehind asks the node, if it answers, whether its log has grown
+// past the checkpoint the published tree served: then the tree is behind
+// and newer releases may exist. Expiry is the guard that needs no node;
+// this one catches a stale tree sooner. A checkpoint of the node's that
+// does not verify or is not consistent with the trusted one is reported
+// as well: either would be refused by a pull from the node.
+func (e *env) checkBehind(m *mirror.Mirror, server string, res *mirror.Result) {
+	cl, err := client.NewPublic(server, userAgent(), 5*time.Second)
+	if err != nil {
+		return
+	}
+	size, err := m.NodeCheckpoint(e.ctx, cl)
+	switch {
+	case err != nil:
+		fmt.Fprintf(e.stderr, "hashctl: note: could not ask the node at %s whether the tree is current: %v\n", server, err)
+	case size > res.CheckpointSize:
+		fmt.Fprintf(e.stderr, "hashctl: warning: the published tree is behind: the node's log has %d entries, the tree's checkpoint %d; "+
+			"%s may have newer releases than version %d\n", size, res.CheckpointSize, res.List, res.Version)
+	}
 }

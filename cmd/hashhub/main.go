@@ -31,6 +31,7 @@ import (
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/keys"
 	"github.com/hashhub/hashhub/node"
+	"github.com/hashhub/hashhub/publish"
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/server"
 	"github.com/hashhub/hashhub/store"
@@ -50,6 +51,7 @@ Commands:
   keys rotate   replace the release key (node stopped); the old key signs the hand-over
   backup        write a consistent backup archive of a node, running or stopped
   restore       unpack a backup archive into a new data directory, checking it first
+  publish       write a stopped node's releases to a directory any web server can serve
 
 Run "hashhub COMMAND -h" for a command's flags, "hashhub --version" for the build.
 `
@@ -81,6 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBackup(args[1:], stdout, stderr)
 	case "restore":
 		err = cmdRestore(args[1:], stdout, stderr)
+	case "publish":
+		err = cmdPublish(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version.String("hashhub"))
 		return 0
@@ -187,11 +191,21 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"the most bytes of signed records one step from a peer may bring, for peers registered without max_records_bytes (env HASHHUB_PEER_MAX_RECORDS_BYTES)")
 	peerBatch := fs.Int("peer-batch", int(envInt64("HASHHUB_PEER_BATCH", hub.DefaultPeerBatch)),
 		"the most entries one transaction writes when a peer's list is loaded from a snapshot (its mirror, then this node's store); bounds the memory of a catch-up, which resumes from the last batch after a restart (env HASHHUB_PEER_BATCH)")
+	publishTo := fs.String("publish-to", envOr("HASHHUB_PUBLISH_TO", ""),
+		"after each release (and every minute), publish the releases to this `TARGET`: a directory (a path or file:///path) for any web server to serve; a failed publish is retried and never holds up a release (env HASHHUB_PUBLISH_TO)")
+	publishPrivate := fs.Bool("publish-private", false, "the --publish-to target's readers are access-controlled: publish lists with restricted readers and the log's entry bundles to it too")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *peerBatch <= 0 {
 		return fmt.Errorf("--peer-batch: want a positive number, got %d", *peerBatch)
+	}
+	var target publish.Target
+	if *publishTo != "" {
+		var err error
+		if target, err = publish.Open(*publishTo); err != nil {
+			return fmt.Errorf("--publish-to: %w", err)
+		}
 	}
 	if *maxStep <= 0 || *maxRecords <= 0 {
 		return errors.New("--peer-max-step-bytes and --peer-max-records-bytes must be positive")
@@ -241,6 +255,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.Metrics = metricsLn
 	n.Syncer.MaxStepBytes, n.Syncer.MaxRecordsBytes = *maxStep, *maxRecords
 	n.Syncer.Batch, n.Hub.PeerBatch = *peerBatch, *peerBatch
+	if target != nil {
+		if err := n.PublishTo(target, *publishPrivate, 0); err != nil {
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return n.Serve(ctx, ln)

@@ -26,6 +26,7 @@ var Debian = map[string]string{
 	"docker-compose": "docker-compose",
 	"npx":            "npm",
 	"iso3166.tab":    "tzdata",
+	"nginx":          "nginx",
 }
 
 // Missing skips the test outside CI, saying what is missing and how to get
@@ -80,4 +81,19 @@ func aptGet(name string) string {
 		pkg = name
 	}
 	return "`apt-get install " + pkg + "` (Debian/Ubuntu)"
+}
+
+// Nginx returns Debian's nginx, which the published-tree tests run as an
+// ordinary user with a configuration of their own. Debian installs it in
+// /usr/sbin, which is not on an ordinary user's PATH.
+func Nginx(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx"
+	}
+	Missing(t, "nginx", aptGet("nginx"))
+	return ""
 }
