@@ -18,16 +18,16 @@ import (
 // line that is not an object is left for the node to refuse.
 func TestStripFileMember(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"algo":"md5","value":"ab","file":"/home/x/a.jpg"}` + "\n":                `{"algo":"md5","value":"ab"}` + "\n",
-		`{"file":"/home/x/a.jpg","algo":"md5","value":"ab"}` + "\n":                `{"algo":"md5","value":"ab"}` + "\n",
-		`{ "file" : "a" , "algo":"md5", "value":"ab" }`:                            `{ "algo":"md5", "value":"ab" }`,
-		`{"algo":"md5","\u0066ile":"/secret/a.jpg","value":"ab"}`:                  `{"algo":"md5","value":"ab"}`,
-		`{"algo":"md5","note":"file","value":"ab"}`:                                `{"algo":"md5","note":"file","value":"ab"}`,
+		`{"algo":"md5","value":"ab","file":"/home/x/a.jpg"}` + "\n":                 `{"algo":"md5","value":"ab"}` + "\n",
+		`{"file":"/home/x/a.jpg","algo":"md5","value":"ab"}` + "\n":                 `{"algo":"md5","value":"ab"}` + "\n",
+		`{ "file" : "a" , "algo":"md5", "value":"ab" }`:                             `{ "algo":"md5", "value":"ab" }`,
+		`{"algo":"md5","\u0066ile":"/secret/a.jpg","value":"ab"}`:                   `{"algo":"md5","value":"ab"}`,
+		`{"algo":"md5","note":"file","value":"ab"}`:                                 `{"algo":"md5","note":"file","value":"ab"}`,
 		`{"algo":"md5","file":{"nested":[1,2]},"value":"ab","file":"again"}` + "\n": `{"algo":"md5","value":"ab"}` + "\n",
-		`{"file":"only"}`:                      `{}`,
-		`["file"]`:                             `["file"]`,
+		`{"file":"only"}`:                     `{}`,
+		`["file"]`:                            `["file"]`,
 		`{"algo":"md5","file":"a.jpg"` + "\n": `{"algo":"md5","file":"a.jpg"` + "\n",
-		`not json, file`:                       `not json, file`,
+		`not json, file`:                      `not json, file`,
 	} {
 		if got := string(stripFileMember([]byte(in))); got != want {
 			t.Errorf("%s\n got %s\nwant %s", in, got, want)
