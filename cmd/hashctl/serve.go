@@ -118,7 +118,7 @@ type indexCollector struct{ s *matchService }
 
 var (
 	descEntries = prometheus.NewDesc("hashctl_match_index_entries", "Entries in the index answering lookups.", nil, nil)
-	descVersion = prometheus.NewDesc("hashctl_match_mirror_version", "The version each mirror held when the index was built.", []string{"list"}, nil)
+	descVersion = prometheus.NewDesc("hashctl_match_mirror_version", "The version of each mirror the index answers from.", []string{"list"}, nil)
 	descAge     = prometheus.NewDesc("hashctl_match_mirror_age_seconds", "Seconds since the manifest of each mirror's version was created.", []string{"list"}, nil)
 	descExpires = prometheus.NewDesc("hashctl_match_mirror_expires_seconds", "Seconds until each mirror's manifest expires (negative: expired).", []string{"list"}, nil)
 )
@@ -406,35 +406,64 @@ func (s *matchService) auth(h http.Handler) http.Handler {
 	})
 }
 
-// hmaMatch is one match in the shape Hasher-Matcher-Actioner's
-// /m/lookup answers: per bank (here: list), the matched content and
-// distance.
+// hmaMatch is one match as Hasher-Matcher-Actioner's GET /m/lookup
+// answers it, per bank (here: list). HMA's bank_content_id is the integer
+// id of a row in its bank; an entry here has no such id, and its key
+// (algo:value) is what a reviewer can act on, so it is that string.
+// The distance is a string in HMA too.
 type hmaMatch struct {
 	BankContentID string `json:"bank_content_id"`
 	Distance      string `json:"distance"`
 }
 
-// lookupHMA answers GET /m/lookup?signal_type=pdq&signal=HEX as
-// Hasher-Matcher-Actioner does, so a platform's existing HMA client can
-// point at this service: {LIST: [{bank_content_id, distance}]}.
+// lookupHMA answers GET /m/lookup?signal_type=pdq&signal=HEX in the shape
+// of Hasher-Matcher-Actioner's (OpenMediaMatch) lookup with a signal type
+// given, so a platform's HMA client can point at this service:
+// {BANK: [{bank_content_id, distance}]}, {} for no match. banks=A,B
+// keeps those lists' matches only, as HMA's does; seed and
+// bypass_coinflip are accepted and change nothing (there is no partial
+// enabling of a list to flip a coin for). Errors are problem documents
+// that also carry HMA's "message" member. docs/matching.md says what
+// differs from HMA and why.
 func (s *matchService) lookupHMA(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	algo := q.Get("signal_type")
+	bad := func(status int, typ, title, detail string) {
+		problemExt(w, status, typ, title, detail, map[string]any{"message": detail})
+	}
+	if q.Get("url") != "" {
+		bad(http.StatusBadRequest, probBadQuery, "bad query", "this service fetches no URLs: POST the picture to /v1/lookup/image, or hash it and give signal_type and signal")
+		return
+	}
+	algo, signal := q.Get("signal_type"), q.Get("signal")
+	if algo == "" || signal == "" {
+		bad(http.StatusBadRequest, probBadQuery, "bad query", "signal and signal_type are required")
+		return
+	}
 	if algo == "video_md5" {
 		algo = "md5"
 	}
-	mi := s.index(w)
-	if mi == nil {
+	var banks map[string]bool
+	if v := q.Get("banks"); v != "" {
+		banks = map[string]bool{}
+		for _, b := range strings.Split(v, ",") {
+			banks[strings.TrimSpace(b)] = true
+		}
+	}
+	mi := s.cur.Load()
+	if s.expired(mi) {
+		bad(http.StatusServiceUnavailable, probExpired, "mirror expired", expiredDetail(mi))
 		return
 	}
 	var ans lookupAnswer
-	if err := s.add(&ans, mi.ix, match.Query{Algo: algo, Value: q.Get("signal")}, "", "hma"); err != nil {
-		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
+	if err := s.add(&ans, mi.ix, match.Query{Algo: algo, Value: signal}, "", "hma"); err != nil {
+		bad(http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 		return
 	}
 	out := map[string][]hmaMatch{}
 	for _, m := range ans.Matches {
-		out[m.List] = append(out[m.List], hmaMatch{BankContentID: m.Key, Distance: strconv.Itoa(m.Distance)})
+		if banks == nil || banks[m.List] {
+			out[m.List] = append(out[m.List], hmaMatch{BankContentID: m.Key, Distance: strconv.Itoa(m.Distance)})
+		}
 	}
 	serveJSON(w, out)
 }
@@ -455,12 +484,21 @@ type lookupAnswer struct {
 // by someone keeping retractions from reaching it.
 func (s *matchService) index(w http.ResponseWriter) *matchIndex {
 	mi := s.cur.Load()
-	if !s.allowExpired && !clock().Before(mi.expires) {
-		problem(w, http.StatusServiceUnavailable, probExpired, "mirror expired",
-			fmt.Sprintf("a mirror expired at %s and has not been pulled since", mi.expires.UTC().Format(time.RFC3339)))
+	if s.expired(mi) {
+		problem(w, http.StatusServiceUnavailable, probExpired, "mirror expired", expiredDetail(mi))
 		return nil
 	}
 	return mi
+}
+
+// expired says whether lookups must be refused: a mirror is past its
+// manifest's expiry and --allow-expired was not given.
+func (s *matchService) expired(mi *matchIndex) bool {
+	return !s.allowExpired && !clock().Before(mi.expires)
+}
+
+func expiredDetail(mi *matchIndex) string {
+	return fmt.Sprintf("a mirror expired at %s and has not been pulled since", mi.expires.UTC().Format(time.RFC3339))
 }
 
 // lookupOpts reads the options every lookup takes from the query string.
@@ -645,7 +683,16 @@ func serveJSON(w http.ResponseWriter, v any) {
 
 // problem writes an RFC 9457 problem document.
 func problem(w http.ResponseWriter, status int, typ, title, detail string) {
+	problemExt(w, status, typ, title, detail, nil)
+}
+
+// problemExt writes a problem document with extension members.
+func problemExt(w http.ResponseWriter, status int, typ, title, detail string, ext map[string]any) {
+	doc := map[string]any{"type": typ, "title": title, "status": status, "detail": detail}
+	for k, v := range ext {
+		doc[k] = v
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"type": typ, "title": title, "status": status, "detail": detail})
+	json.NewEncoder(w).Encode(doc)
 }

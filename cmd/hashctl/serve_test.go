@@ -449,8 +449,27 @@ func TestMatchServeMetricsTokenHMA(t *testing.T) {
 	if len(got) != 1 || len(got[listName]) != 1 || got[listName][0].BankContentID != "pdq:"+f.pdq || got[listName][0].Distance != "3" {
 		t.Errorf("HMA lookup: %s", b)
 	}
-	if p := f.do(t, "GET", "/m/lookup?signal_type=pdq&signal=12", "", 400); p["type"] != probBadQuery {
-		t.Errorf("HMA bad signal: %v", p)
+	// banks keeps the named lists' matches only; a miss is {}.
+	for path, want := range map[string]int{
+		"/m/lookup?signal_type=pdq&banks=other," + listName + "&signal=" + f.near:       1,
+		"/m/lookup?signal_type=pdq&banks=other&signal=" + f.near:                        0,
+		"/m/lookup?signal_type=pdq&seed=7&bypass_coinflip=true&signal=" + invert(f.pdq): 0,
+	} {
+		if got := f.do(t, "GET", path, "", 200); len(got) != want {
+			t.Errorf("%s: %v, want %d banks", path, got, want)
+		}
+	}
+	// Errors: problem documents with HMA's message member too.
+	for _, path := range []string{
+		"/m/lookup?signal_type=pdq&signal=12",
+		"/m/lookup?signal_type=pdq",
+		"/m/lookup?signal=" + f.pdq,
+		"/m/lookup?signal_type=tmk&signal=" + f.pdq,
+		"/m/lookup?url=http://example.org/a.jpg",
+	} {
+		if p := f.do(t, "GET", path, "", 400); p["type"] != probBadQuery || p["message"] == nil || p["message"] != p["detail"] {
+			t.Errorf("HMA %s: %v", path, p)
+		}
 	}
 
 	resp, err := http.Get(f.srv.URL + "/metrics")
@@ -465,8 +484,8 @@ func TestMatchServeMetricsTokenHMA(t *testing.T) {
 	}
 	for _, want := range []string{
 		`hashctl_match_lookups_total{endpoint="get"} 2`,
-		`hashctl_match_lookups_total{endpoint="hma"} 1`,
-		`hashctl_match_matches_total 2`,
+		`hashctl_match_lookups_total{endpoint="hma"} 4`,
+		`hashctl_match_matches_total 4`, // the banks filter applies after the count
 		`hashctl_match_index_entries 2`,
 		fmt.Sprintf(`hashctl_match_mirror_version{list=%q} %d`, listName, st.Version),
 		`hashctl_match_mirror_age_seconds{list=`,
