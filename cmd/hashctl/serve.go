@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -502,8 +503,7 @@ func expiredDetail(mi *matchIndex) string {
 }
 
 // lookupOpts reads the options every lookup takes from the query string.
-func lookupOpts(r *http.Request) (maxDist *int, low bool, err error) {
-	q := r.URL.Query()
+func lookupOpts(q url.Values) (maxDist *int, low bool, err error) {
 	if v := q.Get("max_distance"); v != "" {
 		d, err := strconv.Atoi(v)
 		if err != nil || d < 0 || d > match.MaxDistance {
@@ -522,12 +522,12 @@ func lookupOpts(r *http.Request) (maxDist *int, low bool, err error) {
 }
 
 func (s *matchService) lookupGet(w http.ResponseWriter, r *http.Request) {
-	maxDist, low, err := lookupOpts(r)
+	q := r.URL.Query() // parsed once: it is a tenth of an exact lookup's cost
+	maxDist, low, err := lookupOpts(q)
 	if err != nil {
 		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 		return
 	}
-	q := r.URL.Query()
 	var quality *int
 	if v := q.Get("quality"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -553,7 +553,7 @@ func (s *matchService) lookupGet(w http.ResponseWriter, r *http.Request) {
 // writes them). One bad line refuses the whole batch, naming the line:
 // a partial answer would read as "no match" for the rest.
 func (s *matchService) lookupBatch(w http.ResponseWriter, r *http.Request) {
-	maxDist, low, err := lookupOpts(r)
+	maxDist, low, err := lookupOpts(r.URL.Query())
 	if err != nil {
 		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 		return
@@ -611,7 +611,7 @@ func (s *matchService) lookupBatch(w http.ResponseWriter, r *http.Request) {
 // The body is never written to disk. A body that is not a picture is
 // matched by its cryptographic hashes only, and no_pdq says why.
 func (s *matchService) lookupImage(w http.ResponseWriter, r *http.Request) {
-	maxDist, low, err := lookupOpts(r)
+	maxDist, low, err := lookupOpts(r.URL.Query())
 	if err != nil {
 		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 		return
