@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -113,4 +114,43 @@ func TestImportSendsNoPath(t *testing.T) {
 			t.Errorf("lines went missing:\n%s", b)
 		}
 	}
+}
+
+// FuzzStripFileMember: whatever the line, the result is the line itself,
+// or its leading JSON object with the same members but the file ones,
+// followed by the same bytes as the object was (the node refuses a line
+// with more after its object, and so nothing of the path is sent).
+func FuzzStripFileMember(f *testing.F) {
+	f.Add([]byte(`{"algo":"md5","value":"ab","file":"/x/a.jpg"}` + "\n"))
+	f.Add([]byte(`{"file":1,"file":{"a":[1,"file"]}}`))
+	f.Add([]byte(`{"\u0066ile":"x" , "algo":"sha1"}`))
+	f.Add([]byte(`not json file`))
+	f.Add([]byte(`{"file":[]}0`))
+	first := func(b []byte) (map[string]json.RawMessage, []byte, error) {
+		var m map[string]json.RawMessage
+		d := json.NewDecoder(bytes.NewReader(b))
+		err := d.Decode(&m)
+		return m, b[d.InputOffset():], err
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		out := stripFileMember(line)
+		if bytes.Equal(out, line) {
+			return
+		}
+		in, inRest, err := first(line)
+		if err != nil {
+			t.Fatalf("changed a line that does not begin with an object: %q → %q", line, out)
+		}
+		got, gotRest, err := first(out)
+		if err != nil {
+			t.Fatalf("%q → %q: not JSON: %v", line, out, err)
+		}
+		if _, ok := got["file"]; ok {
+			t.Fatalf("%q → %q: file left", line, out)
+		}
+		delete(in, "file")
+		if len(in) != len(got) || !bytes.Equal(inRest, gotRest) {
+			t.Fatalf("%q → %q: more changed than the file members", line, out)
+		}
+	})
 }
