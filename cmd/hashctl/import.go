@@ -85,7 +85,9 @@ func cmdHashesImport(e *env, args []string) error {
 		stopBar = pr.startBar(e.stderr, size, filepath.Base(display))
 	}
 	start := time.Now()
-	res, err := c.Import(e.call(), pr, f, size)
+	// The body loses its file fields on the way (so its length is not
+	// known in advance); the bar counts the bytes read from the file.
+	res, err := c.Import(e.call(), withoutFiles(pr, f), f, -1)
 	elapsed := time.Since(start)
 	stopBar()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -51,8 +52,12 @@ type matchIndex struct {
 	states  []*mirror.State
 }
 
-// matchService answers lookups over HTTP. The index is swapped whole
-// (atomic pointer), so a lookup sees one complete index or the next.
+// matchService answers lookups over HTTP. A pulled delta is applied to
+// the live index in place, under the index's write lock, so a lookup sees
+// the index before the delta or after it, never half of it; the mirror
+// states beside the index are swapped through an atomic pointer. Only a
+// snapshot catch-up, which replaces a mirror's contents, rebuilds the
+// index, aside, and swaps the new one in whole.
 type matchService struct {
 	cur          atomic.Pointer[matchIndex]
 	allowExpired bool
@@ -62,6 +67,11 @@ type matchService struct {
 	policy   *witness.Policy
 	// refreshing keeps one re-pull at a time.
 	refreshing sync.Mutex
+	// stale says the live index may not hold what the mirrors hold (a
+	// snapshot replaced a mirror's contents, or the index took a step
+	// the mirror did not commit): the next refresh rebuilds it. Guarded
+	// by refreshing.
+	stale bool
 	// token, when set, is the bearer token requests must carry.
 	token   string
 	metrics *serveMetrics
@@ -73,6 +83,12 @@ type serveMetrics struct {
 	reg     *prometheus.Registry
 	lookups *prometheus.CounterVec
 	matches prometheus.Counter
+	// updates counts pulled versions applied to the live index in place,
+	// pause how long each held the index's write lock (lookups wait for
+	// it), rebuilds the whole-index rebuilds.
+	updates  prometheus.Counter
+	pause    prometheus.Histogram
+	rebuilds prometheus.Counter
 }
 
 func newServeMetrics(s *matchService) *serveMetrics {
@@ -83,7 +99,17 @@ func newServeMetrics(s *matchService) *serveMetrics {
 	m.matches = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hashctl_match_matches_total", Help: "Matches answered.",
 	})
-	m.reg.MustRegister(m.lookups, m.matches, indexCollector{s})
+	m.updates = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hashctl_match_index_updates_total", Help: "Pulled versions applied to the live index in place.",
+	})
+	m.pause = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "hashctl_match_index_update_seconds", Help: "How long each in-place update held the index's write lock; lookups wait for it.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9),
+	})
+	m.rebuilds = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hashctl_match_index_rebuilds_total", Help: "Whole-index rebuilds from the mirrors (after a snapshot catch-up replaced a mirror's contents).",
+	})
+	m.reg.MustRegister(m.lookups, m.matches, m.updates, m.pause, m.rebuilds, indexCollector{s})
 	return m
 }
 
@@ -93,7 +119,7 @@ type indexCollector struct{ s *matchService }
 
 var (
 	descEntries = prometheus.NewDesc("hashctl_match_index_entries", "Entries in the index answering lookups.", nil, nil)
-	descVersion = prometheus.NewDesc("hashctl_match_mirror_version", "The version each mirror held when the index was built.", []string{"list"}, nil)
+	descVersion = prometheus.NewDesc("hashctl_match_mirror_version", "The version of each mirror the index answers from.", []string{"list"}, nil)
 	descAge     = prometheus.NewDesc("hashctl_match_mirror_age_seconds", "Seconds since the manifest of each mirror's version was created.", []string{"list"}, nil)
 	descExpires = prometheus.NewDesc("hashctl_match_mirror_expires_seconds", "Seconds until each mirror's manifest expires (negative: expired).", []string{"list"}, nil)
 )
@@ -119,47 +145,95 @@ func (c indexCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // refresh re-pulls every mirror, verifying each step as hashctl pull
-// does, and when any mirror's version or expiry changed builds a new
-// index aside and swaps it in whole: lookups meanwhile answer from the
-// old one, never from a half-built one. A failed pull keeps the old
-// index (its expiry then decides when lookups answer 503).
+// does. Each verified delta is applied to the live index as the mirror
+// takes it, so a new entry matches, and a removed one stops matching,
+// with the pull that brings it; no rebuild. When a snapshot replaced a
+// mirror's contents (a catch-up past the node's delta retention), the
+// index is rebuilt from the mirrors aside and swapped in whole: lookups
+// meanwhile answer from the old one. A failed pull keeps the index as
+// it was (its expiry then decides when lookups answer 503).
 func (s *matchService) refresh(e *env, cl *client.Client) error {
 	s.refreshing.Lock()
 	defer s.refreshing.Unlock()
+	old := s.cur.Load()
 	var errs []error
 	for _, dir := range s.dirs {
-		m, err := mirror.Open(dir)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", dir, err))
-			continue
+		if err := s.pull(e, cl, old.ix, dir); err != nil {
+			errs = append(errs, err)
 		}
-		m.WitnessPolicy = s.policy
-		if _, err := m.Pull(e.ctx, cl, clock(), nil); err != nil {
-			errs = append(errs, fmt.Errorf("pull %s: %w", dir, err))
-		}
-		m.Close()
 	}
-	old := s.cur.Load()
-	changed := false
+	states := make([]*mirror.State, len(s.dirs))
+	changed := s.stale
 	for i, dir := range s.dirs {
 		st, err := peekState(dir)
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
+		states[i] = st
 		if st.Version != old.states[i].Version || st.Expires != old.states[i].Expires {
 			changed = true
 		}
 	}
-	if changed {
+	switch {
+	case !changed:
+	case s.stale:
 		// An expired mirror is loaded (with a warning): lookups answer
 		// 503 for it unless --allow-expired, as before the pull.
 		mi, err := e.loadMatchIndex(s.dirs, s.category, true)
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
+		s.stale = false
+		s.metrics.rebuilds.Inc()
 		s.cur.Store(mi)
+	default:
+		// The index is the one updated in place; its versions and expiry
+		// are the mirrors' now.
+		s.cur.Store(newMatchIndex(old.ix, states))
 	}
 	return errors.Join(errs...)
+}
+
+// pull re-pulls the mirror in dir, applying each verified delta to ix
+// inside the mirror's step (Index.Apply: one write lock per delta). A
+// snapshot step, or a delta the index could not take, marks the index
+// stale instead: the mirror is the truth, and the index is rebuilt from it.
+func (s *matchService) pull(e *env, cl *client.Client, ix *match.Index, dir string) error {
+	m, err := mirror.Open(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	defer m.Close()
+	m.WitnessPolicy = s.policy
+	var applied uint64
+	m.Importer = func(step *mirror.AppliedStep) error {
+		if step.Snapshot || s.stale {
+			s.stale = true
+			return nil
+		}
+		start := time.Now()
+		err := ix.Apply(step.List, step.Version, step.Changes)
+		s.metrics.pause.Observe(time.Since(start).Seconds())
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hashctl match serve: %s version %d: %v (rebuilding the index from the mirror)\n", step.List, step.Version, err)
+			s.stale = true
+			return nil
+		}
+		s.metrics.updates.Inc()
+		applied = step.Version
+		return nil
+	}
+	_, perr := m.Pull(e.ctx, cl, clock(), nil)
+	if applied != 0 {
+		// A step the index took but the mirror then failed to commit.
+		if st, err := m.State(); err != nil || st.Version != applied {
+			s.stale = true
+		}
+	}
+	if perr != nil {
+		return fmt.Errorf("pull %s: %w", dir, perr)
+	}
+	return nil
 }
 
 // cmdMatchServe serves hashctl match's lookups over HTTP, for a platform
@@ -172,7 +246,7 @@ func cmdMatchServe(e *env, args []string) error {
 	fs.Var(&cats, "category", "`LIST=CATEGORY`: the category to report for that list's matches (repeatable)")
 	addr := fs.String("addr", "127.0.0.1:8090", "`HOST:PORT` to listen on (loopback by default: answers reveal what the lists hold)")
 	allowExpired := fs.Bool("allow-expired", false, "keep answering from a mirror past its manifest's expiry (by default lookups then answer 503)")
-	interval := fs.Duration("pull-interval", 0, "re-pull every mirror this often (`DURATION`, e.g. 15m; with hashctl pull's credentials) and swap in the new index; 0 never pulls")
+	interval := fs.Duration("pull-interval", 0, "re-pull every mirror this often (`DURATION`, e.g. 1m; with hashctl pull's credentials) and apply what each pull brings to the live index; 0 never pulls")
 	tokenFile := fs.String("token-file", "", "`FILE` holding a bearer token every request but /healthz must carry (Authorization: Bearer TOKEN)")
 	policyFile := fs.String("witness-policy", "", "JSON `FILE` of the witness policy each re-pull's checkpoints must meet, as hashctl pull --witness-policy")
 	e.g.register(fs)
@@ -233,6 +307,7 @@ func cmdMatchServe(e *env, args []string) error {
 		}
 	}
 	s.cur.Store(mi)
+	h := s.handler() // before the first refresh: it counts into the metrics
 	if cl != nil {
 		go func() {
 			t := time.NewTicker(*interval)
@@ -258,7 +333,7 @@ func cmdMatchServe(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "hashctl match serve: warning: %s is not loopback and there is no --token-file: anyone who reaches it learns what the lists hold\n", ln.Addr())
 	}
 	// Bounded reads: a slow client cannot hold a connection open forever.
-	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-e.ctx.Done()
 		srv.Close()
@@ -276,18 +351,27 @@ func (e *env) loadMatchIndex(dirs []string, category map[string]string, allowExp
 	if err != nil {
 		return nil, err
 	}
-	mi := &matchIndex{ix: ix}
+	var states []*mirror.State
 	for _, d := range dirs {
 		st, err := peekState(d)
 		if err != nil {
 			return nil, err
 		}
-		mi.states = append(mi.states, st)
+		states = append(states, st)
+	}
+	return newMatchIndex(ix, states), nil
+}
+
+// newMatchIndex pairs an index with the states of the mirrors it holds;
+// lookups answer 503 from the earliest expiry among them.
+func newMatchIndex(ix *match.Index, states []*mirror.State) *matchIndex {
+	mi := &matchIndex{ix: ix, states: states}
+	for _, st := range states {
 		if t := st.ExpiresTime(); mi.expires.IsZero() || t.Before(mi.expires) {
 			mi.expires = t
 		}
 	}
-	return mi, nil
+	return mi
 }
 
 func (s *matchService) handler() http.Handler {
@@ -323,35 +407,64 @@ func (s *matchService) auth(h http.Handler) http.Handler {
 	})
 }
 
-// hmaMatch is one match in the shape Hasher-Matcher-Actioner's
-// /m/lookup answers: per bank (here: list), the matched content and
-// distance.
+// hmaMatch is one match as Hasher-Matcher-Actioner's GET /m/lookup
+// answers it, per bank (here: list). HMA's bank_content_id is the integer
+// id of a row in its bank; an entry here has no such id, and its key
+// (algo:value) is what a reviewer can act on, so it is that string.
+// The distance is a string in HMA too.
 type hmaMatch struct {
 	BankContentID string `json:"bank_content_id"`
 	Distance      string `json:"distance"`
 }
 
-// lookupHMA answers GET /m/lookup?signal_type=pdq&signal=HEX as
-// Hasher-Matcher-Actioner does, so a platform's existing HMA client can
-// point at this service: {LIST: [{bank_content_id, distance}]}.
+// lookupHMA answers GET /m/lookup?signal_type=pdq&signal=HEX in the shape
+// of Hasher-Matcher-Actioner's (OpenMediaMatch) lookup with a signal type
+// given, so a platform's HMA client can point at this service:
+// {BANK: [{bank_content_id, distance}]}, {} for no match. banks=A,B
+// keeps those lists' matches only, as HMA's does; seed and
+// bypass_coinflip are accepted and change nothing (there is no partial
+// enabling of a list to flip a coin for). Errors are problem documents
+// that also carry HMA's "message" member. docs/matching.md says what
+// differs from HMA and why.
 func (s *matchService) lookupHMA(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	algo := q.Get("signal_type")
+	bad := func(status int, typ, title, detail string) {
+		problemExt(w, status, typ, title, detail, map[string]any{"message": detail})
+	}
+	if q.Get("url") != "" {
+		bad(http.StatusBadRequest, probBadQuery, "bad query", "this service fetches no URLs: POST the picture to /v1/lookup/image, or hash it and give signal_type and signal")
+		return
+	}
+	algo, signal := q.Get("signal_type"), q.Get("signal")
+	if algo == "" || signal == "" {
+		bad(http.StatusBadRequest, probBadQuery, "bad query", "signal and signal_type are required")
+		return
+	}
 	if algo == "video_md5" {
 		algo = "md5"
 	}
-	mi := s.index(w)
-	if mi == nil {
+	var banks map[string]bool
+	if v := q.Get("banks"); v != "" {
+		banks = map[string]bool{}
+		for _, b := range strings.Split(v, ",") {
+			banks[strings.TrimSpace(b)] = true
+		}
+	}
+	mi := s.cur.Load()
+	if s.expired(mi) {
+		bad(http.StatusServiceUnavailable, probExpired, "mirror expired", expiredDetail(mi))
 		return
 	}
 	var ans lookupAnswer
-	if err := s.add(&ans, mi.ix, match.Query{Algo: algo, Value: q.Get("signal")}, "", "hma"); err != nil {
-		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
+	if err := s.add(&ans, mi.ix, match.Query{Algo: algo, Value: signal}, "", "hma"); err != nil {
+		bad(http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 		return
 	}
 	out := map[string][]hmaMatch{}
 	for _, m := range ans.Matches {
-		out[m.List] = append(out[m.List], hmaMatch{BankContentID: m.Key, Distance: strconv.Itoa(m.Distance)})
+		if banks == nil || banks[m.List] {
+			out[m.List] = append(out[m.List], hmaMatch{BankContentID: m.Key, Distance: strconv.Itoa(m.Distance)})
+		}
 	}
 	serveJSON(w, out)
 }
@@ -372,17 +485,25 @@ type lookupAnswer struct {
 // by someone keeping retractions from reaching it.
 func (s *matchService) index(w http.ResponseWriter) *matchIndex {
 	mi := s.cur.Load()
-	if !s.allowExpired && !clock().Before(mi.expires) {
-		problem(w, http.StatusServiceUnavailable, probExpired, "mirror expired",
-			fmt.Sprintf("a mirror expired at %s and has not been pulled since", mi.expires.UTC().Format(time.RFC3339)))
+	if s.expired(mi) {
+		problem(w, http.StatusServiceUnavailable, probExpired, "mirror expired", expiredDetail(mi))
 		return nil
 	}
 	return mi
 }
 
+// expired says whether lookups must be refused: a mirror is past its
+// manifest's expiry and --allow-expired was not given.
+func (s *matchService) expired(mi *matchIndex) bool {
+	return !s.allowExpired && !clock().Before(mi.expires)
+}
+
+func expiredDetail(mi *matchIndex) string {
+	return fmt.Sprintf("a mirror expired at %s and has not been pulled since", mi.expires.UTC().Format(time.RFC3339))
+}
+
 // lookupOpts reads the options every lookup takes from the query string.
-func lookupOpts(r *http.Request) (maxDist *int, low bool, err error) {
-	q := r.URL.Query()
+func lookupOpts(q url.Values) (maxDist *int, low bool, err error) {
 	if v := q.Get("max_distance"); v != "" {
 		d, err := strconv.Atoi(v)
 		if err != nil || d < 0 || d > match.MaxDistance {
@@ -401,12 +522,12 @@ func lookupOpts(r *http.Request) (maxDist *int, low bool, err error) {
 }
 
 func (s *matchService) lookupGet(w http.ResponseWriter, r *http.Request) {
-	maxDist, low, err := lookupOpts(r)
+	q := r.URL.Query() // parsed once: it is a tenth of an exact lookup's cost
+	maxDist, low, err := lookupOpts(q)
 	if err != nil {
 		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 		return
 	}
-	q := r.URL.Query()
 	var quality *int
 	if v := q.Get("quality"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -432,7 +553,7 @@ func (s *matchService) lookupGet(w http.ResponseWriter, r *http.Request) {
 // writes them). One bad line refuses the whole batch, naming the line:
 // a partial answer would read as "no match" for the rest.
 func (s *matchService) lookupBatch(w http.ResponseWriter, r *http.Request) {
-	maxDist, low, err := lookupOpts(r)
+	maxDist, low, err := lookupOpts(r.URL.Query())
 	if err != nil {
 		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 		return
@@ -490,7 +611,7 @@ func (s *matchService) lookupBatch(w http.ResponseWriter, r *http.Request) {
 // The body is never written to disk. A body that is not a picture is
 // matched by its cryptographic hashes only, and no_pdq says why.
 func (s *matchService) lookupImage(w http.ResponseWriter, r *http.Request) {
-	maxDist, low, err := lookupOpts(r)
+	maxDist, low, err := lookupOpts(r.URL.Query())
 	if err != nil {
 		problem(w, http.StatusBadRequest, probBadQuery, "bad query", err.Error())
 		return
@@ -562,7 +683,16 @@ func serveJSON(w http.ResponseWriter, v any) {
 
 // problem writes an RFC 9457 problem document.
 func problem(w http.ResponseWriter, status int, typ, title, detail string) {
+	problemExt(w, status, typ, title, detail, nil)
+}
+
+// problemExt writes a problem document with extension members.
+func problemExt(w http.ResponseWriter, status int, typ, title, detail string, ext map[string]any) {
+	doc := map[string]any{"type": typ, "title": title, "status": status, "detail": detail}
+	for k, v := range ext {
+		doc[k] = v
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"type": typ, "title": title, "status": status, "detail": detail})
+	json.NewEncoder(w).Encode(doc)
 }

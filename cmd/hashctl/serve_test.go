@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -195,7 +197,11 @@ func TestMatchServeImage(t *testing.T) {
 }
 
 // TestMatchServeRefresh: a hash released at the node after the service
-// started matches after the service's next pull, without a restart; a
+// started matches after the service's next pull, and a retracted one
+// stops matching with the pull of the release that drops it, without a
+// restart and without a rebuild: each delta is applied to the live index
+// in place (the metrics count the updates and no rebuild). Lookups made
+// while the deltas are applied always find the entry that stays. A
 // mirror past its manifest's expiry makes lookups answer 503.
 func TestMatchServeRefresh(t *testing.T) {
 	f := startServe(t)
@@ -209,6 +215,38 @@ func TestMatchServeRefresh(t *testing.T) {
 		t.Fatalf("released but not pulled yet: %+v", ms)
 	}
 	before := f.svc.cur.Load()
+
+	// Lookups of the entry every version holds, all through the pulls.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var lookups atomic.Int64
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, err := f.svc.cur.Load().ix.Lookup(match.Query{Algo: "sha256", Value: f.sha})
+				if err != nil || len(res.Matches) != 1 {
+					t.Errorf("during a pull, the entry that stays: %+v, %v", res.Matches, err)
+					return
+				}
+				lookups.Add(1)
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+		if lookups.Load() == 0 {
+			t.Error("no lookup ran beside the pulls")
+		}
+	}()
+
 	if err := f.svc.refresh(f.e, f.rn.plat); err != nil {
 		t.Fatal(err)
 	}
@@ -216,24 +254,171 @@ func TestMatchServeRefresh(t *testing.T) {
 	if len(ms) != 1 || ms[0].Version != v2 || ms[0].Severity != "B" || ms[0].Category != "baseline" {
 		t.Fatalf("after the pull: %+v, want one match of version %d", ms, v2)
 	}
-	// The old index was swapped out whole, not changed in place.
-	if before == f.svc.cur.Load() || oldMatches(t, before, sha("released later")) != 0 {
-		t.Errorf("the index before the pull was changed in place")
+	after := f.svc.cur.Load()
+	if after.ix != before.ix || after.states[0].Version != v2 {
+		t.Errorf("the pull did not update the live index in place (index replaced: %v, version %d)", after.ix != before.ix, after.states[0].Version)
 	}
-	// Nothing new: the same index stays.
-	cur := f.svc.cur.Load()
+	f.metric(t, "hashctl_match_index_updates_total 1", "hashctl_match_index_rebuilds_total 0", "hashctl_match_index_update_seconds_count 1")
+
+	// Nothing new: nothing changes.
 	if err := f.svc.refresh(f.e, f.rn.plat); err != nil {
 		t.Fatal(err)
 	}
-	if f.svc.cur.Load() != cur {
-		t.Errorf("a pull that changed nothing rebuilt the index")
+	if f.svc.cur.Load() != after {
+		t.Errorf("a pull that changed nothing replaced the index")
 	}
+
+	// A retraction and an addition in one release: the retracted entry
+	// stops matching with the pull that brings the release, the added
+	// one starts, the rest stays.
+	if _, err := f.rn.hotline.Retract(context.Background(), "sha256", sha("released later"), "not this file"); err != nil {
+		t.Fatal(err)
+	}
+	f.rn.submit(t, "released third")
+	v3 := f.rn.build(t)
+	if err := f.svc.refresh(f.e, f.rn.plat); err != nil {
+		t.Fatal(err)
+	}
+	if ms := matchesOf(t, f.do(t, "GET", q, "", 200)); len(ms) != 0 {
+		t.Errorf("retracted at version %d, still matches: %+v", v3, ms)
+	}
+	if ms := matchesOf(t, f.do(t, "GET", "/v1/lookup?algo=sha256&value="+sha("released third"), "", 200)); len(ms) != 1 || ms[0].Version != v3 {
+		t.Errorf("added at version %d: %+v", v3, ms)
+	}
+	if ms := matchesOf(t, f.do(t, "GET", "/v1/lookup?algo=pdq&value="+f.near, "", 200)); len(ms) != 1 {
+		t.Errorf("the entry no release touched: %+v", ms)
+	}
+	if f.svc.cur.Load().ix != before.ix {
+		t.Errorf("the index was replaced")
+	}
+	f.metric(t, "hashctl_match_index_updates_total 2", "hashctl_match_index_rebuilds_total 0", "hashctl_match_index_entries 3")
 
 	defer func() { clock = time.Now }()
 	clock = func() time.Time { return time.Now().AddDate(1, 0, 0) }
 	p := f.do(t, "GET", q, "", 503)
 	if p["type"] != probExpired {
 		t.Errorf("expired mirror: %v", p)
+	}
+}
+
+// TestMatchServeCatchUp: when the node no longer keeps the delta the
+// mirror needs, the pull loads the snapshot in place of the mirror's
+// contents, and the index is rebuilt from the mirror (the only rebuild
+// path), aside, and swapped in: the new release matches.
+func TestMatchServeCatchUp(t *testing.T) {
+	f := startServe(t)
+	px := newProxy(t, f.rn.url)
+	viaProxy, err := client.New(client.Config{Server: px.URL, ClientID: f.rn.platform.id, ClientSecret: f.rn.platform.secret, Tries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rn.submit(t, "after the gap")
+	v2 := f.rn.build(t)
+	px.set(nil, func(r *http.Request, a *answer) {
+		if isDelta(r, v2) {
+			a.status, a.header = http.StatusGone, http.Header{"Content-Type": {"application/problem+json"}}
+			a.body = []byte(`{"type":"urn:hashhub:problem:version-gone","title":"Version no longer kept","status":410}`)
+		}
+	})
+	before := f.svc.cur.Load()
+	if err := f.svc.refresh(f.e, viaProxy); err != nil {
+		t.Fatal(err)
+	}
+	after := f.svc.cur.Load()
+	if after.ix == before.ix || after.states[0].Version != v2 {
+		t.Fatalf("after a snapshot catch-up: index replaced %v, version %d (want %d)", after.ix != before.ix, after.states[0].Version, v2)
+	}
+	if ms := matchesOf(t, f.do(t, "GET", "/v1/lookup?algo=sha256&value="+sha("after the gap"), "", 200)); len(ms) != 1 || ms[0].Version != v2 {
+		t.Errorf("after the catch-up: %+v", ms)
+	}
+	if res, err := before.ix.Lookup(match.Query{Algo: "sha256", Value: sha("after the gap")}); err != nil || len(res.Matches) != 0 {
+		t.Errorf("the old index was changed: %+v %v", res.Matches, err)
+	}
+	f.metric(t, "hashctl_match_index_updates_total 0", "hashctl_match_index_rebuilds_total 1")
+}
+
+// TestMatchServePullInterval runs hashctl match serve with a short
+// --pull-interval: a release made at the node after it started is picked
+// up by the service on its own, without a restart.
+func TestMatchServePullInterval(t *testing.T) {
+	f := startServe(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: io.Discard, stderr: pw, g: &globals{}}
+		done <- e.dispatch([]string{"match", "serve", "--dir", f.dir, "--addr", "127.0.0.1:0", "--pull-interval", "50ms",
+			"--server", f.rn.url, "--client-id", f.rn.platform.id, "--client-secret", f.rn.platform.secret})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	copied := make(chan struct{})
+	go func() { io.Copy(&stderr, pr); close(copied) }()
+	_, rest, found := strings.Cut(line, "listening on ")
+	if !found {
+		t.Fatalf("no address in %q", line)
+	}
+	base := strings.Fields(rest)[0]
+	f.rn.submit(t, "picked up on its own")
+	v2 := f.rn.build(t)
+	// Poll until the service's own ticker has pulled the release; the
+	// test's deadline bounds the wait, not a timed assertion.
+	var got string
+	for {
+		resp, err := http.Get(base + "/v1/lookup?algo=sha256&value=" + sha("picked up on its own"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got = string(b); strings.Contains(got, fmt.Sprintf(`"version":%d`, v2)) {
+			break
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("lookup: %d %s", resp.StatusCode, b)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the service stopped: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "hashctl_match_index_rebuilds_total 0") || !strings.Contains(string(b), "hashctl_match_index_updates_total 1") {
+		t.Errorf("metrics after the ticker's pull:\n%s", b)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("after its context ended: %v", err)
+	}
+	<-copied
+	if strings.Contains(stderr.String(), "still answering") {
+		t.Errorf("a ticker pull failed:\n%s", stderr.String())
+	}
+}
+
+// metric checks that /metrics holds each of the lines.
+func (f *serveFixture) metric(t *testing.T, want ...string) {
+	t.Helper()
+	resp, err := http.Get(f.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, w := range want {
+		if !strings.Contains(string(raw), w+"\n") {
+			t.Errorf("/metrics lacks %q:\n%s", w, raw)
+		}
 	}
 }
 
@@ -264,8 +449,27 @@ func TestMatchServeMetricsTokenHMA(t *testing.T) {
 	if len(got) != 1 || len(got[listName]) != 1 || got[listName][0].BankContentID != "pdq:"+f.pdq || got[listName][0].Distance != "3" {
 		t.Errorf("HMA lookup: %s", b)
 	}
-	if p := f.do(t, "GET", "/m/lookup?signal_type=pdq&signal=12", "", 400); p["type"] != probBadQuery {
-		t.Errorf("HMA bad signal: %v", p)
+	// banks keeps the named lists' matches only; a miss is {}.
+	for path, want := range map[string]int{
+		"/m/lookup?signal_type=pdq&banks=other," + listName + "&signal=" + f.near:       1,
+		"/m/lookup?signal_type=pdq&banks=other&signal=" + f.near:                        0,
+		"/m/lookup?signal_type=pdq&seed=7&bypass_coinflip=true&signal=" + invert(f.pdq): 0,
+	} {
+		if got := f.do(t, "GET", path, "", 200); len(got) != want {
+			t.Errorf("%s: %v, want %d banks", path, got, want)
+		}
+	}
+	// Errors: problem documents with HMA's message member too.
+	for _, path := range []string{
+		"/m/lookup?signal_type=pdq&signal=12",
+		"/m/lookup?signal_type=pdq",
+		"/m/lookup?signal=" + f.pdq,
+		"/m/lookup?signal_type=tmk&signal=" + f.pdq,
+		"/m/lookup?url=http://example.org/a.jpg",
+	} {
+		if p := f.do(t, "GET", path, "", 400); p["type"] != probBadQuery || p["message"] == nil || p["message"] != p["detail"] {
+			t.Errorf("HMA %s: %v", path, p)
+		}
 	}
 
 	resp, err := http.Get(f.srv.URL + "/metrics")
@@ -280,8 +484,8 @@ func TestMatchServeMetricsTokenHMA(t *testing.T) {
 	}
 	for _, want := range []string{
 		`hashctl_match_lookups_total{endpoint="get"} 2`,
-		`hashctl_match_lookups_total{endpoint="hma"} 1`,
-		`hashctl_match_matches_total 2`,
+		`hashctl_match_lookups_total{endpoint="hma"} 4`,
+		`hashctl_match_matches_total 4`, // the banks filter applies after the count
 		`hashctl_match_index_entries 2`,
 		fmt.Sprintf(`hashctl_match_mirror_version{list=%q} %d`, listName, st.Version),
 		`hashctl_match_mirror_age_seconds{list=`,
