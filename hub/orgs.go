@@ -62,9 +62,9 @@ type NewUser struct {
 
 // PublicUser is a user without the secret hash.
 type PublicUser struct {
-	ID       string `json:"id"`
-	Org      string `json:"org"`
-	Name     string `json:"name"`
+	ID   string `json:"id"`
+	Org  string `json:"org"`
+	Name string `json:"name"`
 	// ClientID is empty for a person (who signs in to the console).
 	ClientID string `json:"client_id"`
 	Created  string `json:"created"`
