@@ -335,7 +335,7 @@ func TestSignInThrottledPerAccountAndAddress(t *testing.T) {
 		t.Fatalf("after waiting: %v", err)
 	}
 	// Per address: one address guessing many names is slowed too.
-	for i := 0; i < people.DefaultFreeFailures+1; i++ {
+	for i := 0; i < people.DefaultAddrFreeFailures+1; i++ {
 		if err := fail("someone"+string(rune('a'+i)), "203.0.113.9"); !errors.Is(err, ErrBadSignIn) {
 			t.Fatalf("guess %d: %v", i+1, err)
 		}
