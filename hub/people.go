@@ -213,6 +213,9 @@ func (p *People) InviteInfo(tok string) (*PendingInvite, error) {
 		if err != nil {
 			return err
 		}
+		if u, err := tx.User(in.User); err != nil || u.Disabled {
+			return ErrBadInvite
+		}
 		o, err := tx.Org(in.Org)
 		if err != nil {
 			return err
