@@ -327,3 +327,18 @@ func TestDefang(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDefang: whatever URL a report carries, the defanged form has no live
+// scheme and no dotted host left.
+func FuzzDefang(f *testing.F) {
+	for _, s := range []string{"https://example.org/x", "http://a.b", "ftp://x.y/z", "example.org", "://", "http://"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		d := console.Defang(u)
+		low := strings.ToLower(d)
+		if strings.HasPrefix(low, "http://") || strings.HasPrefix(low, "https://") || strings.HasPrefix(low, "ftp://") {
+			t.Fatalf("Defang(%q) = %q keeps a live scheme", u, d)
+		}
+	})
+}

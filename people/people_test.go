@@ -241,3 +241,11 @@ func TestThrottleBackoffAndLockout(t *testing.T) {
 		t.Fatalf("after success: wait %s", w)
 	}
 }
+
+// BenchmarkHashPassword is the cost of one password hash (and of one
+// sign-in's check) with the default argon2id parameters.
+func BenchmarkHashPassword(b *testing.B) {
+	for b.Loop() {
+		HashPassword("correct pony staple")
+	}
+}
