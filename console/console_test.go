@@ -86,11 +86,18 @@ func TestPageRoleTable(t *testing.T) {
 		}
 		for _, r := range p.Roles {
 			resp := clients[r].Get(fill(p.Path, params))
+			// Every page (and its stylesheet, below) within 100 KB.
+			if len(resp.Body) > 100<<10 {
+				t.Errorf("GET %s as %s: %d bytes", p.Path, r, len(resp.Body))
+			}
 			if resp.Status == http.StatusForbidden || resp.Status == http.StatusUnauthorized || resp.Status >= 500 ||
 				resp.Status == http.StatusSeeOther {
 				t.Errorf("GET %s as %s: %d, want the page", p.Path, r, resp.Status)
 			}
 		}
+	}
+	if css := clients[orgs.Admin].Get("/console/static/console.css"); css.Status != http.StatusOK || len(css.Body) > 20<<10 {
+		t.Errorf("stylesheet: %d, %d bytes", css.Status, len(css.Body))
 	}
 	// The navigation: exactly the labelled GET pages of the role.
 	for r, cl := range clients {
