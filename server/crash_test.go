@@ -172,6 +172,21 @@ func TestIdempotencyKeyCrash(t *testing.T) {
 					t.Fatalf("%d users", len(users.Users))
 				}
 			}},
+		{route: "POST /v1/orgs/:org/invites", who: tn.admin, path: func() string { return "/v1/orgs/" + hotline.Org + "/invites" },
+			body: map[string]any{"name": "Crash person"}, action: "person.invite",
+			status: http.StatusConflict, slug: "idempotency-replay-withheld", check: func(t *testing.T, _ []byte) {
+				var users server.UserList
+				tn.get("/v1/orgs/"+hotline.Org+"/users", tn.admin.Token).decode(t, http.StatusOK, &users)
+				n := 0
+				for _, u := range users.Users {
+					if u.Name == "Crash person" {
+						n++
+					}
+				}
+				if n != 1 {
+					t.Fatalf("%d invited people", n)
+				}
+			}},
 		{route: "POST /v1/lists", who: tn.admin, path: func() string { return "/v1/lists" },
 			body:   map[string]any{"name": "crash", "policy": map[string]any{"min_assessments": 1}, "readers": map[string]any{"roles": orgs.Roles}},
 			action: "list.create", status: http.StatusCreated},

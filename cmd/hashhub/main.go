@@ -194,6 +194,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	publishTo := fs.String("publish-to", envOr("HASHHUB_PUBLISH_TO", ""),
 		"after each release (and every minute), publish the releases to this `TARGET`: a directory (a path or file:///path) for any web server to serve; a failed publish is retried and never holds up a release (env HASHHUB_PUBLISH_TO)")
 	publishPrivate := fs.Bool("publish-private", false, "the --publish-to target's readers are access-controlled: publish lists with restricted readers and the log's entry bundles to it too")
+	tlsProxy := fs.Bool("console-tls-proxy", os.Getenv("HASHHUB_CONSOLE_TLS_PROXY") == "1",
+		"a TLS-terminating proxy serves this node: the web console's cookies are Secure (__Host- prefix) with HSTS, and sign-ins are throttled by the last X-Forwarded-For address (the one the proxy appends) (env HASHHUB_CONSOLE_TLS_PROXY=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -252,6 +254,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.Syncer.IdleTimeout = *idle
 	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
 	n.Server.SetRateLimits(limits)
+	n.Server.SetConsoleTLSProxy(*tlsProxy)
 	n.Metrics = metricsLn
 	n.Syncer.MaxStepBytes, n.Syncer.MaxRecordsBytes = *maxStep, *maxRecords
 	n.Syncer.Batch, n.Hub.PeerBatch = *peerBatch, *peerBatch
