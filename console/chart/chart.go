@@ -57,6 +57,10 @@ type Line struct {
 type Series struct {
 	Name   string
 	Dashed bool
+	// Colour picks the series' colour from Palette (modulo its length):
+	// the median and p90 of one provider share a colour and differ by
+	// dash.
+	Colour int
 	Points []Point
 }
 
@@ -158,7 +162,7 @@ func (c *Line) SVG() (template.HTML, error) {
 		v.YTicks = append(v.YTicks, svgTick{Pos: num(yOf(y)), Label: num(y)})
 	}
 	for si, s := range c.Series {
-		ss := svgSeries{Name: s.Name, Color: Palette[si%len(Palette)]}
+		ss := svgSeries{Name: s.Name, Color: Palette[(s.Colour%len(Palette)+len(Palette))%len(Palette)]}
 		if s.Dashed {
 			ss.Dash = "6 4"
 		}
