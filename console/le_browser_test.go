@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/hashhub/hashhub/console"
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/internal/consoletest"
 	"github.com/hashhub/hashhub/lists"
@@ -63,9 +64,9 @@ func newLawDesk(t *testing.T) *lawDesk {
 
 // report submits a report as the hotline would and waits until the
 // node's outbox has routed it.
-func (d *lawDesk) report(t *testing.T, urls ...string) *reports.Report {
+func (d *lawDesk) report(t *testing.T, urgent bool, urls ...string) *reports.Report {
 	t.Helper()
-	rep, _, err := d.n.N.Reports.Submit(d.hotline, &reports.Submission{URLs: urls,
+	rep, _, err := d.n.N.Reports.Submit(d.hotline, &reports.Submission{URLs: urls, Urgent: urgent,
 		Classification: reports.Classification{Category: "baseline", Severity: "A"}, Detection: "manual_review",
 		Explanation: "An analyst confirmed the material.", ReporterRef: "HL-2026-0042", ObservedAt: time.Now().Add(-time.Hour)})
 	if err != nil {
@@ -106,10 +107,11 @@ func checkSize(t *testing.T, b *consoletest.Browser) {
 // an end; the API shows the same hold, and the notice waits.
 func TestBrowserPoliceReport(t *testing.T) {
 	d := newLawDesk(t)
-	rep := d.report(t, "https://files.example/a/b.jpg")
+	rep := d.report(t, false, "https://files.example/a/b.jpg")
 	if len(rep.Routes) != 1 || rep.Routes[0].Notice == "" || len(rep.Forwards) == 0 {
 		t.Fatalf("routing: %+v", rep)
 	}
+	d.report(t, true, "https://files.example/c", "https://files.example/d", "https://files.example/e")
 	b := consoletest.NewBrowser(t, d.n)
 	b.SignIn(d.n, d.police)
 
@@ -128,6 +130,19 @@ func TestBrowserPoliceReport(t *testing.T) {
 	checkSize(t, b)
 	b.Screenshot("inbox")
 
+	// Paged by cursor: one report a page, the next page shows the second.
+	defer console.SetInboxPage(1)()
+	b.Go("/console/reports")
+	if got := b.Text("table.inbox tbody"); !strings.Contains(got, "files[.]example/a/b.jpg") {
+		t.Errorf("first page: %q", got)
+	}
+	b.Click(`a[rel="next"]`)
+	if got := b.Text("table.inbox tbody"); !strings.Contains(got, "files[.]example/c") || !strings.Contains(got, "and 3 in all") || !strings.Contains(got, "urgent") {
+		t.Errorf("second page: %q", got)
+	}
+	console.SetInboxPage(console.InboxPage)
+
+	b.Go("/console/reports")
 	b.Click(fmt.Sprintf(`a[href="/console/reports/%s"]`, rep.ID))
 	if b.Path() != "/console/reports/"+rep.ID {
 		t.Fatalf("report page not opened: %s", b.Path())

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +24,11 @@ import (
 
 // InboxPage is how many reports one inbox page shows.
 const InboxPage = 50
+
+// inboxPage is InboxPage, smaller in tests of the paging.
+var inboxPage atomic.Int64
+
+func init() { inboxPage.Store(InboxPage) }
 
 // holdLayout is the datetime-local value of a hold's end, read as UTC.
 const holdLayout = "2006-01-02T15:04"
@@ -79,7 +85,8 @@ func (cn *Console) inbox(c *gin.Context, s *Session) {
 		cn.Error(c, s, http.StatusBadRequest, "The page cursor is not a number.")
 		return
 	}
-	items, err := d.Inbox(s.Actor(), after, InboxPage)
+	size := int(inboxPage.Load())
+	items, err := d.Inbox(s.Actor(), after, size)
 	if err != nil {
 		cn.deskError(c, s, err)
 		return
@@ -88,7 +95,7 @@ func (cn *Console) inbox(c *gin.Context, s *Session) {
 	for _, it := range items {
 		v.Rows = append(v.Rows, inboxRow{InboxEntry: it, Mine: forwardTo(it.Report, s.Org)})
 	}
-	if len(items) == InboxPage {
+	if len(items) == size {
 		v.Next = items[len(items)-1].Seq
 	}
 	cn.Render(c, s, http.StatusOK, "reports_inbox", v)
@@ -115,6 +122,8 @@ type reportView struct {
 	Until, Reason    string
 	HoldError        string
 	MaxHold          string
+	// HoldOrg names the organisation holding the takedown.
+	HoldOrg string
 }
 
 // report shows one report, its routes, hand-overs, hold and notices.
@@ -146,7 +155,19 @@ func (cn *Console) showReport(c *gin.Context, s *Session, status int, v reportVi
 	v.CanHold = v.Mine != nil && s.Role == orgs.LawEnforcement
 	v.HoldMin, v.HoldMax = now.Add(time.Minute).Format(holdLayout), now.Add(max).Format(holdLayout)
 	v.MaxHold = days(max)
-	if v.Until == "" {
+	if rep.Hold != nil {
+		v.HoldOrg = rep.Hold.Org
+		for _, f := range rep.Forwards {
+			if f.To == rep.Hold.Org && f.Name != "" {
+				v.HoldOrg = f.Name
+			}
+		}
+	}
+	switch {
+	case v.Until != "":
+	case rep.Hold != nil && rep.Hold.Until.After(now):
+		v.Until = rep.Hold.Until.Format(holdLayout)
+	default:
 		v.Until = now.Add(7 * 24 * time.Hour).Truncate(time.Minute).Format(holdLayout)
 	}
 	cn.Render(c, s, status, "reports_report", v)

@@ -29,6 +29,9 @@ const (
 	marginTop    = 16
 	marginBottom = 56
 	legendRow    = 20
+	// legendCols is an even number, so that pairs of series (a median and
+	// its p90) share a legend row.
+	legendCols = 4
 )
 
 // Palette are the series' colours: dark enough on white for contrast
@@ -121,7 +124,7 @@ func (c *Line) SVG() (template.HTML, error) {
 		h = DefaultHeight
 	}
 	top := marginTop
-	legendRows := (len(c.Series) + 2) / 3
+	legendRows := (len(c.Series) + legendCols - 1) / legendCols
 	bottom := h - marginBottom - legendRows*legendRow
 	left, right := marginLeft, w-marginRight
 	if bottom-top < 40 || right-left < 40 {
@@ -182,8 +185,8 @@ func (c *Line) SVG() (template.HTML, error) {
 		if len(run) > 0 {
 			ss.Lines = append(ss.Lines, strings.Join(run, " "))
 		}
-		col, row := si%3, si/3
-		ss.LegendX = left + col*(right-left)/3
+		col, row := si%legendCols, si/legendCols
+		ss.LegendX = left + col*(right-left)/legendCols
 		ss.LegendY = bottom + 48 + row*legendRow
 		ss.LegendX2 = ss.LegendX + 22
 		ss.LegendTX = ss.LegendX + 28
