@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,8 +19,11 @@ import (
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/internal/consoletest"
 	"github.com/hashhub/hashhub/lists"
+	"github.com/hashhub/hashhub/node"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/peers"
 	"github.com/hashhub/hashhub/reports"
+	"github.com/hashhub/hashhub/server"
 	"github.com/hashhub/hashhub/store"
 )
 
@@ -96,9 +100,11 @@ func pageBytes(b *consoletest.Browser) int {
 
 func checkSize(t *testing.T, b *consoletest.Browser) {
 	t.Helper()
-	if n := pageBytes(b); n <= 0 || n > 100<<10 {
+	n := pageBytes(b)
+	if n <= 0 || n > 100<<10 {
 		t.Errorf("%s transferred %d bytes (limit 100 KB)", b.Path(), n)
 	}
+	t.Logf("%s: %d bytes transferred", b.Path(), n)
 }
 
 // TestBrowserPoliceReport: a police officer signs in, finds a report
@@ -369,6 +375,7 @@ func TestBrowserOverview(t *testing.T) {
 	} else if err := n.N.Hub.PutCosignature(size, "witness.example.org", "— witness.example.org AAAA"); err != nil {
 		t.Fatal(err)
 	}
+	addPeer(t, n, "node-b", "baseline")
 	admin := n.PersonIn(n.Admin.Org, orgs.Admin, "")
 	b := consoletest.NewBrowser(t, n)
 	b.SignIn(n, admin)
@@ -382,6 +389,9 @@ func TestBrowserOverview(t *testing.T) {
 	}
 	if got := b.Text("dl.facts"); !strings.Contains(got, "witness.example.org") {
 		t.Errorf("cosigners: %q", got)
+	}
+	if got := b.Text("table.peers tbody tr"); !strings.Contains(got, "node-b") || !strings.Contains(got, "unknown") || !strings.Contains(got, "baseline") {
+		t.Errorf("peer row (no sync loop runs in the test): %q", got)
 	}
 	if got := b.Text("dl.audit"); !strings.Contains(got, "intact") {
 		t.Errorf("audit chain: %q", got)
@@ -419,5 +429,35 @@ func TestLawPagesByRole(t *testing.T) {
 			}
 		}
 		b.Click(`header form[action="/console/logout"] button`)
+	}
+}
+
+// addPeer starts a second real node (id) and registers it with n as a
+// peer whose lists n pulls, from the keys it publishes.
+func addPeer(t *testing.T, n *consoletest.Node, id string, lists ...string) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := node.Init(dir, id, "DE"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := node.Open(dir, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	srv := httptest.NewServer(other.Server)
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "/v1/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var k server.Keys
+	if err := json.NewDecoder(resp.Body).Decode(&k); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.N.Hub.AddPeer(n.Admin, peers.Peer{ID: id, Name: "Hub " + id, Jurisdiction: "DE", BaseURL: srv.URL,
+		NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM, LogKey: k.LogVerifierKey, Lists: lists}); err != nil {
+		t.Fatal(err)
 	}
 }
