@@ -401,8 +401,10 @@ func TestBrowserOverview(t *testing.T) {
 	b.Screenshot("overview")
 }
 
-// TestLawPagesByRole: each role opens exactly the law-enforcement,
-// takedown and overview pages the page table gives it; a platform none.
+// TestLawPagesByRole: what each role gets from the law-enforcement,
+// takedown and overview pages (the page table test checks the 403s of
+// every page; this pins the answers of the pages a role may open: a
+// report not handed to the organisation is not found, as in the API).
 func TestLawPagesByRole(t *testing.T) {
 	n := consoletest.StartNode(t)
 	pages := []string{"/console/reports", "/console/takedowns", "/console/overview", "/console/reports/rep_" + strings.Repeat("0", 32)}
@@ -413,22 +415,13 @@ func TestLawPagesByRole(t *testing.T) {
 		orgs.Platform:        {403, 403, 403, 403},
 		orgs.HostingProvider: {403, 403, 403, 403},
 	}
-	b := consoletest.NewBrowser(t, n)
-	for _, role := range []orgs.Role{orgs.LawEnforcement, orgs.Hotline, orgs.Admin, orgs.Platform, orgs.HostingProvider} {
-		var p *consoletest.Person
-		if role == orgs.Admin {
-			p = n.PersonIn(n.Admin.Org, role, "")
-		} else {
-			p = n.Person(role, "NL")
-		}
-		b.SignIn(n, p)
+	for role, codes := range want {
+		cl := n.SignInHTTP(t, n.Person(role, "NL"))
 		for i, path := range pages {
-			b.Go(path)
-			if got := b.Status(); got != want[role][i] {
-				t.Errorf("%s opens %s: %d, want %d", role, path, got, want[role][i])
+			if got := cl.Get(path).Status; got != codes[i] {
+				t.Errorf("%s opens %s: %d, want %d", role, path, got, codes[i])
 			}
 		}
-		b.Click(`header form[action="/console/logout"] button`)
 	}
 }
 
