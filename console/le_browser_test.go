@@ -303,6 +303,9 @@ func TestBrowserTakedowns(t *testing.T) {
 	if strings.Join(rows, "|") != strings.Join(want, "|") {
 		t.Errorf("notices %q, want %q", rows, want)
 	}
+	if b.Has(`table.notices a[href^="/console/reports/"]`) {
+		t.Error("an admin is offered links to reports it may not read")
+	}
 	if got := b.Text("table.notices tbody tr:first-child td:first-child"); got != "2 days" {
 		t.Errorf("first notice overdue by %q", got)
 	}
