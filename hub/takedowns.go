@@ -170,7 +170,10 @@ func (r *Reports) Takedowns(a Actor, f TakedownFilter) (*TakedownBoard, error) {
 	now := r.Now()
 	deadline := r.removalDeadline()
 	b := &TakedownBoard{Deadline: deadline, Providers: []ProviderNotices{}, Notices: []TrackedNotice{}}
-	err := r.s.db.Update(func(tx *store.Tx) error {
+	// The scan reads every notice: it runs in a read transaction, so it
+	// does not hold up writers; the read is recorded afterwards in a
+	// short write of its own.
+	err := r.s.db.View(func(tx *store.Tx) error {
 		may, err := r.noticeReader(tx, a)
 		if err != nil {
 			return err
@@ -221,17 +224,23 @@ func (r *Reports) Takedowns(a Actor, f TakedownFilter) (*TakedownBoard, error) {
 			kept = kept[:f.Limit]
 		}
 		b.Notices = append(b.Notices, kept...)
-		if len(kept) == 0 {
-			return nil
-		}
-		ids := make([]string, len(kept))
-		for i, t := range kept {
-			ids[i] = t.ID
-		}
-		return record(tx, a.audit(), now, "notice.board_read", a.Org, ids)
+		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(b.Notices) == 0 {
+		return b, nil
+	}
+	ids := make([]string, len(b.Notices))
+	for i, t := range b.Notices {
+		ids[i] = t.ID
+	}
+	err = r.s.db.Update(func(tx *store.Tx) error {
+		return record(tx, a.audit(), now, "notice.board_read", a.Org, ids)
+	})
+	if err != nil {
+		return nil, err // a read that cannot be recorded is not shown
 	}
 	return b, nil
 }

@@ -139,9 +139,13 @@ func TestTakedownBoardOverdueFirst(t *testing.T) {
 	// is not yet (2 h later), "fresh" neither.
 	d.clock = d.clock.Add(22 * time.Hour)
 
+	before := d.auditLen(t)
 	b, err := d.r.Takedowns(d.admin, TakedownFilter{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if d.auditLen(t) != before+1 {
+		t.Error("listing the notices was not recorded")
 	}
 	var got []string
 	for _, n := range b.Notices {
