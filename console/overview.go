@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,11 +10,6 @@ import (
 )
 
 // The node overview: what an administrator checks every day.
-
-// StaleRelease is the age past which the overview flags a list's latest
-// release: the node republishes at least daily (heartbeat), so an older
-// release means publishing stopped.
-const StaleRelease = 36 * time.Hour
 
 type peerRow struct {
 	peers.Peer
@@ -28,7 +22,6 @@ type overviewView struct {
 	O     *hub.Overview
 	Peers []peerRow
 	Dead  []hub.DeadLetter
-	Stale time.Duration
 }
 
 // overview shows lists and their releases, the witnesses' cosignatures,
@@ -39,7 +32,7 @@ func (cn *Console) overview(c *gin.Context, s *Session) {
 		cn.deskError(c, s, err)
 		return
 	}
-	v := overviewView{O: o, Stale: StaleRelease}
+	v := overviewView{O: o}
 	var sync []peers.SyncStatus
 	if f := cn.peerSync(); f != nil {
 		sync = f("")
@@ -81,7 +74,6 @@ func health(p peers.Peer, sync []peers.SyncStatus) string {
 }
 
 func init() {
-	funcs["stale"] = func(d time.Duration) bool { return d > StaleRelease }
 	funcs["dur"] = coarse
 }
 

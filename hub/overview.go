@@ -45,6 +45,11 @@ type ListOverview struct {
 	Expires time.Time
 	// Age is how long ago the latest release was made.
 	Age time.Duration
+	// Stale is true past three quarters of the release's lifetime: the
+	// node republishes at half of it (heartbeat), so a release this old
+	// means publishing stopped, and clients will refuse the list when it
+	// expires.
+	Stale bool
 }
 
 // AuditStatus is the audit chain's state: its head, and how much of it
@@ -100,6 +105,7 @@ func (s *Service) Overview(a Actor) (*Overview, error) {
 				lo.Expires, _ = time.Parse(time.RFC3339, m.Expires)
 				if !lo.Created.IsZero() {
 					lo.Age = o.At.Sub(lo.Created)
+					lo.Stale = lo.Age > lo.Expires.Sub(lo.Created)*3/4
 				}
 			}
 			o.Lists = append(o.Lists, lo)

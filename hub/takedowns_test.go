@@ -374,3 +374,31 @@ func TestOverviewAndAuditCheck(t *testing.T) {
 		t.Fatalf("after a report: outbox %d audit %+v %v", o.OutboxPending, o.Audit, err)
 	}
 }
+
+func TestOverviewListsReleasesAndStaleness(t *testing.T) {
+	d := newDesk(t)
+	withPublisher(t, d.fixture)
+	m, err := d.s.BuildRelease(d.admin, "two-orgs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.s.PutCosignature(1, "witness.example", "— witness.example AAAA"); err != nil {
+		t.Fatal(err)
+	}
+	o, err := d.s.Overview(d.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := o.Lists[0]
+	if l.Version != m.Version || l.Age != 0 || l.Stale || l.Expires.Sub(l.Created) <= 0 {
+		t.Fatalf("fresh release: %+v", l)
+	}
+	if o.TreeSize != 1 || len(o.Cosigners) != 1 || o.LastCosigned != 1 || o.LastCosignedNames[0] != "witness.example" {
+		t.Fatalf("cosignatures: %+v", o)
+	}
+	life := l.Expires.Sub(l.Created)
+	d.clock = d.clock.Add(life * 3 / 4).Add(time.Minute)
+	if o, err = d.s.Overview(d.admin); err != nil || !o.Lists[0].Stale {
+		t.Fatalf("a release past 3/4 of its life is not stale: %+v %v", o.Lists, err)
+	}
+}
