@@ -180,6 +180,13 @@ func (cn *Console) NotFound(c *gin.Context) {
 	cn.Error(c, cn.optionalSession(c), http.StatusNotFound, "There is no page at this address.")
 }
 
+// NoMethod answers a console path asked with the wrong method (a page
+// that only takes a form, opened by address).
+func (cn *Console) NoMethod(c *gin.Context) {
+	cn.headers(c)
+	cn.Error(c, cn.optionalSession(c), http.StatusMethodNotAllowed, "This address takes a form, not a visit. Go back to the page the form was on.")
+}
+
 // headers are the security headers of every console response: nothing
 // from another host, no framing, no referrer (a console address can name an
 // entry or a report), no caching of pages that show case data.

@@ -207,6 +207,7 @@ func TestHostileInput(t *testing.T) {
 		{"static traversal", anon, "GET", "/console/static/../console.go", "", "", http.StatusNotFound},
 		{"static unknown", anon, "GET", "/console/static/nope.css", "", "", http.StatusNotFound},
 		{"unknown page", admin, "GET", "/console/no/such/page", "", "", http.StatusNotFound},
+		{"a form's address opened", admin, "GET", "/console/logout", "", "", http.StatusMethodNotAllowed},
 		{"unknown org", admin, "GET", "/console/admin/orgs/org_nosuch", "", "", http.StatusNotFound},
 		{"invite into an unknown org", admin, "POST", "/console/admin/orgs/org_nosuch/invite", "application/x-www-form-urlencoded", "csrf=" + admin.CSRF + "&name=Zed", http.StatusNotFound},
 		{"disable an unknown user", admin, "POST", "/console/admin/orgs/org_x/users/usr_x/disable", "application/x-www-form-urlencoded", "csrf=" + admin.CSRF, http.StatusNotFound},

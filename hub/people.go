@@ -61,8 +61,11 @@ func (e *ThrottledError) Error() string {
 // enrolment, sign-in and sessions. Machine users (client credentials) are
 // not affected by it.
 type People struct {
-	s        *Service
-	Throttle *people.Throttle
+	s *Service
+	// Throttle slows down failures per account, AddrThrottle per client
+	// address.
+	Throttle     *people.Throttle
+	AddrThrottle *people.Throttle
 	// InviteTTL, IdleTimeout and MaxSession default to the constants above.
 	InviteTTL   time.Duration
 	IdleTimeout time.Duration
@@ -74,7 +77,7 @@ type People struct {
 
 // NewPeople returns the people desk of a node.
 func NewPeople(s *Service) *People {
-	return &People{s: s, Throttle: people.NewThrottle(), InviteTTL: DefaultInviteTTL,
+	return &People{s: s, Throttle: people.NewThrottle(), AddrThrottle: people.NewAddrThrottle(), InviteTTL: DefaultInviteTTL,
 		IdleTimeout: DefaultIdleTimeout, MaxSession: DefaultMaxSession, clock: time.Now}
 }
 
@@ -210,6 +213,9 @@ func (p *People) InviteInfo(tok string) (*PendingInvite, error) {
 		if err != nil {
 			return err
 		}
+		if u, err := tx.User(in.User); err != nil || u.Disabled {
+			return ErrBadInvite
+		}
 		o, err := tx.Org(in.Org)
 		if err != nil {
 			return err
@@ -307,8 +313,11 @@ func (p *People) SignIn(name, password, code, addr string) (string, *SessionInfo
 		lower = "(invalid name)"
 	}
 	acctKey, addrKey := "acct:"+lower, "addr:"+addr
-	for _, k := range []string{acctKey, addrKey} {
-		if wait, locked := p.Throttle.Wait(k, now); wait > 0 {
+	for _, th := range []struct {
+		t   *people.Throttle
+		key string
+	}{{p.Throttle, acctKey}, {p.AddrThrottle, addrKey}} {
+		if wait, locked := th.t.Wait(th.key, now); wait > 0 {
 			p.auditFailure(lower, addr, "throttled", now)
 			return "", nil, &ThrottledError{Wait: wait, Locked: locked}
 		}
@@ -343,7 +352,7 @@ func (p *People) SignIn(name, password, code, addr string) (string, *SessionInfo
 			reason = "disabled"
 		}
 		p.Throttle.Fail(acctKey, now)
-		p.Throttle.Fail(addrKey, now)
+		p.AddrThrottle.Fail(addrKey, now)
 		p.auditFailure(lower, addr, reason, now)
 		return "", nil, ErrBadSignIn
 	}

@@ -299,8 +299,18 @@ func TestDisabledUserCannotSignInAndSessionsEnd(t *testing.T) {
 	if err := f.s.DisableUser(f.admin, f.gb.Org, user); !errors.Is(err, orgs.ErrNotFound) {
 		t.Fatalf("user named under the wrong org: %v", err)
 	}
+	pending, err := f.p.Invite(f.admin, f.nl.Org, "Pending Pete")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := f.s.DisableUser(f.admin, f.nl.Org, user); err != nil {
 		t.Fatal(err)
+	}
+	if err := f.s.DisableUser(f.admin, f.nl.Org, pending.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.p.InviteInfo(pending.Token); !errors.Is(err, ErrBadInvite) {
+		t.Errorf("a disabled person's invite still opens: %v", err)
 	}
 	if _, err := f.p.Session(id); !errors.Is(err, ErrNoSession) {
 		t.Errorf("session of a disabled user: %v", err)
@@ -335,7 +345,7 @@ func TestSignInThrottledPerAccountAndAddress(t *testing.T) {
 		t.Fatalf("after waiting: %v", err)
 	}
 	// Per address: one address guessing many names is slowed too.
-	for i := 0; i < people.DefaultFreeFailures+1; i++ {
+	for i := 0; i < people.DefaultAddrFreeFailures+1; i++ {
 		if err := fail("someone"+string(rune('a'+i)), "203.0.113.9"); !errors.Is(err, ErrBadSignIn) {
 			t.Fatalf("guess %d: %v", i+1, err)
 		}

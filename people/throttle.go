@@ -42,7 +42,22 @@ const (
 	DefaultLockout      = time.Hour
 )
 
-// NewThrottle returns a throttle with the defaults.
+// Defaults for the per-address throttle: an office behind one address
+// shares it, so it allows more, and it is there against one address trying
+// many accounts.
+const (
+	DefaultAddrFreeFailures = 20
+	DefaultAddrLockoutAfter = 100
+)
+
+// NewAddrThrottle returns the per-address throttle with its defaults.
+func NewAddrThrottle() *Throttle {
+	t := NewThrottle()
+	t.FreeFailures, t.LockoutAfter = DefaultAddrFreeFailures, DefaultAddrLockoutAfter
+	return t
+}
+
+// NewThrottle returns a throttle with the defaults (per account).
 func NewThrottle() *Throttle {
 	return &Throttle{FreeFailures: DefaultFreeFailures, BaseDelay: DefaultBaseDelay, MaxDelay: DefaultMaxDelay,
 		LockoutAfter: DefaultLockoutAfter, Lockout: DefaultLockout, keys: map[string]*throttleState{}}

@@ -205,7 +205,13 @@ func (s *Server) routes() {
 		}
 		writeProblem(c, pNoRoute.with("no endpoint at "+c.Request.URL.Path))
 	})
-	r.NoMethod(func(c *gin.Context) { writeProblem(c, pMethod.with(c.Request.Method+" is not allowed here")) })
+	r.NoMethod(func(c *gin.Context) {
+		if s.console != nil && console.IsConsole(c.Request.URL.Path) {
+			s.console.NoMethod(c)
+			return
+		}
+		writeProblem(c, pMethod.with(c.Request.Method+" is not allowed here"))
+	})
 
 	r.GET("/healthz", s.healthz)
 	r.HEAD("/healthz", s.healthz)

@@ -185,6 +185,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"the most bytes one delta or snapshot from a peer may have, whatever its signed manifest says, for peers registered without max_step_bytes (env HASHHUB_PEER_MAX_STEP_BYTES)")
 	maxRecords := fs.Int64("peer-max-records-bytes", envInt64("HASHHUB_PEER_MAX_RECORDS_BYTES", federation.DefaultMaxRecordsBytes),
 		"the most bytes of signed records one step from a peer may bring, for peers registered without max_records_bytes (env HASHHUB_PEER_MAX_RECORDS_BYTES)")
+	tlsProxy := fs.Bool("console-tls-proxy", os.Getenv("HASHHUB_CONSOLE_TLS_PROXY") == "1",
+		"a TLS-terminating proxy serves this node: the web console's cookies are Secure (__Host- prefix) with HSTS, and sign-ins are throttled by the last X-Forwarded-For address (the one the proxy appends) (env HASHHUB_CONSOLE_TLS_PROXY=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -233,6 +235,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.Syncer.IdleTimeout = *idle
 	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
 	n.Server.SetRateLimits(limits)
+	n.Server.SetConsoleTLSProxy(*tlsProxy)
 	n.Metrics = metricsLn
 	n.Syncer.MaxStepBytes, n.Syncer.MaxRecordsBytes = *maxStep, *maxRecords
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -171,27 +171,47 @@ func (n *Node) Accept(p *Person, link string) {
 }
 
 // Code returns a TOTP code for p that the node has not seen yet, as an
-// authenticator app shows it: codes are single-use, so a second sign-in in
-// the same 30 s takes the next step's code (accepted one step early), and
-// beyond that waits for the clock.
+// authenticator app shows it. Codes are single-use, so a second sign-in in
+// the same 30 s takes the next step's code (accepted one step early); a
+// third moves the node's people clock on by a step (Advance) rather than
+// make the test wait.
 func (n *Node) Code(p *Person) string {
 	n.T.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for {
-		now := n.Now()
-		step := people.Step(now)
-		if step <= p.lastStep {
-			step = p.lastStep + 1
-		}
-		if step <= people.Step(now)+people.TOTPSkew {
-			p.lastStep = step
-			code, err := people.Code(p.TOTPSecret, time.Unix(step*int64(people.TOTPPeriod/time.Second), 0))
-			if err != nil {
-				n.T.Fatalf("totp: %v", err)
-			}
-			return code
-		}
-		time.Sleep(time.Second)
+	step := p.lastStep + 1
+	if cur := people.Step(n.Now()); step < cur {
+		step = cur
 	}
+	for step > people.Step(n.Now())+people.TOTPSkew {
+		n.Advance(people.TOTPPeriod)
+	}
+	p.lastStep = step
+	return n.codeAt(p, step)
+}
+
+// PeekCode returns the code Code would return next without using it up:
+// for an attempt the test expects the node to refuse before it checks the
+// code (a weak password, a disabled user).
+func (n *Node) PeekCode(p *Person) string {
+	n.T.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	step := p.lastStep + 1
+	if cur := people.Step(n.Now()); step < cur {
+		step = cur
+	}
+	if step > people.Step(n.Now())+people.TOTPSkew {
+		step = people.Step(n.Now()) + people.TOTPSkew
+	}
+	return n.codeAt(p, step)
+}
+
+func (n *Node) codeAt(p *Person, step int64) string {
+	n.T.Helper()
+	code, err := people.Code(p.TOTPSecret, time.Unix(step*int64(people.TOTPPeriod/time.Second), 0))
+	if err != nil {
+		n.T.Fatalf("totp: %v", err)
+	}
+	return code
 }
