@@ -126,3 +126,13 @@ func (v *Verifier) Finish(headSeq uint64, headHash string) (int, error) {
 	}
 	return v.n, nil
 }
+
+// ResumeVerifier continues a verification from an event already checked
+// (its sequence number and hash), so that a long chain is checked once
+// and then only its new events; a zero seq starts from the beginning.
+func ResumeVerifier(seq uint64, hash string) *Verifier {
+	return &Verifier{next: seq, prev: hash}
+}
+
+// Last is the last event verified: its sequence number and hash.
+func (v *Verifier) Last() (uint64, string) { return v.next, v.prev }

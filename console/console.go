@@ -29,6 +29,7 @@ import (
 
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/peers"
 )
 
 // Prefix is where the console is mounted.
@@ -50,7 +51,10 @@ type Config struct {
 	// Reports is the report desk (nil: the law-enforcement pages say the
 	// desk is off).
 	Reports *hub.Reports
-	Logger  *slog.Logger
+	// PeerSync, if set, reports how pulling each peer's lists is going
+	// (the node overview shows it).
+	PeerSync func(peer string) []peers.SyncStatus
+	Logger   *slog.Logger
 	// TLSProxy says a TLS-terminating proxy serves the node: cookies are
 	// Secure, and a client's address is the last X-Forwarded-For hop.
 	TLSProxy bool

@@ -30,6 +30,8 @@ var (
 	Analysts = []orgs.Role{orgs.Hotline, orgs.LawEnforcement}
 	// Overseers are analysts and admins: who may read entries and disputes.
 	Overseers = []orgs.Role{orgs.Admin, orgs.Hotline, orgs.LawEnforcement}
+	// lawEnforcement alone holds a report's takedown.
+	lawEnforcement = []orgs.Role{orgs.LawEnforcement}
 )
 
 // table is every console page with the roles that may open it, top to
@@ -44,6 +46,12 @@ func (cn *Console) table() []Page {
 		// Review, entries and disputes (review.go, entry.go, disputes.go).
 
 		// Law enforcement: reports, holds, takedowns (reports.go, takedowns.go).
+		{"GET", "/reports", Analysts, "Reports", cn.inbox},
+		{"GET", "/reports/:id", Overseers, "", cn.report},
+		{"POST", "/reports/:id/ack", Analysts, "", cn.ackReport},
+		{"POST", "/reports/:id/hold", lawEnforcement, "", cn.holdReport},
+		{"GET", "/takedowns", Overseers, "Takedowns", cn.takedowns},
+		{"GET", "/overview", admins, "Overview", cn.overview},
 
 		// Administration (admin.go).
 		{"GET", "/admin/orgs", admins, "Organisations", cn.orgsPage},

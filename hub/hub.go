@@ -85,6 +85,10 @@ type Service struct {
 	// (release_cache.go).
 	cacheMu sync.Mutex
 	caches  map[string]*listCache
+
+	// audited is how far the node's overview has verified the audit
+	// chain (overview.go).
+	audited auditMark
 }
 
 // DefaultImportBatch balances memory (a run and a batch are held decoded)

@@ -117,7 +117,7 @@ func New(cfg Config) *Server {
 		metrics: newMetrics(), idemInFlight: map[string]bool{}, draining: make(chan struct{})}
 	s.rates = newRateLimiter(s.metrics.reg)
 	if cfg.People != nil {
-		cn, err := console.New(console.Config{Hub: cfg.Hub, People: cfg.People, Reports: cfg.Reports, Logger: cfg.Logger})
+		cn, err := console.New(console.Config{Hub: cfg.Hub, People: cfg.People, Reports: cfg.Reports, PeerSync: cfg.PeerSync, Logger: cfg.Logger})
 		if err != nil {
 			// The templates are embedded: failing to parse them is a
 			// programming error that every test would show.

@@ -142,3 +142,17 @@ func (t *Tx) PutCosignature(size int64, witness, line string) error {
 	}
 	return t.b(bCosignatures).Put(t.seqKey(uint64(size)), t.keep(v))
 }
+
+// LastCosigned returns the largest tree size any peer witness cosigned,
+// with its cosignature lines by witness name (size 0 when none did).
+func (t *Tx) LastCosigned() (int64, map[string]string, error) {
+	out := map[string]string{}
+	k, v := t.b(bCosignatures).Cursor().Last()
+	if k == nil {
+		return 0, out, nil
+	}
+	if len(k) != 8 {
+		return 0, nil, fmt.Errorf("cosignature key %x is not a tree size", k)
+	}
+	return int64(binary.BigEndian.Uint64(k)), out, json.Unmarshal(v, &out)
+}
