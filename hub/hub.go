@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashhub/hashhub/audit"
 	"github.com/hashhub/hashhub/auth"
+	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/store"
 )
@@ -83,6 +84,11 @@ type Service struct {
 	// (release_cache.go).
 	cacheMu sync.Mutex
 	caches  map[string]*listCache
+
+	// listsCache holds the lists for filing entries in the review index
+	// (review_index.go); nil after a list changes.
+	listsMu    sync.Mutex
+	listsCache []lists.List
 }
 
 // DefaultImportBatch balances memory (a run and a batch are held decoded)
