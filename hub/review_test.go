@@ -19,7 +19,7 @@ type reviewFixture struct {
 	admin, nl, nl2, gb, fr Actor
 }
 
-func newReviewFixture(t *testing.T, ls ...lists.List) *reviewFixture {
+func newReviewFixture(t testing.TB, ls ...lists.List) *reviewFixture {
 	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
