@@ -64,7 +64,7 @@ func init() {
 		{"users create", "--org ID --name NAME [--credentials-out FILE]", "create a user with client credentials (admin)", cmdUsersCreate},
 		{"users list", "--org ID", "list an organisation's users (admin)", cmdUsersList},
 
-		{"lists create", "--name NAME --min-assessments N [--min-orgs N] [--min-jurisdictions N] [--algorithms A,..] [--categories C,..] [--reader-roles R,..] [--reader-orgs ID,..] [--description TEXT]", "create a list and its policy (admin)", cmdListsCreate},
+		{"lists create", "--name NAME --min-assessments N [--min-orgs N] [--min-jurisdictions N] [--algorithms A,..] [--categories C,..] [--reader-roles R,..] [--reader-orgs ID,..] [--open-review] [--description TEXT]", "create a list and its policy (admin)", cmdListsCreate},
 		{"lists list", "", "list the lists you may read", cmdListsList},
 		{"lists show", "NAME", "show a list's policy and readers", cmdListsShow},
 		{"lists entries", "NAME [--limit N] [--cursor C] [--all]", "show the entries that qualify for a list now", cmdListsEntries},
