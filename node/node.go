@@ -220,9 +220,11 @@ type Node struct {
 	Config     Config
 	DB         *store.DB
 	Hub        *hub.Service
-	Server     *server.Server
-	Keys       *keys.Set
-	Log        *slog.Logger
+	// People is the console's sign-in desk (invites, sessions).
+	People *hub.People
+	Server *server.Server
+	Keys   *keys.Set
+	Log    *slog.Logger
 	// Reports is the report desk; Outbox delivers its notices, pushes
 	// and forwards in the background while the node serves.
 	Reports *hub.Reports
@@ -313,7 +315,8 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 			default:
 			}
 		}}
-	srv := server.New(server.Config{Hub: h, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log,
+	ppl := hub.NewPeople(h)
+	srv := server.New(server.Config{Hub: h, People: ppl, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log,
 		Signer: signer, LogSigner: logSigner, Rotations: rotations, Witness: wit, Evidence: db.Witness().WitnessEvidence,
 		PeerSync: syncer.Health})
 	if err := srv.Register(syncer); err != nil {
@@ -329,7 +332,7 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 			}
 		}
 	})
-	n := &Node{Config: cfg, DB: db, Hub: h, Server: srv, Keys: ks, Log: log, Syncer: syncer, syncKick: syncKick,
+	n := &Node{Config: cfg, DB: db, Hub: h, People: ppl, Server: srv, Keys: ks, Log: log, Syncer: syncer, syncKick: syncKick,
 		cosigner: &federation.Cosigner{Hub: h, Log: log, LogKey: logSigner.VerifierKey()}, cosignKick: cosign,
 		foldKick: fold, dir: dir}
 	if err := n.openReports(dir); err != nil {
@@ -446,7 +449,8 @@ func (n *Node) foldMembers(ctx context.Context) {
 // HousekeepingInterval is how often the node sweeps expired state.
 const HousekeepingInterval = time.Hour
 
-// housekeeping periodically deletes expired idempotency records.
+// housekeeping periodically deletes expired idempotency records, console
+// sessions and invites.
 func (n *Node) housekeeping(ctx context.Context) {
 	t := time.NewTicker(HousekeepingInterval)
 	defer t.Stop()
@@ -455,6 +459,11 @@ func (n *Node) housekeeping(ctx context.Context) {
 			n.Log.Warn("sweep idempotency records", slog.Any("err", err))
 		} else if k > 0 {
 			n.Log.Info("swept expired idempotency records", slog.Int("count", k))
+		}
+		if ss, ins, err := n.People.Sweep(); err != nil {
+			n.Log.Warn("sweep console sessions", slog.Any("err", err))
+		} else if ss+ins > 0 {
+			n.Log.Info("swept expired console sessions and invites", slog.Int("sessions", ss), slog.Int("invites", ins))
 		}
 		select {
 		case <-ctx.Done():

@@ -107,6 +107,9 @@ type User struct {
 	SecretHash string    `json:"secret_hash"`
 	Created    time.Time `json:"created"`
 	Disabled   bool      `json:"disabled,omitempty"`
+	// Person marks a user who signs in to the console with a password and
+	// TOTP (store.Person) instead of client credentials.
+	Person bool `json:"person,omitempty"`
 }
 
 // ValidateName checks a user's display name.

@@ -27,14 +27,33 @@ command -v npx >/dev/null 2>&1 || need npm
 command -v gcc >/dev/null 2>&1 || need gcc
 # The jurisdiction table is checked against tzdata's ISO 3166 table.
 [ -e /usr/share/zoneinfo/iso3166.tab ] || need tzdata
+# The console's browser tests drive Debian's chromium (chromedp).
+command -v chromium >/dev/null 2>&1 || need chromium
+# ...and check every page with axe-core, installed from npm into a cache
+# directory the tests look in (internal/needtool.AxeCore; keep the version
+# in step with needtool.AxeCoreVersion).
+AXE_VERSION=4.10.3
+AXE_DIR="${HASHHUB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hashhub}/axe-core-$AXE_VERSION"
+axe_missing=""
+[ -e "$AXE_DIR/node_modules/axe-core/axe.min.js" ] || axe_missing=1
+install_axe() {
+  mkdir -p "$AXE_DIR"
+  npm install --prefix "$AXE_DIR" --no-audit --no-fund --silent "axe-core@$AXE_VERSION" >/dev/null
+}
 
 if [ "${1:-}" = "--check" ]; then
   if [ -n "$missing" ]; then
     echo "note: missing$missing; the tests that need them are skipped (install: sudo bash scripts/deps.sh)" >&2
   fi
+  if [ -n "$axe_missing" ]; then
+    echo "note: missing axe-core $AXE_VERSION in $AXE_DIR; the console's accessibility checks are skipped (install: bash scripts/deps.sh)" >&2
+  fi
   exit 0
 fi
 if [ -z "$missing" ]; then
+  if [ -n "$axe_missing" ]; then
+    install_axe
+  fi
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -43,3 +62,6 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "installing:$missing" >&2
 (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing) >/dev/null
+if [ -n "$axe_missing" ]; then
+  install_axe
+fi

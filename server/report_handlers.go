@@ -651,5 +651,8 @@ func (t *takedownCollector) Collect(ch chan<- prometheus.Metric) {
 // server, since its worker reports to the server's metrics).
 func (s *Server) SetReports(d *hub.Reports) {
 	s.cfg.Reports = d
+	if s.console != nil {
+		s.console.SetReports(d)
+	}
 	s.metrics.reg.MustRegister(&takedownCollector{desk: d})
 }

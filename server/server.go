@@ -30,6 +30,7 @@ import (
 	ginSwagger "github.com/swaggo/gin-swagger"
 
 	"github.com/hashhub/hashhub/auth"
+	"github.com/hashhub/hashhub/console"
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/openapi"
@@ -71,6 +72,8 @@ type Config struct {
 	PeerSync func(peer string) []peers.SyncStatus
 	// Body bounds how slowly request bodies may arrive (bodydeadline.go).
 	Body BodyLimits
+	// People is the console's sign-in desk; nil leaves the console off.
+	People *hub.People
 }
 
 // Server holds the handlers' dependencies.
@@ -82,6 +85,8 @@ type Server struct {
 	metrics *metrics
 	engine  *gin.Engine
 	rates   *rateLimiter // ratelimit.go
+	// console is the web console at /console/ (nil when cfg.People is).
+	console *console.Console
 
 	idemMu       sync.Mutex
 	idemInFlight map[string]bool
@@ -111,6 +116,15 @@ func New(cfg Config) *Server {
 	s := &Server{hub: cfg.Hub, tokens: cfg.Tokens, log: cfg.Logger, cfg: cfg,
 		metrics: newMetrics(), idemInFlight: map[string]bool{}, draining: make(chan struct{})}
 	s.rates = newRateLimiter(s.metrics.reg)
+	if cfg.People != nil {
+		cn, err := console.New(console.Config{Hub: cfg.Hub, People: cfg.People, Reports: cfg.Reports, Logger: cfg.Logger})
+		if err != nil {
+			// The templates are embedded: failing to parse them is a
+			// programming error that every test would show.
+			panic(err)
+		}
+		s.console = cn
+	}
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
 	// An API answers the path it was given: no redirect to a path with or
@@ -150,6 +164,18 @@ func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 // before serving.
 func (s *Server) SetBodyLimits(l BodyLimits) { s.cfg.Body = l.withDefaults() }
 
+// Console is the web console (nil when the server has no people desk).
+func (s *Server) Console() *console.Console { return s.console }
+
+// SetConsoleTLSProxy says a TLS-terminating proxy serves the node: console
+// cookies are marked Secure and sign-ins are throttled by the client
+// address the proxy appends to X-Forwarded-For.
+func (s *Server) SetConsoleTLSProxy(on bool) {
+	if s.console != nil {
+		s.console.SetTLSProxy(on)
+	}
+}
+
 // Routes lists every registered route (method and path), for tests.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 
@@ -172,7 +198,13 @@ var analysts = []orgs.Role{orgs.Hotline, orgs.LawEnforcement}
 func (s *Server) routes() {
 	r := s.engine
 	r.Use(s.recoverer, s.observe, s.refuseMedia)
-	r.NoRoute(func(c *gin.Context) { writeProblem(c, pNoRoute.with("no endpoint at "+c.Request.URL.Path)) })
+	r.NoRoute(func(c *gin.Context) {
+		if s.console != nil && console.IsConsole(c.Request.URL.Path) {
+			s.console.NotFound(c)
+			return
+		}
+		writeProblem(c, pNoRoute.with("no endpoint at "+c.Request.URL.Path))
+	})
 	r.NoMethod(func(c *gin.Context) { writeProblem(c, pMethod.with(c.Request.Method+" is not allowed here")) })
 
 	r.GET("/healthz", s.healthz)
@@ -190,6 +222,10 @@ func (s *Server) routes() {
 	// The token endpoint caps its body itself, so that even a too-large
 	// body gets an RFC 6749 §5.2 error rather than a problem document.
 	r.POST("/v1/oauth/token", s.token)
+	// The web console for people (console/routes.go has its page table).
+	if s.console != nil {
+		s.console.Mount(r)
+	}
 
 	v1 := r.Group("/v1")
 	h := func(method, path string, o routeOpt, fn gin.HandlerFunc) {

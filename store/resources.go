@@ -73,8 +73,11 @@ func (t *Tx) UserByClientID(clientID string) (*orgs.User, error) {
 
 // PutUser writes a user and its client-id index.
 func (t *Tx) PutUser(u *orgs.User) error {
-	if err := t.b(bClients).Put([]byte(u.ClientID), []byte(u.ID)); err != nil {
-		return err
+	// A person (console sign-in) has no client credentials.
+	if u.ClientID != "" {
+		if err := t.b(bClients).Put([]byte(u.ClientID), []byte(u.ID)); err != nil {
+			return err
+		}
 	}
 	return t.put(bUsers, u.ID, u)
 }

@@ -9,6 +9,7 @@ package needtool
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -26,6 +27,7 @@ var Debian = map[string]string{
 	"docker-compose": "docker-compose",
 	"npx":            "npm",
 	"iso3166.tab":    "tzdata",
+	"chromium":       "chromium",
 }
 
 // Missing skips the test outside CI, saying what is missing and how to get
@@ -80,4 +82,44 @@ func aptGet(name string) string {
 		pkg = name
 	}
 	return "`apt-get install " + pkg + "` (Debian/Ubuntu)"
+}
+
+// AxeCoreVersion is the axe-core the console's accessibility checks run
+// (scripts/deps.sh installs the same version).
+const AxeCoreVersion = "4.10.3"
+
+// AxeCoreDir is where scripts/deps.sh installs axe-core:
+// $HASHHUB_CACHE, else $XDG_CACHE_HOME/hashhub, else ~/.cache/hashhub,
+// then axe-core-VERSION.
+func AxeCoreDir() string {
+	base := os.Getenv("HASHHUB_CACHE")
+	if base == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			c = os.TempDir()
+		}
+		base = filepath.Join(c, "hashhub")
+	}
+	return filepath.Join(base, "axe-core-"+AxeCoreVersion)
+}
+
+// AxeCore returns the path of axe.min.js (HASHHUB_AXE_CORE names another
+// copy), or skips/fails as Missing says.
+func AxeCore(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("HASHHUB_AXE_CORE")
+	if p == "" {
+		p = filepath.Join(AxeCoreDir(), "node_modules", "axe-core", "axe.min.js")
+	}
+	if _, err := os.Stat(p); err != nil {
+		Missing(t, "axe-core "+AxeCoreVersion+" ("+p+")", "`bash "+DepsScript+"` (npm install axe-core@"+AxeCoreVersion+" into "+AxeCoreDir()+")")
+	}
+	return p
+}
+
+// Chromium returns the path of Debian's chromium, or skips/fails as
+// Missing says.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	return Command(t, "chromium")
 }
