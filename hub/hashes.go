@@ -154,6 +154,9 @@ func (s *Service) Assess(a Actor, key string, in entries.Input) (*entries.Entry,
 		if err := s.putEntry(tx, e, nil); err != nil {
 			return err
 		}
+		if err := countReview(tx, a, now); err != nil {
+			return err
+		}
 		return record(tx, a.audit(), now, "hash.assess", key, as)
 	}, func() any { return Assessed{Entry: e, Dispute: d} })
 	return e, d, err

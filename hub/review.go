@@ -67,6 +67,9 @@ func (s *Service) ResolveDispute(a Actor, id, outcome, reason string) (*entries.
 		if err := s.putEntry(tx, e, nil); err != nil {
 			return err
 		}
+		if err := countReview(tx, a, now); err != nil {
+			return err
+		}
 		return record(tx, a.audit(), now, "dispute.resolve", id, d)
 	}, func() any { return d })
 	return d, err

@@ -1,7 +1,10 @@
 package hub
 
 import (
+	"errors"
+	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/lists"
@@ -129,4 +132,34 @@ func (s *Service) ensureReviewIndex() error {
 		}
 		return rebuildReview(tx)
 	})
+}
+
+// countReview counts a review (an assessment or a dispute's resolution)
+// towards the person's reviews of the day, in the review's transaction.
+func countReview(tx *store.Tx, a Actor, now time.Time) error {
+	return tx.AddReview(a.User, now.UTC().Format(time.DateOnly))
+}
+
+// ReviewsToday is how many reviews the person made today (UTC): the
+// console shows it, and reminds them to take a break.
+func (s *Service) ReviewsToday(a Actor) (int, error) {
+	var n int
+	err := s.db.View(func(tx *store.Tx) error {
+		n = tx.Reviews(a.User, s.now().UTC().Format(time.DateOnly))
+		return nil
+	})
+	return n, err
+}
+
+// Dispute reads one dispute.
+func (s *Service) Dispute(id string) (*entries.Dispute, error) {
+	var d *entries.Dispute
+	err := s.db.View(func(tx *store.Tx) (err error) {
+		d, err = tx.Dispute(id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %q", entries.ErrDisputeNotFound, id)
+	}
+	return d, err
 }

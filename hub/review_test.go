@@ -150,6 +150,14 @@ func TestReviewQueueOrderAndOrganisation(t *testing.T) {
 	if got := queueKeys(t, f.s, f.fr, 100); !slices.Equal(got, []string{e3}) {
 		t.Errorf("after retracting, FR's queue = %v, want [%s]", got, e3)
 	}
+	// FR's two assessments count as its reviews today (the retraction does
+	// not); GB's one.
+	if n, err := f.s.ReviewsToday(f.fr); err != nil || n != 2 {
+		t.Errorf("FR's reviews today = %d, %v; want 2", n, err)
+	}
+	if n, _ := f.s.ReviewsToday(f.gb); n != 1 {
+		t.Errorf("GB's reviews today = %d, want 1", n)
+	}
 	// A platform has no queue.
 	if _, err := f.s.Review(Actor{User: "u", Org: "o", Role: orgs.Platform}, 0, 10); err == nil {
 		t.Error("a platform read the review queue")

@@ -109,3 +109,28 @@ func assessedBy(v, org []byte) bool {
 	}
 	return false
 }
+
+// bReviewCounts counts each person's reviews per UTC day, keyed
+// "user\x00YYYY-MM-DD", a big-endian uint64 each.
+var bReviewCounts = []byte("review_counts")
+
+func init() { allBuckets = append(allBuckets, bReviewCounts) }
+
+// AddReview counts one review by user on day (YYYY-MM-DD).
+func (t *Tx) AddReview(user, day string) error {
+	k := []byte(user + "\x00" + day)
+	b := t.b(bReviewCounts)
+	var n uint64
+	if v := b.Get(k); len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	return b.Put(t.keep(k), t.seqKey(n+1))
+}
+
+// Reviews is how many reviews user made on day.
+func (t *Tx) Reviews(user, day string) int {
+	if v := t.b(bReviewCounts).Get([]byte(user + "\x00" + day)); len(v) == 8 {
+		return int(binary.BigEndian.Uint64(v))
+	}
+	return 0
+}
