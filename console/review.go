@@ -71,7 +71,7 @@ type queueItem struct {
 // assessForm is the assess form's values (kept when it is refused).
 type assessForm struct {
 	Key, Verdict, Category, Jurisdictions, Severity, Note string
-	Error, Field                                         string
+	Error, Field                                          string
 }
 
 func entryLink(key string) string { return Prefix + "/entry?key=" + url.QueryEscape(key) }
