@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -28,22 +28,20 @@ import (
 // analyst to take a break after (and after every further as many).
 const DefaultBreakAfter = 50
 
-// breakAfter is the node's setting (SetBreakAfter); 0 means the default.
-var breakAfter atomic.Int64
+// breakAfter holds each console's setting (SetBreakAfter), kept here
+// beside the queue that uses it.
+var breakAfter sync.Map // *Console → int
 
-// SetBreakAfter sets how many reviews a day are followed by a reminder to
-// take a break; n < 0 turns the reminder off, 0 restores the default.
-func (cn *Console) SetBreakAfter(n int) { breakAfter.Store(int64(n)) }
+// SetBreakAfter sets how many reviews in a day are followed by a reminder
+// to take a break (and every as many after); 0 turns the reminder off.
+// Unset, it is DefaultBreakAfter.
+func (cn *Console) SetBreakAfter(n int) { breakAfter.Store(cn, max(n, 0)) }
 
-func breakEvery() int {
-	switch n := int(breakAfter.Load()); {
-	case n == 0:
-		return DefaultBreakAfter
-	case n < 0:
-		return 0
-	default:
-		return n
+func (cn *Console) breakEvery() int {
+	if n, ok := breakAfter.Load(cn); ok {
+		return n.(int)
 	}
+	return DefaultBreakAfter
 }
 
 // queuePage is the review queue's data.
@@ -102,7 +100,7 @@ func (cn *Console) renderQueue(c *gin.Context, s *Session, status int, form asse
 		cn.reviewFail(c, s, err)
 		return
 	}
-	p := queuePage{Today: today, BreakAfter: breakEvery(), Disputes: r.Disputes, Form: form}
+	p := queuePage{Today: today, BreakAfter: cn.breakEvery(), Disputes: r.Disputes, Form: form}
 	if p.BreakAfter > 0 && today > 0 && today%p.BreakAfter == 0 {
 		p.TakeBreak = true
 	}

@@ -94,10 +94,14 @@ func TestBrowserReviewQueue(t *testing.T) {
 	first := submit(t, n, nl, strings.Repeat("a1", 32), entries.Input{Severity: entries.SeverityB, Note: "found at https://bad.example.org/gallery?id=7"})
 	second := submit(t, n, nl, strings.Repeat("b2", 32), entries.Input{})
 	gb, _ := analyst(n, orgs.Hotline, "GB")
+	n.N.Server.Console().SetBreakAfter(1) // as hashhub serve --break-after 1
 
 	b := consoletest.NewBrowser(t, n)
 	b.SignIn(n, gb)
 	b.Click(`nav a[href="/console/review"]`)
+	if b.Has("#break") {
+		t.Error("a break reminder before any review")
+	}
 	if got := b.Text("dd.hash"); got != first {
 		t.Fatalf("first in the queue: %q, want %q", got, first)
 	}
@@ -140,6 +144,9 @@ func TestBrowserReviewQueue(t *testing.T) {
 	}
 	if got := b.Text("#today"); !strings.Contains(got, "Reviews today: 1") {
 		t.Errorf("today after one: %q", got)
+	}
+	if !b.Has("#break") {
+		t.Error("no break reminder after the first review with --break-after 1")
 	}
 	if got := qualifying(t, n, "verified"); len(got) != 1 || got[0] != first {
 		t.Fatalf("list verified holds %v, want [%s]", got, first)

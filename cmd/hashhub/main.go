@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashhub/hashhub/console"
 	"github.com/hashhub/hashhub/federation"
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/keys"
@@ -185,8 +186,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"the most bytes one delta or snapshot from a peer may have, whatever its signed manifest says, for peers registered without max_step_bytes (env HASHHUB_PEER_MAX_STEP_BYTES)")
 	maxRecords := fs.Int64("peer-max-records-bytes", envInt64("HASHHUB_PEER_MAX_RECORDS_BYTES", federation.DefaultMaxRecordsBytes),
 		"the most bytes of signed records one step from a peer may bring, for peers registered without max_records_bytes (env HASHHUB_PEER_MAX_RECORDS_BYTES)")
+	breakAfter := fs.Int("break-after", int(envInt64("HASHHUB_BREAK_AFTER", console.DefaultBreakAfter)),
+		"the console reminds an analyst to take a break after this many reviews in a day, and every as many after; 0 turns it off (env HASHHUB_BREAK_AFTER)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *breakAfter < 0 {
+		return fmt.Errorf("--break-after: want 0 or more reviews, got %d", *breakAfter)
 	}
 	if *maxStep <= 0 || *maxRecords <= 0 {
 		return errors.New("--peer-max-step-bytes and --peer-max-records-bytes must be positive")
@@ -233,6 +239,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.Syncer.IdleTimeout = *idle
 	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
 	n.Server.SetRateLimits(limits)
+	if cn := n.Server.Console(); cn != nil {
+		cn.SetBreakAfter(*breakAfter)
+	}
 	n.Metrics = metricsLn
 	n.Syncer.MaxStepBytes, n.Syncer.MaxRecordsBytes = *maxStep, *maxRecords
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
