@@ -94,7 +94,6 @@ func TestBrowserReviewQueue(t *testing.T) {
 	first := submit(t, n, nl, strings.Repeat("a1", 32), entries.Input{Severity: entries.SeverityB, Note: "found at https://bad.example.org/gallery?id=7"})
 	second := submit(t, n, nl, strings.Repeat("b2", 32), entries.Input{})
 	gb, _ := analyst(n, orgs.Hotline, "GB")
-	n.N.Server.Console().SetBreakAfter(1) // as hashhub serve --break-after 1
 
 	b := consoletest.NewBrowser(t, n)
 	b.SignIn(n, gb)
@@ -132,6 +131,7 @@ func TestBrowserReviewQueue(t *testing.T) {
 	}
 	// Back at the start, assess with the keyboard alone: illegal,
 	// severity A, a note, save.
+	n.N.Server.Console().SetBreakAfter(1) // as hashhub serve --break-after 1
 	b.Go("/console/review")
 	key(b, "i")
 	key(b, "1")
