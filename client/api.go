@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/lists"
@@ -75,6 +76,36 @@ type User struct {
 	Name     string `json:"name"`
 	ClientID string `json:"client_id"`
 	Created  string `json:"created"`
+	// Person marks someone who signs in to the web console (no client id).
+	Person   bool `json:"person,omitempty"`
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// Invite is a one-time link for a person to set up their console sign-in.
+type Invite struct {
+	User User `json:"user"`
+	// Path is the link's path on the node; URL is the server's address
+	// joined with it.
+	Path    string    `json:"path"`
+	Expires time.Time `json:"expires"`
+}
+
+// InviteUser creates a person in an organisation and a one-time invite
+// link to the console, valid 24 hours.
+func (c *Client) InviteUser(ctx context.Context, org, name string) (*Invite, error) {
+	var out Invite
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/orgs/" + segment(org) + "/invites",
+		body: struct {
+			Name string `json:"name"`
+		}{name}, creates: true}, &out)
+	return ptr(&out, err)
+}
+
+// DisableUser stops a user from signing in or getting tokens and ends
+// their console sessions.
+func (c *Client) DisableUser(ctx context.Context, org, user string) error {
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/orgs/" + segment(org) + "/users/" + segment(user) + "/disable"}, nil)
+	return err
 }
 
 // NewUser is a created user with their client secret, which the node

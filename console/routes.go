@@ -52,6 +52,11 @@ func (cn *Console) table() []Page {
 		// Law enforcement: reports, holds, takedowns (reports.go, takedowns.go).
 
 		// Administration (admin.go).
+		{"GET", "/admin/orgs", admins, "Organisations", cn.orgsPage},
+		{"POST", "/admin/orgs", admins, "", cn.createOrg},
+		{"GET", "/admin/orgs/:org", admins, "", cn.orgPage},
+		{"POST", "/admin/orgs/:org/invite", admins, "", cn.inviteUser},
+		{"POST", "/admin/orgs/:org/users/:user/disable", admins, "", cn.disableUser},
 	}
 }
 

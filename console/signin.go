@@ -96,6 +96,9 @@ func (cn *Console) endSessions(c *gin.Context, everywhere bool) {
 	c.Redirect(http.StatusSeeOther, Prefix+"/login")
 }
 
+// InvitePath is the path of the invite page for a token.
+func InvitePath(token string) string { return Prefix + "/invite/" + token }
+
 type inviteData struct {
 	Token    string
 	Invite   *hub.PendingInvite

@@ -62,15 +62,21 @@ type NewUser struct {
 
 // PublicUser is a user without the secret hash.
 type PublicUser struct {
-	ID       string `json:"id"`
-	Org      string `json:"org"`
-	Name     string `json:"name"`
+	ID   string `json:"id"`
+	Org  string `json:"org"`
+	Name string `json:"name"`
+	// ClientID is empty for a person (who signs in to the console).
 	ClientID string `json:"client_id"`
 	Created  string `json:"created"`
+	// Person marks someone who signs in to the console with a password
+	// and TOTP rather than a machine client.
+	Person   bool `json:"person,omitempty"`
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 func publicUser(u *orgs.User) PublicUser {
-	return PublicUser{ID: u.ID, Org: u.Org, Name: u.Name, ClientID: u.ClientID, Created: u.Created.Format("2006-01-02T15:04:05Z07:00")}
+	return PublicUser{ID: u.ID, Org: u.Org, Name: u.Name, ClientID: u.ClientID, Created: u.Created.Format("2006-01-02T15:04:05Z07:00"),
+		Person: u.Person, Disabled: u.Disabled}
 }
 
 // CreateUser adds a user to an organisation and issues client credentials.

@@ -2426,6 +2426,107 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/orgs/{org}/invites": {
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Creates a person (a user who signs in to the web console with a password and TOTP, not a machine client) and a one-time invite link valid 24 hours. The link is in this response only; the node keeps just its hash.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "organisations"
+                ],
+                "summary": "Invite a person to the console",
+                "operationId": "createInvite",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "organisation id",
+                        "name": "org",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "makes retries safe",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "description": "person",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/CreateInviteRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/Invite"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "Conflict",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/orgs/{org}/users": {
             "get": {
                 "security": [
@@ -2558,6 +2659,69 @@ const docTemplate = `{
                     },
                     "415": {
                         "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/orgs/{org}/users/{user}/disable": {
+            "post": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "The user (a person or a machine client) can no longer sign in or get tokens, and their console sessions end at once. Disabling a disabled user changes nothing.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "organisations"
+                ],
+                "summary": "Disable a user",
+                "operationId": "disableUser",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "organisation id",
+                        "name": "org",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "user id",
+                        "name": "user",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -3720,6 +3884,16 @@ const docTemplate = `{
                 }
             }
         },
+        "CreateInviteRequest": {
+            "type": "object",
+            "properties": {
+                "name": {
+                    "description": "Name is the person's display and sign-in name, unique on the node.",
+                    "type": "string",
+                    "example": "Ann Analyst"
+                }
+            }
+        },
         "CreateOrgRequest": {
             "type": "object",
             "properties": {
@@ -3902,6 +4076,22 @@ const docTemplate = `{
                 },
                 "size": {
                     "type": "integer"
+                }
+            }
+        },
+        "Invite": {
+            "type": "object",
+            "properties": {
+                "expires": {
+                    "type": "string"
+                },
+                "path": {
+                    "description": "Path is the invite link's path on this node (prefix the node's\npublic address); it works once, until expires.",
+                    "type": "string",
+                    "example": "/console/invite/3q2-7w…"
+                },
+                "user": {
+                    "$ref": "#/definitions/hub.PublicUser"
                 }
             }
         },
@@ -4790,10 +4980,14 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "client_id": {
+                    "description": "ClientID is empty for a person (who signs in to the console).",
                     "type": "string"
                 },
                 "created": {
                     "type": "string"
+                },
+                "disabled": {
+                    "type": "boolean"
                 },
                 "id": {
                     "type": "string"
@@ -4803,6 +4997,10 @@ const docTemplate = `{
                 },
                 "org": {
                     "type": "string"
+                },
+                "person": {
+                    "description": "Person marks someone who signs in to the console with a password\nand TOTP rather than a machine client.",
+                    "type": "boolean"
                 }
             }
         },

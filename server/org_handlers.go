@@ -2,9 +2,11 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hashhub/hashhub/console"
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/orgs"
 )
@@ -161,4 +163,74 @@ func (s *Server) listUsers(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, UserList{Users: us})
+}
+
+// CreateInviteRequest invites a person.
+type CreateInviteRequest struct {
+	// Name is the person's display and sign-in name, unique on the node.
+	Name string `json:"name" example:"Ann Analyst"`
+} // @name CreateInviteRequest
+
+// Invite is a one-time link for a person to set a password and a second
+// factor.
+type Invite struct {
+	User hub.PublicUser `json:"user"`
+	// Path is the invite link's path on this node (prefix the node's
+	// public address); it works once, until expires.
+	Path    string    `json:"path" example:"/console/invite/3q2-7w…"`
+	Expires time.Time `json:"expires"`
+} // @name Invite
+
+// createInvite godoc
+//
+//	@Summary		Invite a person to the console
+//	@ID			createInvite
+//	@Description	Creates a person (a user who signs in to the web console with a password and TOTP, not a machine client) and a one-time invite link valid 24 hours. The link is in this response only; the node keeps just its hash.
+//	@Tags			organisations
+//	@Accept			json
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			org				path		string				true	"organisation id"
+//	@Param			Idempotency-Key	header		string				false	"makes retries safe"
+//	@Param			body			body		CreateInviteRequest	true	"person"
+//	@Success		201				{object}	Invite
+//	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
+//	@Router			/v1/orgs/{org}/invites [post]
+func (s *Server) createInvite(c *gin.Context) {
+	var req CreateInviteRequest
+	if !s.decodeJSON(c, &req) {
+		return
+	}
+	if s.cfg.People == nil {
+		writeProblem(c, pNoRoute.with("this node has no console"))
+		return
+	}
+	inv, err := s.cfg.People.Invite(replayableSecret(c, http.StatusCreated), c.Param("org"), req.Name)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, Invite{User: inv.User, Path: console.InvitePath(inv.Token), Expires: inv.Expires})
+}
+
+// disableUser godoc
+//
+//	@Summary		Disable a user
+//	@ID			disableUser
+//	@Description	The user (a person or a machine client) can no longer sign in or get tokens, and their console sessions end at once. Disabling a disabled user changes nothing.
+//	@Tags			organisations
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			org		path	string	true	"organisation id"
+//	@Param			user	path	string	true	"user id"
+//	@Success		204
+//	@Failure		401,403,404,422	{object}	Problem
+//	@Router			/v1/orgs/{org}/users/{user}/disable [post]
+func (s *Server) disableUser(c *gin.Context) {
+	if err := s.hub.DisableUser(actor(c), c.Param("org"), c.Param("user")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
 }

@@ -39,6 +39,7 @@ type fixture struct {
 	value   string // a sha256 entry submitted by the hotline, on list "open"
 	retract string // a sha256 entry every analyst submitted
 	dispute string // a dispute opened by the platform's false-positive feedback
+	user    string // a second user of the hotline organisation
 	list    string // a list every role may read
 	seq     int
 }
@@ -67,7 +68,7 @@ func jsonBody(p string, body func(f *fixture, role orgs.Role) any) func(*fixture
 }
 
 func (f *fixture) fill(p string) string {
-	return strings.NewReplacer("{org}", f.org, "{algo}", "sha256", "{value}", f.value, "{id}", f.dispute, "{name}", f.list).Replace(p)
+	return strings.NewReplacer("{org}", f.org, "{algo}", "sha256", "{value}", f.value, "{id}", f.dispute, "{name}", f.list, "{user}", f.user).Replace(p)
 }
 
 func (f *fixture) next() int { f.seq++; return f.seq }
@@ -84,6 +85,10 @@ var routeCases = []routeCase{
 		return map[string]any{"name": fmt.Sprintf("Route user %d", f.next())}
 	})},
 	{"GET", "/v1/orgs/{org}/users", adminOnly, noBody("/v1/orgs/{org}/users")},
+	{"POST", "/v1/orgs/{org}/users/{user}/disable", adminOnly, noBody("/v1/orgs/{org}/users/{user}/disable")},
+	{"POST", "/v1/orgs/{org}/invites", adminOnly, jsonBody("/v1/orgs/{org}/invites", func(f *fixture, _ orgs.Role) any {
+		return map[string]any{"name": fmt.Sprintf("person %d", f.next())}
+	})},
 
 	{"POST", "/v1/hashes", analysts, jsonBody("/v1/hashes", func(*fixture, orgs.Role) any {
 		return map[string]any{"algo": "sha256", "value": sha256Hex()}
@@ -212,10 +217,11 @@ func publicRoute(path string) bool {
 		path == "/v1/witness/add-checkpoint" || path == "/v1/witness/:origin/checkpoint"
 }
 
-// opsRoute reports routes outside the role model: operations, docs, token.
+// opsRoute reports routes outside the role model: operations, docs, token,
+// and the web console (which has its own page × role test, in console/).
 func opsRoute(path string) bool {
 	return path == "/healthz" || path == "/readyz" || path == "/v1/oauth/token" ||
-		path == "/docs" || strings.HasPrefix(path, "/docs/")
+		path == "/docs" || strings.HasPrefix(path, "/docs/") || strings.HasPrefix(path, "/console/")
 }
 
 var ginParam = regexp.MustCompile(`:([a-z]+)`)
@@ -244,6 +250,7 @@ func newRouteFixture(t *testing.T, tn *testNode) *fixture {
 	t.Helper()
 	f := &fixture{roles: tn.everyRole(), list: "open", value: sha256Hex(), retract: sha256Hex()}
 	f.org = f.roles[orgs.Hotline].Org
+	f.user = tn.newUser(f.org, orgs.Hotline, "GB", "second analyst").User
 	tn.postJSON("/v1/lists", tn.admin.Token, map[string]any{"name": f.list, "policy": map[string]any{"min_assessments": 1},
 		"readers": map[string]any{"roles": orgs.Roles}}).decode(t, http.StatusCreated, nil)
 	hot := f.roles[orgs.Hotline].Token

@@ -250,6 +250,8 @@ func (s *Server) routes() {
 	h("GET", "/orgs/:org", roles(orgs.Admin), s.getOrg)
 	h("POST", "/orgs/:org/users", roles(orgs.Admin).accepts("json").creates(), s.createUser)
 	h("GET", "/orgs/:org/users", roles(orgs.Admin), s.listUsers)
+	h("POST", "/orgs/:org/users/:user/disable", roles(orgs.Admin), s.disableUser)
+	h("POST", "/orgs/:org/invites", roles(orgs.Admin).accepts("json").creates(), s.createInvite)
 
 	h("POST", "/hashes", roles(analysts...).accepts("json").creates(), s.submitHash)
 	// An import is idempotent by itself (re-running it changes nothing

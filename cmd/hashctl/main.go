@@ -63,6 +63,8 @@ func init() {
 		{"orgs show", "ID", "show an organisation (admin)", cmdOrgsShow},
 		{"users create", "--org ID --name NAME [--credentials-out FILE]", "create a user with client credentials (admin)", cmdUsersCreate},
 		{"users list", "--org ID", "list an organisation's users (admin)", cmdUsersList},
+		{"users invite", "--org ID --name NAME", "invite a person to the web console: a one-time link valid 24 h (admin)", cmdUsersInvite},
+		{"users disable", "--org ID USER", "disable a user: no more sign-ins or tokens, console sessions end (admin)", cmdUsersDisable},
 
 		{"lists create", "--name NAME --min-assessments N [--min-orgs N] [--min-jurisdictions N] [--algorithms A,..] [--categories C,..] [--reader-roles R,..] [--reader-orgs ID,..] [--open-review] [--description TEXT]", "create a list and its policy (admin)", cmdListsCreate},
 		{"lists list", "", "list the lists you may read", cmdListsList},

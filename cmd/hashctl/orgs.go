@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/orgs"
@@ -162,11 +163,77 @@ func cmdUsersList(e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "no users")
 		return nil
 	}
-	t := newTable(e.stdout, "ID", "NAME", "CLIENT_ID", "CREATED")
+	t := newTable(e.stdout, "ID", "NAME", "KIND", "CLIENT_ID", "CREATED")
 	for _, u := range us {
-		t.row(u.ID, u.Name, u.ClientID, u.Created)
+		kind := "client"
+		if u.Person {
+			kind = "person"
+		}
+		if u.Disabled {
+			kind += " (disabled)"
+		}
+		t.row(u.ID, u.Name, kind, u.ClientID, u.Created)
 	}
 	t.flush()
+	return nil
+}
+
+// cmdUsersInvite invites a person to the console and prints the one-time
+// link, to hand to them over a channel the admin trusts.
+func cmdUsersInvite(e *env, args []string) error {
+	fs := e.flags()
+	org := fs.String("org", "", "organisation `ID` or exact name")
+	name := fs.String("name", "", "the person's display and sign-in `NAME` (unique on the node)")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := e.need("org", *org, "name", *name); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	orgID, err := resolveOrg(e, c, *org)
+	if err != nil {
+		return err
+	}
+	inv, err := c.InviteUser(e.call(), orgID, *name)
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	fmt.Fprintf(e.stdout, "Invited %s (%s) to organisation %s\n", inv.User.Name, inv.User.ID, inv.User.Org)
+	fields(e.stdout, "link", c.Server()+inv.Path, "expires", inv.Expires.UTC().Format(time.RFC3339))
+	fmt.Fprintln(e.stdout, "The link works once and is shown this once: the node keeps only its hash. Give it to the person over a channel you trust.")
+	return nil
+}
+
+// cmdUsersDisable disables a user.
+func cmdUsersDisable(e *env, args []string) error {
+	fs := e.flags()
+	org := fs.String("org", "", "organisation `ID` or exact name")
+	pos, err := e.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if err := e.need("org", *org); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	orgID, err := resolveOrg(e, c, *org)
+	if err != nil {
+		return err
+	}
+	if err := c.DisableUser(e.call(), orgID, pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Disabled user %s: no more sign-ins or tokens; console sessions ended\n", pos[0])
 	return nil
 }
 
