@@ -102,6 +102,9 @@ type ReviewItem struct {
 	// other analysts' verdicts are not part of the queue.
 	Claim *Claim     `json:"claim,omitempty"`
 	Lists []ListNeed `json:"lists"`
+	// Pos is the entry's position in the queue (a cursor that continues
+	// after it).
+	Pos uint64 `json:"-"`
 }
 
 // ListNeed says what one list still needs from an entry.
@@ -166,7 +169,9 @@ func (s *Service) Review(a Actor, after uint64, limit int) (*Review, error) {
 				if err != nil {
 					return false, err
 				}
-				r.Entries = append(r.Entries, reviewItem(e, ls))
+				it := reviewItem(e, ls)
+				it.Pos = last
+				r.Entries = append(r.Entries, it)
 			}
 			return len(r.Entries) < limit && r.Scanned < MaxReviewScan, nil
 		})
