@@ -418,10 +418,35 @@ var urlInText = regexp.MustCompile(`(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>"']+`
 
 // DefangText defangs every URL inside free text (notes, reasons,
 // feedback), leaving the words around them as they are: hashhub shows no
-// live or copy-and-paste-able link to reported material.
+// live or copy-and-paste-able link to reported material. What Defang leaves
+// of a scheme separator or a www. host (inside another URL's path, say) is
+// broken too, so that no viewer or mail client can turn it into a link.
 func DefangText(s string) string {
-	return urlInText.ReplaceAllStringFunc(s, Defang)
+	s = urlInText.ReplaceAllStringFunc(s, Defang)
+	return wwwInText.ReplaceAllStringFunc(breakSeparators(s), func(w string) string { return w[:3] + "[.]" })
 }
+
+// breakSeparators turns every "://" not already written "[://]" into it.
+func breakSeparators(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		if i > 0 && s[i-1] == '[' && strings.HasPrefix(s[i+3:], "]") {
+			b.WriteString(s[:i+4])
+			s = s[i+4:]
+			continue
+		}
+		b.WriteString(s[:i])
+		b.WriteString("[://]")
+		s = s[i+3:]
+	}
+}
+
+var wwwInText = regexp.MustCompile(`(?i)www\.`)
 
 // verdictWord is a verdict as people say it.
 func verdictWord(v entries.Verdict) string {
