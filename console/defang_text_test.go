@@ -8,9 +8,9 @@ import (
 func TestDefangText(t *testing.T) {
 	for in, want := range map[string]string{
 		"found at https://bad.example.org/gallery?id=7 yesterday": "found at hxxps[://]bad[.]example[.]org/gallery?id=7 yesterday",
-		"see www.example.com/a and HTTP://X.ORG":                   "see www[.]example[.]com/a and hxxp[://]X[.]ORG",
-		"www.a.org/https://evil.example/x":                         "www[.]a[.]org/https[://]evil.example/x",
-		"no link here":                                             "no link here",
+		"see www.example.com/a and HTTP://X.ORG":                  "see www[.]example[.]com/a and hxxp[://]X[.]ORG",
+		"www.a.org/https://evil.example/x":                        "www[.]a[.]org/https[://]evil.example/x",
+		"no link here":                                            "no link here",
 	} {
 		if got := DefangText(in); got != want {
 			t.Errorf("DefangText(%q) = %q, want %q", in, got, want)
