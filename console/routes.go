@@ -43,7 +43,13 @@ func (cn *Console) table() []Page {
 		{"POST", "/logout", everyone, "", cn.logout},
 		{"POST", "/logout-everywhere", everyone, "", cn.logoutEverywhere},
 
-		// Review, entries and disputes (review.go, entry.go, disputes.go).
+		// Review, entries and disputes (review.go).
+		{"GET", "/review", Analysts, "Review", cn.review},
+		{"POST", "/review/assess", Analysts, "", cn.assess},
+		{"GET", "/entry", Overseers, "", cn.entry},
+		{"GET", "/disputes", Overseers, "Disputes", cn.disputes},
+		{"GET", "/disputes/:id", Overseers, "", cn.dispute},
+		{"POST", "/disputes/:id/resolve", Analysts, "", cn.resolve},
 
 		// Law enforcement: reports, holds, takedowns (reports.go, takedowns.go).
 		{"GET", "/reports", Analysts, "Reports", cn.inbox},

@@ -219,7 +219,7 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 				res.Updated++
 			}
 			e.Updated = now
-			if err := tx.PutEntry(e, w.ik[:]); err != nil {
+			if err := s.putEntry(tx, e, w.ik[:]); err != nil {
 				return err
 			}
 		}

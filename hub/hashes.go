@@ -90,7 +90,7 @@ func (s *Service) merge(tx *store.Tx, a Actor, h hashes.Hash, ik []byte, in entr
 			return nil, false, false, rerr
 		}
 		s.stamp(e, a.User, rb, a.Org, a.Jurisdiction)
-		return e, created, changed, tx.PutEntry(e, ik)
+		return e, created, changed, s.putEntry(tx, e, ik)
 	}
 	return e, created, changed, nil
 }
@@ -151,7 +151,10 @@ func (s *Service) Assess(a Actor, key string, in entries.Input) (*entries.Entry,
 				return err
 			}
 		}
-		if err := tx.PutEntry(e, nil); err != nil {
+		if err := s.putEntry(tx, e, nil); err != nil {
+			return err
+		}
+		if err := countReview(tx, a, now); err != nil {
 			return err
 		}
 		return record(tx, a.audit(), now, "hash.assess", key, as)
@@ -218,7 +221,7 @@ func (s *Service) Retract(a Actor, key, reason string) (*entries.Entry, error) {
 		if err := s.finish(tx, rb); err != nil {
 			return err
 		}
-		if err := tx.PutEntry(e, nil); err != nil {
+		if err := s.putEntry(tx, e, nil); err != nil {
 			return err
 		}
 		return record(tx, a.audit(), now, "hash.retract", key, r)
@@ -274,7 +277,7 @@ func (s *Service) GiveFeedback(a Actor, key, kind, note string) (*entries.Feedba
 					return err
 				}
 				f.Dispute = d.ID
-				if err := tx.PutEntry(e, nil); err != nil {
+				if err := s.putEntry(tx, e, nil); err != nil {
 					return err
 				}
 			}
@@ -306,6 +309,10 @@ type History struct {
 	Status   string             `json:"status"`
 	Feedback []entries.Feedback `json:"feedback"`
 	Disputes []entries.Dispute  `json:"disputes"`
+	// Lists is the entry's standing in each list (HistoryFor only).
+	Lists []ListStanding `json:"lists,omitempty"`
+	// Blind is set when blind review hid the assessments from the reader.
+	Blind *Blinding `json:"blind,omitempty"`
 }
 
 // History reads an entry with its feedback and disputes.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashhub/hashhub/audit"
 	"github.com/hashhub/hashhub/auth"
+	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/store"
 )
@@ -89,6 +90,11 @@ type Service struct {
 	// audited is how far the node's overview has verified the audit
 	// chain (overview.go).
 	audited auditMark
+
+	// listsCache holds the lists for filing entries in the review index
+	// (review_index.go); nil after a list changes.
+	listsMu    sync.Mutex
+	listsCache []lists.List
 }
 
 // DefaultImportBatch balances memory (a run and a batch are held decoded)

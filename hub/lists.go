@@ -31,6 +31,15 @@ func (s *Service) CreateList(a Actor, l lists.List) (*lists.List, error) {
 		if err := tx.PutList(&l); err != nil {
 			return err
 		}
+		// The new list changes which entries wait for review: the index
+		// is rebuilt in the list's own transaction (a full scan; lists
+		// are created rarely). Forgetting the cached lists here, under
+		// the writer's lock, means the next write reads them afresh
+		// whether this one commits or not.
+		s.forgetLists()
+		if err := rebuildReview(tx); err != nil {
+			return err
+		}
 		return record(tx, a.audit(), l.Created, "list.create", l.Name, l)
 	}, func() any { return &l })
 	if err != nil {

@@ -64,7 +64,10 @@ func (s *Service) ResolveDispute(a Actor, id, outcome, reason string) (*entries.
 		if err := tx.PutDispute(d); err != nil {
 			return err
 		}
-		if err := tx.PutEntry(e, nil); err != nil {
+		if err := s.putEntry(tx, e, nil); err != nil {
+			return err
+		}
+		if err := countReview(tx, a, now); err != nil {
 			return err
 		}
 		return record(tx, a.audit(), now, "dispute.resolve", id, d)
@@ -88,11 +91,20 @@ func (s *Service) Disputes(status, after string, limit int) ([]entries.Dispute, 
 
 // ReviewItem is an entry a list is waiting on.
 type ReviewItem struct {
-	Key     string     `json:"key"`
-	Algo    string     `json:"algo"`
-	Value   string     `json:"value"`
-	Created string     `json:"created"`
-	Lists   []ListNeed `json:"lists"`
+	Key     string `json:"key"`
+	Algo    string `json:"algo"`
+	Value   string `json:"value"`
+	Created string `json:"created"`
+	// Publishes is true when one more assessment, from an organisation in
+	// a new jurisdiction, would put the entry in a list.
+	Publishes bool `json:"publishes"`
+	// Claim is what the submitter claimed (category and severity); the
+	// other analysts' verdicts are not part of the queue.
+	Claim *Claim     `json:"claim,omitempty"`
+	Lists []ListNeed `json:"lists"`
+	// Pos is the entry's position in the queue (a cursor that continues
+	// after it).
+	Pos uint64 `json:"-"`
 }
 
 // ListNeed says what one list still needs from an entry.
@@ -105,24 +117,31 @@ type ListNeed struct {
 type Review struct {
 	// Disputes waiting for an analyst of another organisation, oldest first.
 	Disputes []entries.Dispute `json:"disputes"`
-	// Entries one assessment, organisation or jurisdiction short of a
-	// list's policy that this analyst has not yet assessed, oldest first.
+	// Entries that some list still needs and that the caller's
+	// organisation has not assessed: first those one more assessment would
+	// publish, then the rest, oldest first within each.
 	Entries []ReviewItem `json:"entries"`
 	// NextCursor continues the entry scan; empty at the end.
 	NextCursor string `json:"next_cursor,omitempty"`
-	// Scanned is how many entries this page looked at.
+	// Scanned is how many queued entries this page looked at (entries the
+	// organisation assessed are passed over without being read).
 	Scanned int `json:"scanned"`
 }
 
-// MaxReviewScan bounds the entries one review page examines, so a request
-// stays fast on a node holding millions of entries; the cursor continues.
-const MaxReviewScan = 200_000
+// MaxReviewScan bounds the index keys one review page examines, so a
+// request stays fast whatever the organisation has assessed already; the
+// cursor continues.
+const MaxReviewScan = 1_000_000
 
 // Review builds the analyst's queue: open disputes they may resolve, and
-// entries close to qualifying for a list.
+// the entries lists wait on that their organisation has not assessed, read
+// from the review index (review_index.go).
 func (s *Service) Review(a Actor, after uint64, limit int) (*Review, error) {
 	if !a.Role.Analyst() && a.Role != orgs.Admin {
 		return nil, fmt.Errorf("%w: the review queue is for analysts", ErrForbidden)
+	}
+	if err := s.ensureReviewIndex(); err != nil {
+		return nil, err
 	}
 	r := &Review{Disputes: []entries.Dispute{}, Entries: []ReviewItem{}}
 	err := s.db.View(func(tx *store.Tx) error {
@@ -142,11 +161,17 @@ func (s *Service) Review(a Actor, after uint64, limit int) (*Review, error) {
 			return err
 		}
 		var last uint64
-		err = tx.EntriesByCreated(after, func(e *entries.Entry) (bool, error) {
-			last = e.Seq
+		err = tx.ReviewAfter(after, a.Org, func(rank byte, seq uint64, assessed bool) (bool, error) {
+			last = store.ReviewPos(rank, seq)
 			r.Scanned++
-			if item, ok := reviewItem(a, e, ls); ok {
-				r.Entries = append(r.Entries, item)
+			if !assessed {
+				e, err := tx.EntryAt(seq)
+				if err != nil {
+					return false, err
+				}
+				it := reviewItem(e, ls)
+				it.Pos = last
+				r.Entries = append(r.Entries, it)
 			}
 			return len(r.Entries) < limit && r.Scanned < MaxReviewScan, nil
 		})
@@ -161,20 +186,16 @@ func (s *Service) Review(a Actor, after uint64, limit int) (*Review, error) {
 	return r, err
 }
 
-func reviewItem(a Actor, e *entries.Entry, ls []lists.List) (ReviewItem, bool) {
-	for i := range e.Assessments {
-		if as := &e.Assessments[i]; as.User == a.User && as.Active() {
-			return ReviewItem{}, false
-		}
-	}
-	var needs []ListNeed
+func reviewItem(e *entries.Entry, ls []lists.List) ReviewItem {
+	it := ReviewItem{Key: e.Key(), Algo: e.Algo, Value: e.Value, Created: e.Created.Format("2006-01-02T15:04:05Z"),
+		Claim: claimOf(e), Lists: []ListNeed{}}
 	for i := range ls {
-		if sf := ls[i].Policy.Evaluate(e); sf.OneShort() {
-			needs = append(needs, ListNeed{List: ls[i].Name, Shortfall: sf})
+		sf := ls[i].Policy.Evaluate(e)
+		if sf.Blocked != "" || sf.Qualifies() {
+			continue
 		}
+		it.Lists = append(it.Lists, ListNeed{List: ls[i].Name, Shortfall: sf})
+		it.Publishes = it.Publishes || sf.OneShort()
 	}
-	if len(needs) == 0 {
-		return ReviewItem{}, false
-	}
-	return ReviewItem{Key: e.Key(), Algo: e.Algo, Value: e.Value, Created: e.Created.Format("2006-01-02T15:04:05Z"), Lists: needs}, true
+	return it
 }

@@ -43,6 +43,17 @@ type Policy struct {
 	MinOrgs int `json:"min_orgs"`
 	// MinJurisdictions is the number of distinct jurisdictions among them.
 	MinJurisdictions int `json:"min_jurisdictions"`
+	// OpenReview turns blind review off for the list. Under blind review
+	// (the default) an analyst does not see the other analysts' verdicts
+	// on an entry the list takes until their own organisation has given
+	// its own, so that each assessment is an independent judgement and
+	// not an echo of the first one.
+	OpenReview bool `json:"open_review,omitempty"`
+}
+
+// Takes reports whether the policy admits the entry's algorithm at all.
+func (p *Policy) Takes(algo string) bool {
+	return len(p.Algorithms) == 0 || slices.Contains(p.Algorithms, algo)
 }
 
 // Readers says who may read a list's releases.

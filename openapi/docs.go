@@ -460,7 +460,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "PhotoDNA values are base64: percent-encode '/' and '+' in the path.",
+                "description": "PhotoDNA values are base64: percent-encode '/' and '+' in the path. Blind review: while the caller's organisation has not assessed the entry and a list that takes it reviews blind (lists' policy open_review false, the default), an analyst gets no assessments, only the submitter's claim and how many were hidden (blind). Every read is recorded in the audit log (hash.read).",
                 "produces": [
                     "application/json"
                 ],
@@ -730,6 +730,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
+                "description": "With the entry's standing in each list in words (lists). Blind review applies as for getEntry; the reasons of disputes an assessment opened and of resolutions are left out too. Every read is recorded in the audit log (hash.read).",
                 "produces": [
                     "application/json"
                 ],
@@ -1109,7 +1110,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "A list's policy says how many independent illegal assessments an entry needs (min_assessments, from min_orgs organisations in min_jurisdictions jurisdictions), which algorithms and categories count; readers name the organisations and roles that may read it.",
+                "description": "A list's policy says how many independent illegal assessments an entry needs (min_assessments, from min_orgs organisations in min_jurisdictions jurisdictions), which algorithms and categories count, and whether review is blind (the default; open_review true shows analysts the other verdicts before they give their own); readers name the organisations and roles that may read it.",
                 "consumes": [
                     "application/json"
                 ],
@@ -3568,7 +3569,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "Open disputes the caller's organisation may resolve, and entries one assessment, organisation or jurisdiction short of a list's policy that the caller has not assessed, oldest first. Pass next_cursor to continue the entry scan.",
+                "description": "Open disputes the caller's organisation may resolve, and the entries some list still needs that the caller's organisation has not assessed (an entry it assessed never comes back, even once retracted): first those one more assessment would publish (publishes), then the rest, oldest first within each. Entries carry the submitter's claim, never other verdicts. Pass next_cursor to continue.",
                 "produces": [
                     "application/json"
                 ],
@@ -3956,6 +3957,14 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/entries.Assessment"
                     }
+                },
+                "blind": {
+                    "description": "Blind is set when blind review left out the other analysts'\nassessments: the caller's organisation has not assessed the entry.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/hub.Blinding"
+                        }
+                    ]
                 },
                 "created": {
                     "type": "string"
@@ -4745,6 +4754,35 @@ const docTemplate = `{
                 "NotIllegal"
             ]
         },
+        "hub.Blinding": {
+            "type": "object",
+            "properties": {
+                "claim": {
+                    "$ref": "#/definitions/hub.Claim"
+                },
+                "hidden": {
+                    "description": "Hidden is how many assessments were left out.",
+                    "type": "integer"
+                }
+            }
+        },
+        "hub.Claim": {
+            "type": "object",
+            "properties": {
+                "category": {
+                    "$ref": "#/definitions/entries.Category"
+                },
+                "jurisdictions": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "severity": {
+                    "$ref": "#/definitions/entries.Severity"
+                }
+            }
+        },
         "hub.DeadLetter": {
             "type": "object",
             "properties": {
@@ -4803,6 +4841,14 @@ const docTemplate = `{
         "hub.History": {
             "type": "object",
             "properties": {
+                "blind": {
+                    "description": "Blind is set when blind review hid the assessments from the reader.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/hub.Blinding"
+                        }
+                    ]
+                },
                 "disputes": {
                     "type": "array",
                     "items": {
@@ -4816,6 +4862,13 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/entries.Feedback"
+                    }
+                },
+                "lists": {
+                    "description": "Lists is the entry's standing in each list (HistoryFor only).",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/hub.ListStanding"
                     }
                 },
                 "status": {
@@ -4888,6 +4941,24 @@ const docTemplate = `{
                 },
                 "shortfall": {
                     "$ref": "#/definitions/lists.Shortfall"
+                }
+            }
+        },
+        "hub.ListStanding": {
+            "type": "object",
+            "properties": {
+                "in": {
+                    "type": "boolean"
+                },
+                "list": {
+                    "type": "string"
+                },
+                "policy": {
+                    "type": "string"
+                },
+                "why": {
+                    "description": "Why says why the entry is or is not in the list; empty while blind\nreview hides the verdicts it would reveal.",
+                    "type": "string"
                 }
             }
         },
@@ -4981,7 +5052,7 @@ const docTemplate = `{
                     }
                 },
                 "entries": {
-                    "description": "Entries one assessment, organisation or jurisdiction short of a\nlist's policy that this analyst has not yet assessed, oldest first.",
+                    "description": "Entries that some list still needs and that the caller's\norganisation has not assessed: first those one more assessment would\npublish, then the rest, oldest first within each.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/hub.ReviewItem"
@@ -4992,7 +5063,7 @@ const docTemplate = `{
                     "type": "string"
                 },
                 "scanned": {
-                    "description": "Scanned is how many entries this page looked at.",
+                    "description": "Scanned is how many queued entries this page looked at (entries the\norganisation assessed are passed over without being read).",
                     "type": "integer"
                 }
             }
@@ -5002,6 +5073,14 @@ const docTemplate = `{
             "properties": {
                 "algo": {
                     "type": "string"
+                },
+                "claim": {
+                    "description": "Claim is what the submitter claimed (category and severity); the\nother analysts' verdicts are not part of the queue.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/hub.Claim"
+                        }
+                    ]
                 },
                 "created": {
                     "type": "string"
@@ -5014,6 +5093,10 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/hub.ListNeed"
                     }
+                },
+                "publishes": {
+                    "description": "Publishes is true when one more assessment, from an organisation in\na new jurisdiction, would put the entry in a list.",
+                    "type": "boolean"
                 },
                 "value": {
                     "type": "string"
@@ -5085,6 +5168,10 @@ const docTemplate = `{
                 "min_orgs": {
                     "description": "MinOrgs is the number of distinct organisations among them.",
                     "type": "integer"
+                },
+                "open_review": {
+                    "description": "OpenReview turns blind review off for the list. Under blind review\n(the default) an analyst does not see the other analysts' verdicts\non an entry the list takes until their own organisation has given\nits own, so that each assessment is an independent judgement and\nnot an echo of the first one.",
+                    "type": "boolean"
                 }
             }
         },

@@ -29,6 +29,9 @@ type EntryView struct {
 	*entries.Entry
 	Key    string `json:"key" example:"sha256:9f86d0…"`
 	Status string `json:"status" example:"active" enums:"active,disputed,not_illegal,retracted"`
+	// Blind is set when blind review left out the other analysts'
+	// assessments: the caller's organisation has not assessed the entry.
+	Blind *hub.Blinding `json:"blind,omitempty"`
 } // @name Entry
 
 func view(e *entries.Entry) EntryView { return EntryView{Entry: e, Key: e.Key(), Status: e.Status()} }
@@ -148,7 +151,7 @@ func (s *Server) entryKey(c *gin.Context) (string, bool) {
 //
 //	@Summary		Read an entry with its assessments
 //	@ID			getEntry
-//	@Description	PhotoDNA values are base64: percent-encode '/' and '+' in the path.
+//	@Description	PhotoDNA values are base64: percent-encode '/' and '+' in the path. Blind review: while the caller's organisation has not assessed the entry and a list that takes it reviews blind (lists' policy open_review false, the default), an analyst gets no assessments, only the submitter's claim and how many were hidden (blind). Every read is recorded in the audit log (hash.read).
 //	@Tags			hashes
 //	@Produce		json
 //	@Security		Bearer
@@ -162,17 +165,20 @@ func (s *Server) getEntry(c *gin.Context) {
 	if !ok {
 		return
 	}
-	e, err := s.hub.Entry(key)
+	e, b, err := s.hub.EntryFor(actor(c), key)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, view(e))
+	v := view(e)
+	v.Blind = b
+	c.JSON(http.StatusOK, v)
 }
 
 // entryHistory godoc
 //
 //	@Summary	An entry's whole history: assessments, feedback, disputes and resolutions
+//	@Description	With the entry's standing in each list in words (lists). Blind review applies as for getEntry; the reasons of disputes an assessment opened and of resolutions are left out too. Every read is recorded in the audit log (hash.read).
 //	@ID		entryHistory
 //	@Tags		hashes
 //	@Produce	json
@@ -187,7 +193,7 @@ func (s *Server) entryHistory(c *gin.Context) {
 	if !ok {
 		return
 	}
-	h, err := s.hub.History(key)
+	h, err := s.hub.HistoryFor(actor(c), key)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -14,7 +14,7 @@ import (
 //
 //	@Summary		Create a list
 //	@ID			createList
-//	@Description	A list's policy says how many independent illegal assessments an entry needs (min_assessments, from min_orgs organisations in min_jurisdictions jurisdictions), which algorithms and categories count; readers name the organisations and roles that may read it.
+//	@Description	A list's policy says how many independent illegal assessments an entry needs (min_assessments, from min_orgs organisations in min_jurisdictions jurisdictions), which algorithms and categories count, and whether review is blind (the default; open_review true shows analysts the other verdicts before they give their own); readers name the organisations and roles that may read it.
 //	@Tags			lists
 //	@Accept			json
 //	@Produce		json

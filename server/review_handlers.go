@@ -95,7 +95,7 @@ func resolved(d *entries.Dispute) (int, any) { return http.StatusOK, d }
 //
 //	@Summary		The caller's review queue
 //	@ID			listReviewQueue
-//	@Description	Open disputes the caller's organisation may resolve, and entries one assessment, organisation or jurisdiction short of a list's policy that the caller has not assessed, oldest first. Pass next_cursor to continue the entry scan.
+//	@Description	Open disputes the caller's organisation may resolve, and the entries some list still needs that the caller's organisation has not assessed (an entry it assessed never comes back, even once retracted): first those one more assessment would publish (publishes), then the rest, oldest first within each. Entries carry the submitter's claim, never other verdicts. Pass next_cursor to continue.
 //	@Tags			review
 //	@Produce		json
 //	@Security		Bearer

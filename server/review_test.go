@@ -184,3 +184,58 @@ func TestHumanReviewLoop(t *testing.T) {
 		t.Fatalf("hidden and missing lists answer differently: %+v / %+v", pa, pb)
 	}
 }
+
+// TestBlindReviewAPI: the API applies blind review as the console does. An
+// analyst of another organisation reading an entry before assessing it
+// gets no assessments, only the claim and how many were hidden, on the
+// entry and on its history, and each read is audited; after assessing, they
+// get every verdict and the list's standing in words. A list created with
+// open_review shows them at once.
+func TestBlindReviewAPI(t *testing.T) {
+	tn := newTestNode(t)
+	nl := tn.member(orgs.Hotline, "NL")
+	gb := tn.member(orgs.Hotline, "GB")
+	tn.postJSON("/v1/lists", tn.admin.Token, map[string]any{
+		"name": "verified", "policy": map[string]any{"min_assessments": 2, "min_orgs": 2, "min_jurisdictions": 2, "algorithms": []string{"sha256"}},
+	}).decode(t, http.StatusCreated, nil)
+	var open lists.List
+	tn.postJSON("/v1/lists", tn.admin.Token, map[string]any{
+		"name": "md5-open", "policy": map[string]any{"min_assessments": 1, "algorithms": []string{"md5"}, "open_review": true},
+	}).decode(t, http.StatusCreated, &open)
+	if !open.Policy.OpenReview {
+		t.Fatalf("open_review not kept: %+v", open.Policy)
+	}
+	value := sha256Hex()
+	path := "/v1/hashes/sha256/" + value
+	tn.postJSON("/v1/hashes", nl.Token, map[string]any{"algo": "sha256", "value": value, "severity": "B", "note": "first opinion"}).decode(t, http.StatusCreated, nil)
+
+	var v server.EntryView
+	tn.get(path, gb.Token).decode(t, http.StatusOK, &v)
+	if v.Blind == nil || v.Blind.Hidden != 1 || len(v.Assessments) != 0 || v.Blind.Claim == nil || v.Blind.Claim.Severity != entries.SeverityB {
+		t.Fatalf("GB before assessing: blind %+v, assessments %+v", v.Blind, v.Assessments)
+	}
+	var h hub.History
+	tn.get(path+"/history", gb.Token).decode(t, http.StatusOK, &h)
+	if h.Blind == nil || len(h.Entry.Assessments) != 0 || len(h.Lists) != 2 || h.Lists[1].Why != "" {
+		t.Fatalf("GB's history before assessing: %+v", h)
+	}
+	if n := slices.Index(tn.auditActions(), "hash.read"); n < 0 {
+		t.Error("an entry read is not in the audit log")
+	}
+	tn.postJSON(path+"/assessments", gb.Token, map[string]any{"verdict": "illegal"}).decode(t, http.StatusOK, nil)
+	h = hub.History{}
+	tn.get(path+"/history", gb.Token).decode(t, http.StatusOK, &h)
+	if h.Blind != nil || len(h.Entry.Assessments) != 2 {
+		t.Fatalf("GB's history after assessing: blind %+v, %d assessments", h.Blind, len(h.Entry.Assessments))
+	}
+	if want := "in the list: 2 illegal assessments from 2 organisations in 2 jurisdictions (GB, NL)"; h.Lists[1].List != "verified" || h.Lists[1].Why != want {
+		t.Errorf("standing: %+v", h.Lists)
+	}
+	md5 := "00112233445566778899aabbccddeeff"
+	tn.postJSON("/v1/hashes", nl.Token, map[string]any{"algo": "md5", "value": md5}).decode(t, http.StatusCreated, nil)
+	v = server.EntryView{}
+	tn.get("/v1/hashes/md5/"+md5, gb.Token).decode(t, http.StatusOK, &v)
+	if v.Blind != nil || len(v.Assessments) != 1 {
+		t.Errorf("an entry only an open-review list takes: blind %+v, %d assessments", v.Blind, len(v.Assessments))
+	}
+}

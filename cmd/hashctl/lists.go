@@ -20,6 +20,7 @@ func cmdListsCreate(e *env, args []string) error {
 	minA := fs.Int("min-assessments", 0, "independent illegal assessments an entry needs (`N`, 1–100)")
 	minO := fs.Int("min-orgs", 0, "distinct organisations among them (`N`; default 1)")
 	minJ := fs.Int("min-jurisdictions", 0, "distinct jurisdictions among them (`N`; default 1)")
+	open := fs.Bool("open-review", false, "turn blind review off: analysts see the other verdicts before giving their own")
 	var algos, cats, roles, readerOrgs listFlag
 	fs.Var(&algos, "algorithms", "algorithms admitted, comma-separated (`ALGOS`, e.g. md5,sha256; default all)")
 	fs.Var(&cats, "categories", "categories that count: baseline,national (`CATEGORIES`; default both)")
@@ -35,7 +36,7 @@ func cmdListsCreate(e *env, args []string) error {
 		return e.usagef("missing --min-assessments")
 	}
 	req := client.CreateListRequest{Name: *name, Description: *desc,
-		Policy:  lists.Policy{Algorithms: algos, MinAssessments: *minA, MinOrgs: *minO, MinJurisdictions: *minJ},
+		Policy:  lists.Policy{Algorithms: algos, MinAssessments: *minA, MinOrgs: *minO, MinJurisdictions: *minJ, OpenReview: *open},
 		Readers: lists.Readers{Orgs: readerOrgs}}
 	for _, c := range cats {
 		req.Policy.Categories = append(req.Policy.Categories, entries.Category(c))
@@ -74,6 +75,7 @@ func printList(e *env, l *lists.List) {
 		"min_assessments", strconv.Itoa(p.MinAssessments),
 		"min_orgs", strconv.Itoa(p.MinOrgs),
 		"min_jurisdictions", strconv.Itoa(p.MinJurisdictions),
+		"review", reviewMode(p),
 		"reader_roles", join(l.Readers.Roles),
 		"reader_orgs", join(l.Readers.Orgs),
 		"created", ts(l.Created),
@@ -96,6 +98,14 @@ func cmdListsList(e *env, args []string) error {
 			}
 			t.flush()
 		})
+}
+
+// reviewMode names the list's review setting: blind unless turned off.
+func reviewMode(p lists.Policy) string {
+	if p.OpenReview {
+		return "open"
+	}
+	return "blind"
 }
 
 func orAll(s string) string {

@@ -66,7 +66,7 @@ func init() {
 		{"users invite", "--org ID --name NAME", "invite a person to the web console: a one-time link valid 24 h (admin)", cmdUsersInvite},
 		{"users disable", "--org ID USER", "disable a user: no more sign-ins or tokens, console sessions end (admin)", cmdUsersDisable},
 
-		{"lists create", "--name NAME --min-assessments N [--min-orgs N] [--min-jurisdictions N] [--algorithms A,..] [--categories C,..] [--reader-roles R,..] [--reader-orgs ID,..] [--description TEXT]", "create a list and its policy (admin)", cmdListsCreate},
+		{"lists create", "--name NAME --min-assessments N [--min-orgs N] [--min-jurisdictions N] [--algorithms A,..] [--categories C,..] [--reader-roles R,..] [--reader-orgs ID,..] [--open-review] [--description TEXT]", "create a list and its policy (admin)", cmdListsCreate},
 		{"lists list", "", "list the lists you may read", cmdListsList},
 		{"lists show", "NAME", "show a list's policy and readers", cmdListsShow},
 		{"lists entries", "NAME [--limit N] [--cursor C] [--all]", "show the entries that qualify for a list now", cmdListsEntries},

@@ -99,6 +99,13 @@ func TestScenario(t *testing.T) {
 		field(t, r.stdout, "algorithms") != "md5,photodna,sha256" || field(t, r.stdout, "reader_roles") != "platform" {
 		t.Errorf("lists create:\n%s", r.stdout)
 	}
+	if field(t, r.stdout, "review") != "blind" {
+		t.Errorf("a list reviews blind unless told:\n%s", r.stdout)
+	}
+	r = ok(t, n.as(admin, "lists", "create", "--name", "open", "--min-assessments", "1", "--algorithms", "pdq", "--open-review"))
+	if field(t, r.stdout, "review") != "open" {
+		t.Errorf("lists create --open-review:\n%s", r.stdout)
+	}
 	fails(t, n.as(admin, "lists", "create", "--name", "bad", "--min-assessments", "1", "--min-orgs", "3"), 1,
 		"hashctl: Invalid input:", "field: policy.min_orgs")
 	r = ok(t, n.as(platform, "lists", "list"))

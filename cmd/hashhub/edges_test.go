@@ -145,3 +145,17 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRefusesNegativeBreakAfter: the break reminder's setting is a
+// number of reviews, 0 or more; anything else is refused before the node
+// starts.
+func TestServeRefusesNegativeBreakAfter(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runCmd("serve", "--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "", "--break-after", "-1")
+	if code != 1 || !strings.Contains(errs, "--break-after: want 0 or more reviews, got -1") {
+		t.Errorf("serve --break-after -1: exit %d: %s", code, errs)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a refused serve left %d files in the data directory", len(entries))
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashhub/hashhub/console"
 	"github.com/hashhub/hashhub/federation"
 	"github.com/hashhub/hashhub/hub"
 	"github.com/hashhub/hashhub/keys"
@@ -196,8 +197,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	publishPrivate := fs.Bool("publish-private", false, "the --publish-to target's readers are access-controlled: publish lists with restricted readers and the log's entry bundles to it too")
 	tlsProxy := fs.Bool("console-tls-proxy", os.Getenv("HASHHUB_CONSOLE_TLS_PROXY") == "1",
 		"a TLS-terminating proxy serves this node: the web console's cookies are Secure (__Host- prefix) with HSTS, and sign-ins are throttled by the last X-Forwarded-For address (the one the proxy appends) (env HASHHUB_CONSOLE_TLS_PROXY=1)")
+	breakAfter := fs.Int("break-after", int(envInt64("HASHHUB_BREAK_AFTER", console.DefaultBreakAfter)),
+		"the console reminds an analyst to take a break after this many reviews in a day, and every as many after; 0 turns it off (env HASHHUB_BREAK_AFTER)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *breakAfter < 0 {
+		return fmt.Errorf("--break-after: want 0 or more reviews, got %d", *breakAfter)
 	}
 	if *peerBatch <= 0 {
 		return fmt.Errorf("--peer-batch: want a positive number, got %d", *peerBatch)
@@ -255,6 +261,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
 	n.Server.SetRateLimits(limits)
 	n.Server.SetConsoleTLSProxy(*tlsProxy)
+	if cn := n.Server.Console(); cn != nil {
+		cn.SetBreakAfter(*breakAfter)
+	}
 	n.Metrics = metricsLn
 	n.Syncer.MaxStepBytes, n.Syncer.MaxRecordsBytes = *maxStep, *maxRecords
 	n.Syncer.Batch, n.Hub.PeerBatch = *peerBatch, *peerBatch
