@@ -18,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -61,6 +62,19 @@ func heap() uint64 {
 	return m.HeapAlloc
 }
 
+// status returns a field of /proc/self/status in kB (VmRSS, VmHWM).
+func status(field string) int {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			var kb int
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			return kb
+		}
+	}
+	return 0
+}
+
 func rss() string {
 	b, _ := os.ReadFile("/proc/self/status")
 	for _, l := range strings.Split(string(b), "\n") {
@@ -83,6 +97,8 @@ func main() {
 	nbrute := flag.Int("brute", 200, "queries also timed by brute force")
 	radius := flag.Int("r", match.DefaultDistance, "radius")
 	nmd5 := flag.Int("md5", 0, "md5 entries for the exact batch (0: same as -n)")
+	cpuprof := flag.String("cpuprofile", "", "write a CPU profile of the timed queries to this file")
+	buildprof := flag.String("buildprofile", "", "write a CPU profile of the build to this file")
 	flag.Parse()
 	if *nmd5 == 0 {
 		*nmd5 = *n
@@ -102,6 +118,7 @@ func main() {
 		}
 	}
 	base := heap()
+	baseRSS := status("VmRSS")
 	// Built as a mirror load builds it: canonical snapshot lines streamed
 	// into LoadSnapshot (parse, add, then one rebuild of the tables).
 	ix := match.New()
@@ -117,14 +134,24 @@ func main() {
 		bw.Flush()
 		pw.Close()
 	}()
+	if *buildprof != "" {
+		f, err := os.Create(*buildprof)
+		if err != nil {
+			panic(err)
+		}
+		pprof.StartCPUProfile(f)
+	}
 	if err := ix.LoadSnapshot("bench", 1, pr); err != nil {
 		panic(err)
 	}
 	build := time.Since(start)
-	ixHeap := heap() - base
-	fmt.Printf("pdq entries %d: build %.1fs (LoadSnapshot of canonical lines), index heap %d MiB; ", *n, build.Seconds(), ixHeap>>20)
-	rss()
-	fmt.Println()
+	if *buildprof != "" {
+		pprof.StopCPUProfile()
+	}
+	ixHeap := int64(heap()) - int64(base)
+	ixRSS := status("VmRSS") - baseRSS
+	fmt.Printf("pdq entries %d: build %.1fs (LoadSnapshot of canonical lines); index, after GC and FreeOSMemory: Go heap %+d MiB, process RSS %+d MiB (VmRSS %d MiB before the build, the bench's own data; %d MiB after); peak VmHWM %d MiB\n",
+		*n, build.Seconds(), ixHeap>>20, ixRSS>>10, baseRSS>>10, status("VmRSS")>>10, status("VmHWM")>>10)
 
 	// Queries: 4 in 5 are a stored hash moved 0 to 40 bits, 1 in 5 random.
 	qs := make([]hash, *nq)
@@ -138,6 +165,13 @@ func main() {
 	lat := make([]time.Duration, len(qs))
 	got := make([][]string, len(qs))
 	matched := 0
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			panic(err)
+		}
+		pprof.StartCPUProfile(f)
+	}
 	for i, q := range qs {
 		v := q.String()
 		t0 := time.Now()
@@ -151,6 +185,9 @@ func main() {
 		}
 		slices.Sort(got[i])
 		matched += len(res.Matches)
+	}
+	if *cpuprof != "" {
+		pprof.StopCPUProfile()
 	}
 	fmt.Printf("radius %d, %d queries (%d matches): p50 %v p99 %v max %v\n", *radius, len(qs), matched,
 		pct(lat, 0.5), pct(lat, 0.99), pct(lat, 1))
