@@ -33,7 +33,7 @@ func (ix *Index) LoadMirror(dir, category string) (*mirror.State, error) {
 	if err := ix.SetList(ListInfo{Name: st.List, Category: category}); err != nil {
 		return nil, err
 	}
-	if err := ix.LoadSnapshot(st.List, st.Version, pr); err != nil {
+	if err := ix.loadSnapshot(st.List, st.Version, pr, st.Entries); err != nil {
 		return nil, fmt.Errorf("mirror %s: %w", dir, err)
 	}
 	return st, nil
@@ -49,9 +49,17 @@ func (ix *Index) LoadMirror(dir, category string) (*mirror.State, error) {
 // goroutine adds the batches in their order under the write lock, one
 // batch at a time, so lookups keep being answered during a long load.
 func (ix *Index) LoadSnapshot(list string, version uint64, r io.Reader) error {
+	return ix.loadSnapshot(list, version, r, 0)
+}
+
+// loadSnapshot is LoadSnapshot with room made first for sizeHint more
+// PDQ entries (a mirror's entry count: at most that many are PDQ), so the
+// arrays do not grow by copying while 10M lines are added.
+func (ix *Index) loadSnapshot(list string, version uint64, r io.Reader, sizeHint uint64) error {
 	ix.mu.Lock()
 	id, err := ix.list(list)
 	ix.bulk, ix.pdq.bulk = true, true
+	ix.pdq.reserve(int(min(sizeHint, 1<<30)))
 	ix.mu.Unlock()
 	defer func() {
 		ix.mu.Lock()

@@ -144,6 +144,15 @@ func (p *pdqIndex) add(h pdqHash, m meta) uint32 {
 	return s
 }
 
+// reserve makes room for n more slots without growing by copying.
+func (p *pdqIndex) reserve(n int) {
+	if cap(p.hashes)-len(p.hashes) >= n {
+		return
+	}
+	p.hashes = slices.Grow(p.hashes, n)
+	p.meta = slices.Grow(p.meta, n)
+}
+
 // find returns the live slot holding h for list, if any.
 func (p *pdqIndex) find(h pdqHash, list uint16) (uint32, bool) {
 	if p.indexed == 0 {
