@@ -120,6 +120,10 @@ type pdqIndex struct {
 	mem *memHolder
 }
 
+// slot3Limit is the slot count from which slot numbers take 4 bytes
+// instead of 3 (2^24; tests lower it).
+var slot3Limit = 1 << 24
+
 // compactAt is how many slots may wait outside the tables (or lie dead in
 // them) before the tables are rebuilt: a scan of that many costs a query
 // some tens of microseconds.
@@ -254,7 +258,7 @@ func (p *pdqIndex) compact() {
 	p.mem.slots = slots
 	p.off[0] = off0
 	p.idBytes, p.idMask = 3, 1<<24-1
-	if n >= 1<<24 {
+	if n >= slot3Limit {
 		p.idBytes, p.idMask = 4, ^uint32(0)
 	}
 
