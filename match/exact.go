@@ -87,7 +87,7 @@ func (x *exact[K]) get(k K, fn func(meta)) {
 
 func (x *exact[K]) dropList(list uint16) {
 	for s := range x.meta {
-		if m := x.meta[s]; m.live && m.list == list {
+		if m := x.meta[s]; m.live() && m.list == list {
 			x.del(x.keys[s], list)
 		}
 	}

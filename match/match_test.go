@@ -181,6 +181,26 @@ func TestRandomFamiliesAgainstBruteForce(t *testing.T) {
 	}
 }
 
+// TestFourByteSlotNumbers runs the brute-force comparison with slot
+// numbers stored in 4 bytes, as they are from 2^24 slots on.
+func TestFourByteSlotNumbers(t *testing.T) {
+	defer func(n int) { slot3Limit = n }(slot3Limit)
+	slot3Limit = 100
+	rng := rand.New(rand.NewPCG(11, 12))
+	stored := families(rng, 3000)
+	ix := New()
+	addAll(t, ix, "l", stored)
+	ix.Compact()
+	if ix.pdq.idBytes != 4 {
+		t.Fatalf("slot numbers in %d bytes, want 4", ix.pdq.idBytes)
+	}
+	for _, q := range queries(rng, stored, 150) {
+		if got, want := found(t, ix, q, 31), brute(t, stored, q, 31); !slices.Equal(got, want) {
+			t.Fatalf("query %s: index %v, brute force %v", q, got, want)
+		}
+	}
+}
+
 func TestAddRemoveThenQueries(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	all := families(rng, 2000)
@@ -389,6 +409,40 @@ func TestLoadSnapshotAndImporter(t *testing.T) {
 	}
 	if err := ix.LoadSnapshot("l", 5, strings.NewReader(`{"algo":"pdq","value":"x"}`+"\n")); !errors.Is(err, ErrBadEntry) {
 		t.Fatalf("bad snapshot line: %v", err)
+	}
+}
+
+// TestLoadSnapshotBatches loads more lines than one parse batch holds,
+// in order and complete, and names a bad line in a later batch by its
+// number.
+func TestLoadSnapshotBatches(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	vals := families(rng, 2*loadBatchLines+100)
+	var b strings.Builder
+	for _, v := range vals {
+		it := release.Item{Algo: "pdq", Value: v}
+		b.Write(it.Line())
+		b.WriteByte('\n')
+	}
+	ix := New()
+	if err := ix.LoadSnapshot("l", 3, strings.NewReader(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != len(vals) {
+		t.Fatalf("Len %d, want %d", ix.Len(), len(vals))
+	}
+	for _, q := range queries(rng, vals, 50) {
+		if got, want := found(t, ix, q, 31), brute(t, vals, q, 31); !slices.Equal(got, want) {
+			t.Fatalf("query %s: index %v, brute force %v", q, got, want)
+		}
+	}
+
+	bad := loadBatchLines + 7
+	lines := strings.SplitAfter(b.String(), "\n")
+	lines[bad-1] = `{"algo":"pdq","value":"zz"}` + "\n"
+	err := New().LoadSnapshot("l", 3, strings.NewReader(strings.Join(lines, "")))
+	if !errors.Is(err, ErrBadEntry) || !strings.Contains(err.Error(), fmt.Sprintf("line %d:", bad)) {
+		t.Fatalf("bad line %d: %v", bad, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/hashhub/hashhub/mirror"
 	"github.com/hashhub/hashhub/release"
@@ -32,7 +33,7 @@ func (ix *Index) LoadMirror(dir, category string) (*mirror.State, error) {
 	if err := ix.SetList(ListInfo{Name: st.List, Category: category}); err != nil {
 		return nil, err
 	}
-	if err := ix.LoadSnapshot(st.List, st.Version, pr); err != nil {
+	if err := ix.loadSnapshot(st.List, st.Version, pr, st.Entries); err != nil {
 		return nil, fmt.Errorf("mirror %s: %w", dir, err)
 	}
 	return st, nil
@@ -40,13 +41,25 @@ func (ix *Index) LoadMirror(dir, category string) (*mirror.State, error) {
 
 // LoadSnapshot adds the canonical snapshot lines read from r (one item
 // per line, as a node's GET …/snapshot or a mirror's export) as list's
-// entries at version. Lines are added under the write lock in batches,
-// so lookups keep being answered during a long load.
+// entries at version, then rebuilds the PDQ tables once.
+//
+// Parsing and checking the lines is most of a load's work, and it needs
+// no lock, so it runs on every core the process may use (GOMAXPROCS):
+// one goroutine reads batches of lines, workers parse them, and this
+// goroutine adds the batches in their order under the write lock, one
+// batch at a time, so lookups keep being answered during a long load.
 func (ix *Index) LoadSnapshot(list string, version uint64, r io.Reader) error {
-	br := bufio.NewReaderSize(r, release.MaxLine+1)
-	const batch = 4096
+	return ix.loadSnapshot(list, version, r, 0)
+}
+
+// loadSnapshot is LoadSnapshot with room made first for sizeHint more
+// PDQ entries (a mirror's entry count: at most that many are PDQ), so the
+// arrays do not grow by copying while 10M lines are added.
+func (ix *Index) loadSnapshot(list string, version uint64, r io.Reader, sizeHint uint64) error {
 	ix.mu.Lock()
+	id, err := ix.list(list)
 	ix.bulk, ix.pdq.bulk = true, true
+	ix.pdq.reserve(int(min(sizeHint, 1<<30)))
 	ix.mu.Unlock()
 	defer func() {
 		ix.mu.Lock()
@@ -54,37 +67,118 @@ func (ix *Index) LoadSnapshot(list string, version uint64, r io.Reader) error {
 		ix.pdq.compact()
 		ix.mu.Unlock()
 	}()
-	items := make([]release.Item, 0, batch)
-	flush := func() error {
+	if err != nil {
+		return err
+	}
+
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *loadBatch, 2*workers)
+	order := make(chan *loadBatch, 2*workers)
+	done := make(chan struct{})
+	defer close(done)
+	go readBatches(r, jobs, order, done)
+	for range workers {
+		go func() {
+			for b := range jobs {
+				b.parse(version)
+				close(b.ready)
+			}
+		}()
+	}
+	for b := range order {
+		<-b.ready
+		if b.err != nil {
+			return b.err
+		}
 		ix.mu.Lock()
-		defer ix.mu.Unlock()
-		for i := range items {
-			if err := ix.add(itemEntry(list, version, &items[i])); err != nil {
-				return err
+		for i := range b.entries {
+			ix.insert(id, &b.entries[i])
+		}
+		ix.mu.Unlock()
+	}
+	return nil
+}
+
+// loadBatch is a run of snapshot lines: read, then parsed by a worker,
+// then added; ready is closed once it is parsed.
+type loadBatch struct {
+	first   int // line number of the first line
+	text    []byte
+	ends    []int
+	entries []prepared
+	err     error
+	ready   chan struct{}
+}
+
+const loadBatchLines = 4096
+
+// readBatches reads r into batches, handing each to the workers (jobs)
+// and, in order, to the adder (order); it stops early when done closes.
+// A read error travels as a batch whose err is set.
+func readBatches(r io.Reader, jobs, order chan<- *loadBatch, done <-chan struct{}) {
+	defer close(jobs)
+	defer close(order)
+	br := bufio.NewReaderSize(r, release.MaxLine+1)
+	send := func(b *loadBatch) bool {
+		select {
+		case order <- b:
+		case <-done:
+			return false
+		}
+		select {
+		case jobs <- b:
+			return true
+		case <-done:
+			return false
+		}
+	}
+	n := 1
+	for {
+		b := &loadBatch{first: n, ready: make(chan struct{})}
+		for len(b.ends) < loadBatchLines {
+			line, err := br.ReadSlice('\n')
+			if err == io.EOF && len(line) == 0 {
+				break
+			}
+			if err != nil {
+				b.err = fmt.Errorf("%w: line %d: %w", ErrBadEntry, n, err)
+				break
+			}
+			b.text = append(b.text, line[:len(line)-1]...)
+			b.ends = append(b.ends, len(b.text))
+			n++
+		}
+		// Decided before the send: once sent, b is the worker's.
+		last := b.err != nil || len(b.ends) < loadBatchLines
+		if !send(b) || last {
+			return
+		}
+	}
+}
+
+// parse checks each line of b and prepares its entry; it stops at the
+// first bad line.
+func (b *loadBatch) parse(version uint64) {
+	if b.err != nil {
+		return
+	}
+	b.entries = make([]prepared, 0, len(b.ends))
+	start := 0
+	for i, end := range b.ends {
+		it, err := release.ParseItem(b.text[start:end])
+		if err == nil {
+			var pe prepared
+			if pe, err = prepareItem(&it, version); err == nil {
+				b.entries = append(b.entries, pe)
 			}
 		}
-		items = items[:0]
-		return nil
-	}
-	for n := 1; ; n++ {
-		line, err := br.ReadSlice('\n')
-		if err == io.EOF && len(line) == 0 {
-			break
-		}
 		if err != nil {
-			return fmt.Errorf("%w: line %d: %w", ErrBadEntry, n, err)
+			b.err = fmt.Errorf("%w: line %d: %w", ErrBadEntry, b.first+i, err)
+			return
 		}
-		it, err := release.ParseItem(line[:len(line)-1])
-		if err != nil {
-			return fmt.Errorf("%w: line %d: %w", ErrBadEntry, n, err)
-		}
-		if items = append(items, it); len(items) == batch {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
+		start = end
 	}
-	return flush()
+	b.text, b.ends = nil, nil
 }
 
 // Importer returns a function for mirror.Mirror.Importer that keeps the

@@ -1,8 +1,13 @@
 package match
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"math/bits"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // PDQ hashes are searched by multi-index hashing (Norouzi, Punjani and
@@ -81,12 +86,19 @@ func distance(a, b *pdqHash) int {
 }
 
 // pdqIndex holds PDQ entries in slots: parallel arrays of hash and
-// attributes. Slots below indexed are in the tables, each table packed
-// (CSR): the slots whose chunk i is v are post[i][off[i][v]:off[i][v+1]].
-// Slots from indexed on were added since and are searched by a scan (they
-// are few: compactAt bounds them), and found for a remove through
-// pending. A removed slot is marked dead in place. compact renumbers the
-// live slots and rebuilds the tables.
+// attributes. Slots below indexed are in the tables; slots from indexed
+// on were added since and are searched by a scan (they are few: compactAt
+// bounds them), and found for a remove through pending. A removed slot is
+// marked dead in place. compact renumbers the live slots and rebuilds the
+// tables.
+//
+// The tables are packed (CSR), built by counting sort: the slots whose
+// chunk i is v are those listed in post[i] from off[i][v] to off[i][v+1].
+// compact numbers the slots in the order of their chunk 0, so chunk 0
+// needs no list at all — its bucket v is the run of slots off[0][v] to
+// off[0][v+1] — and the other lists hold slot numbers in idBytes bytes
+// each, little-endian: 3 while fewer than 2^24 slots are indexed (30 MB
+// a table at 10M instead of 40), 4 beyond.
 type pdqIndex struct {
 	hashes  []pdqHash
 	meta    []meta
@@ -98,10 +110,19 @@ type pdqIndex struct {
 	alwaysIndex bool
 	// bulk is set during a load: adds are not recorded in pending (a
 	// snapshot names each entry once) and compact follows the load.
-	bulk bool
-	off  [chunks][]uint32
-	post [chunks][]uint32
+	bulk    bool
+	off     [chunks][]uint32
+	post    [chunks][]byte
+	idBytes int
+	idMask  uint32
+	// mem holds the memory of hashes and meta (slots) and of the tables
+	// as compact last made them (bigmem.go).
+	mem *memHolder
 }
+
+// slot3Limit is the slot count from which slot numbers take 4 bytes
+// instead of 3 (2^24; tests lower it).
+var slot3Limit = 1 << 24
 
 // compactAt is how many slots may wait outside the tables (or lie dead in
 // them) before the tables are rebuilt: a scan of that many costs a query
@@ -110,6 +131,7 @@ var compactAt = 1 << 15
 
 func newPDQIndex() *pdqIndex {
 	p := &pdqIndex{pending: map[pdqHash][]uint32{}}
+	p.mem = newMemHolder(p)
 	p.compact()
 	return p
 }
@@ -126,14 +148,23 @@ func (p *pdqIndex) add(h pdqHash, m meta) uint32 {
 	return s
 }
 
+// reserve makes room for n more slots without growing by copying.
+func (p *pdqIndex) reserve(n int) {
+	if cap(p.hashes)-len(p.hashes) >= n {
+		return
+	}
+	p.hashes = slices.Grow(p.hashes, n)
+	p.meta = slices.Grow(p.meta, n)
+}
+
 // find returns the live slot holding h for list, if any.
 func (p *pdqIndex) find(h pdqHash, list uint16) (uint32, bool) {
 	if p.indexed == 0 {
 		return p.findPending(h, list)
 	}
 	c := h.chunk(0)
-	for _, s := range p.post[0][p.off[0][c]:p.off[0][c+1]] {
-		if p.meta[s].live && p.hashes[s] == h && p.meta[s].list == list {
+	for s := p.off[0][c]; s < p.off[0][c+1]; s++ {
+		if p.meta[s].live() && p.hashes[s] == h && p.meta[s].list == list {
 			return s, true
 		}
 	}
@@ -142,7 +173,7 @@ func (p *pdqIndex) find(h pdqHash, list uint16) (uint32, bool) {
 
 func (p *pdqIndex) findPending(h pdqHash, list uint16) (uint32, bool) {
 	for _, s := range p.pending[h] {
-		if p.meta[s].live && p.meta[s].list == list {
+		if p.meta[s].live() && p.meta[s].list == list {
 			return s, true
 		}
 	}
@@ -178,46 +209,135 @@ func (p *pdqIndex) needsCompact() bool {
 	return pending > compactAt || dead > compactAt && dead > p.live/4
 }
 
-// compact keeps the live slots, renumbered in order, and rebuilds the
-// tables over all of them by a counting sort per chunk: two passes over
-// the hashes, no per-bucket allocation.
+// compact keeps the live slots, renumbered in the order of their chunk 0,
+// and rebuilds the tables over all of them by a counting sort per chunk:
+// two passes over the hashes, no per-bucket allocation. The tables of
+// chunks 1 to 11 are independent and built on all the cores the process
+// may use (GOMAXPROCS).
 func (p *pdqIndex) compact() {
+	for i := range chunks {
+		p.off[i], p.post[i] = nil, nil // let the old tables go first
+	}
+	p.mem.tables.free()
+	n := p.live
+	p.indexed = 0
+	p.pending = map[pdqHash][]uint32{}
 	// Room for the adds that may wait before the next rebuild, so that an
 	// add never copies the whole array (320 MB at 10M entries).
-	hashes := make([]pdqHash, 0, p.live+compactAt+1)
-	metas := make([]meta, 0, p.live+compactAt+1)
+	oldSlots, slots := p.mem.slots, &bigMem{}
+	hashes := bigSlice[pdqHash](slots, n, n+compactAt+1)
+	metas := bigSlice[meta](slots, n, n+compactAt+1)
+	if n == 0 {
+		p.hashes, p.meta = hashes[:0], metas[:0] // no tables: they would be 128 MB
+		oldSlots.free()
+		p.mem.slots = slots
+		return
+	}
+	tables := &bigMem{}
+	off0 := bigSlice[uint32](tables, 1<<chunkWidth[0]+1, 1<<chunkWidth[0]+1)
 	for s := range p.hashes {
-		if p.meta[s].live {
-			hashes = append(hashes, p.hashes[s])
-			metas = append(metas, p.meta[s])
+		if p.meta[s].live() {
+			off0[p.hashes[s].chunk(0)+1]++
 		}
 	}
-	p.hashes, p.meta = nil, nil // let the old arrays go before the tables are made
-	for i := range chunks {
-		p.off[i], p.post[i] = nil, nil
-		if len(hashes) == 0 {
-			continue // an empty index has no tables (they are 128 MB)
-		}
-		off := make([]uint32, 1<<chunkWidth[i]+1)
-		for s := range hashes {
-			off[hashes[s].chunk(i)+1]++
-		}
-		for v := 1; v < len(off); v++ {
-			off[v] += off[v-1]
-		}
-		post := make([]uint32, len(hashes))
-		next := make([]uint32, len(off)-1)
-		copy(next, off)
-		for s := range hashes {
-			c := hashes[s].chunk(i)
-			post[next[c]] = uint32(s)
+	for v := 1; v < len(off0); v++ {
+		off0[v] += off0[v-1]
+	}
+	next := make([]uint32, len(off0)-1)
+	copy(next, off0)
+	for s := range p.hashes {
+		if p.meta[s].live() {
+			c := p.hashes[s].chunk(0)
+			hashes[next[c]], metas[next[c]] = p.hashes[s], p.meta[s]
 			next[c]++
 		}
-		p.off[i], p.post[i] = off, post
 	}
+	next = nil
 	p.hashes, p.meta = hashes, metas
-	p.indexed = len(hashes)
-	p.pending = map[pdqHash][]uint32{}
+	oldSlots.free()
+	p.mem.slots = slots
+	p.off[0] = off0
+	p.idBytes, p.idMask = 3, 1<<24-1
+	if n >= slot3Limit {
+		p.idBytes, p.idMask = 4, ^uint32(0)
+	}
+
+	// Each table's memory is allocated here, in one goroutine: a bigMem
+	// is not safe for concurrent use.
+	for i := 1; i < chunks; i++ {
+		w := 1<<chunkWidth[i] + 1
+		p.off[i] = bigSlice[uint32](tables, w, w)
+		// One spare byte: a 3-byte slot number is read as 4 bytes and masked.
+		l := n*p.idBytes + 1
+		p.post[i] = bigSlice[byte](tables, l, l)
+	}
+	var wg sync.WaitGroup
+	var todo atomic.Int32
+	todo.Store(1)
+	for range min(runtime.GOMAXPROCS(0), chunks-1) {
+		wg.Go(func() {
+			for i := int(todo.Add(1) - 1); i < chunks; i = int(todo.Add(1) - 1) {
+				p.table(i)
+			}
+		})
+	}
+	wg.Wait()
+	p.mem.tables = tables
+	p.indexed = n
+}
+
+// table fills chunk i's offsets and slot lists (allocated, zeroed) over
+// all the slots.
+func (p *pdqIndex) table(i int) {
+	hashes, off, post := p.hashes, p.off[i], p.post[i]
+	for s := range hashes {
+		off[hashes[s].chunk(i)+1]++
+	}
+	for v := 1; v < len(off); v++ {
+		off[v] += off[v-1]
+	}
+	next := make([]uint32, len(off)-1)
+	copy(next, off)
+	for s := range hashes {
+		c := hashes[s].chunk(i)
+		k := int(next[c]) * p.idBytes
+		post[k], post[k+1], post[k+2] = byte(s), byte(s>>8), byte(s>>16)
+		if p.idBytes == 4 {
+			post[k+3] = byte(s >> 24)
+		}
+		next[c]++
+	}
+}
+
+// maxT is the most bits per chunk a search probes: beyond it (r ≥ 60) a
+// scan is cheaper.
+const maxT = 4
+
+// masks[w-21][t] holds every w-bit value with at most t bits set: the
+// XORs that take a query's chunk to the values a search of t bits per
+// chunk probes (for w = 22, t = 2: 254 of them).
+var masks [2][maxT + 1][]uint32
+
+func init() {
+	for w := 21; w <= 22; w++ {
+		var all []uint32
+		for t := 0; t <= maxT; t++ {
+			all = appendMasks(all, 0, w, t, 0)
+			masks[w-21][t] = slices.Clone(all)
+		}
+	}
+}
+
+// appendMasks appends every value of w bits that is v with exactly t more
+// bits set, at positions from or above.
+func appendMasks(dst []uint32, v uint32, w, t, from int) []uint32 {
+	if t == 0 {
+		return append(dst, v)
+	}
+	for b := from; b < w; b++ {
+		dst = appendMasks(dst, v|1<<b, w, t-1, b+1)
+	}
+	return dst
 }
 
 // probes returns how many table values a search of t bits per chunk
@@ -225,16 +345,28 @@ func (p *pdqIndex) compact() {
 func probes(t int) int {
 	n := 0
 	for i := range chunks {
-		c := 1
-		for k := 0; k <= t; k++ {
-			n += c
-			c = c * (chunkWidth[i] - k) / (k + 1)
-		}
+		n += len(masks[chunkWidth[i]-21][t])
 	}
 	return n
 }
 
+// searchBuf is a search's scratch space, reused through searchBufs so a
+// query allocates nothing.
+type searchBuf struct {
+	lo, hi, cand []uint32
+}
+
+var searchBufs = sync.Pool{New: func() any { return new(searchBuf) }}
+
 // search calls fn with each live slot within distance r of q, once each.
+//
+// Nearly all of a search's time is memory latency: each probed bucket's
+// bounds, its slot list and each candidate's hash are in different,
+// scattered cache lines. So each chunk is searched in three passes — the
+// bounds of all its probes, then all their slot numbers, then the
+// candidates' distances — whose loads do not depend on each other within
+// a pass, and the CPU keeps many cache misses in flight at once instead
+// of waiting for each in turn.
 func (p *pdqIndex) search(q pdqHash, r int, fn func(s uint32, d int)) {
 	if r < 0 {
 		return
@@ -243,7 +375,7 @@ func (p *pdqIndex) search(q pdqHash, r int, fn func(s uint32, d int)) {
 	// Each probe costs about one cache miss plus its bucket; when the
 	// probes would cost more than looking at every slot, a scan is
 	// cheaper, and it is just as exact.
-	if t > 4 || p.indexed == 0 || !p.alwaysIndex && probes(t) > p.indexed {
+	if t > maxT || p.indexed == 0 || !p.alwaysIndex && probes(t) > p.indexed {
 		p.scan(q, r, 0, fn)
 		return
 	}
@@ -251,49 +383,57 @@ func (p *pdqIndex) search(q pdqHash, r int, fn func(s uint32, d int)) {
 	for i := range chunks {
 		qc[i] = q.chunk(i)
 	}
+	b := searchBufs.Get().(*searchBuf)
+	defer searchBufs.Put(b)
 	for i := range chunks {
-		off, post := p.off[i], p.post[i]
-		visit := func(v uint32) {
-			for _, s := range post[off[v]:off[v+1]] {
-				h := &p.hashes[s]
-				d := distance(h, &q)
-				if d > r || !p.meta[s].live {
-					continue
+		off := p.off[i]
+		lo, hi, cand := b.lo[:0], b.hi[:0], b.cand[:0]
+		for _, m := range masks[chunkWidth[i]-21][t] {
+			v := qc[i] ^ m
+			lo = append(lo, off[v])
+			hi = append(hi, off[v+1])
+		}
+		if i == 0 {
+			for k := range lo {
+				for s := lo[k]; s < hi[k]; s++ {
+					cand = append(cand, s)
 				}
-				// Found already through an earlier chunk within t?
-				dup := false
-				for j := range i {
-					if bits.OnesCount32(h.chunk(j)^qc[j]) <= t {
-						dup = true
-						break
-					}
-				}
-				if !dup {
-					fn(s, d)
+			}
+		} else {
+			post, stride, mask := p.post[i], uint32(p.idBytes), p.idMask
+			for k := range lo {
+				for j := lo[k]; j < hi[k]; j++ {
+					cand = append(cand, binary.LittleEndian.Uint32(post[j*stride:])&mask)
 				}
 			}
 		}
-		flips(qc[i], chunkWidth[i], t, 0, visit)
+		for _, s := range cand {
+			h := &p.hashes[s]
+			d := distance(h, &q)
+			if d > r || !p.meta[s].live() {
+				continue
+			}
+			// Found already through an earlier chunk within t?
+			dup := false
+			for j := range i {
+				if bits.OnesCount32(h.chunk(j)^qc[j]) <= t {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				fn(s, d)
+			}
+		}
+		b.lo, b.hi, b.cand = lo, hi, cand
 	}
 	p.scan(q, r, p.indexed, fn)
-}
-
-// flips calls visit with v and every value that differs from v in at most
-// t of its w bits at positions from or above.
-func flips(v uint32, w, t, from int, visit func(uint32)) {
-	visit(v)
-	if t == 0 {
-		return
-	}
-	for b := from; b < w; b++ {
-		flips(v^1<<b, w, t-1, b+1, visit)
-	}
 }
 
 // scan is brute force over the live slots from the given one on.
 func (p *pdqIndex) scan(q pdqHash, r, from int, fn func(s uint32, d int)) {
 	for s := from; s < len(p.hashes); s++ {
-		if !p.meta[s].live {
+		if !p.meta[s].live() {
 			continue
 		}
 		if d := distance(&p.hashes[s], &q); d <= r {
