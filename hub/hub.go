@@ -83,6 +83,9 @@ type Service struct {
 	// (release_cache.go).
 	cacheMu sync.Mutex
 	caches  map[string]*listCache
+	// stagedStop, if set and true after a step of a staged build, stops
+	// the build there (tests: a node stopped between two steps).
+	stagedStop func() bool
 }
 
 // DefaultImportBatch balances memory (a run and a batch are held decoded)
