@@ -185,8 +185,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"the most bytes one delta or snapshot from a peer may have, whatever its signed manifest says, for peers registered without max_step_bytes (env HASHHUB_PEER_MAX_STEP_BYTES)")
 	maxRecords := fs.Int64("peer-max-records-bytes", envInt64("HASHHUB_PEER_MAX_RECORDS_BYTES", federation.DefaultMaxRecordsBytes),
 		"the most bytes of signed records one step from a peer may bring, for peers registered without max_records_bytes (env HASHHUB_PEER_MAX_RECORDS_BYTES)")
+	buildChunk := fs.Int("build-chunk", int(envInt64("HASHHUB_BUILD_CHUNK", hub.DefaultBuildChunk)),
+		"a list's first version with more entries than this is built in steps of this many entries, each its own transaction, so that its memory does not grow with the list; 0: in one transaction (env HASHHUB_BUILD_CHUNK)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *buildChunk < 0 {
+		return fmt.Errorf("--build-chunk: want 0 or more, got %d", *buildChunk)
 	}
 	if *maxStep <= 0 || *maxRecords <= 0 {
 		return errors.New("--peer-max-step-bytes and --peer-max-records-bytes must be positive")
@@ -230,6 +235,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	defer n.Close()
 	n.ReleaseInterval = *every
 	n.ReleaseAfterSync = *afterSync
+	n.Hub.SetBuildChunk(*buildChunk)
 	n.Syncer.IdleTimeout = *idle
 	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
 	n.Server.SetRateLimits(limits)
