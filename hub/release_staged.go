@@ -87,8 +87,9 @@ const (
 	phaseSeal
 )
 
-// dropPerStep is how many runs one step deletes.
-const dropPerStep = 16
+// dropPerStep is how many runs one step deletes: bbolt reads every page
+// of a bucket it deletes, ~20 MB a run at DefaultBuildChunk.
+const dropPerStep = 2
 
 // errStagedGone means the staged build vanished under a build that holds
 // the list's lock: a bug, or the store was changed behind the node.
