@@ -133,10 +133,11 @@ func (bs *BuildState) PutRun(kind byte, kvs iter.Seq2[[]byte, []byte]) (uint64, 
 		if prev != nil && bytes.Compare(prev, k) >= 0 {
 			return 0, fmt.Errorf("run key %x after %x", k, prev)
 		}
-		if err := r.Put(bs.ls.t.keep(k), bs.ls.t.keep(v)); err != nil {
+		kk := bs.ls.t.keep(k) // the caller may reuse k
+		if err := r.Put(kk, bs.ls.t.keep(v)); err != nil {
 			return 0, err
 		}
-		prev = k
+		prev = kk
 	}
 	return id, nil
 }
