@@ -95,6 +95,10 @@ type Service struct {
 	// (review_index.go); nil after a list changes.
 	listsMu    sync.Mutex
 	listsCache []lists.List
+
+	// stagedStop, if set and true after a step of a staged build, stops
+	// the build there (tests: a node stopped between two steps).
+	stagedStop func() bool
 }
 
 // DefaultImportBatch balances memory (a run and a batch are held decoded)

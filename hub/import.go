@@ -175,6 +175,12 @@ func (s *Service) commitImport(a Actor, batch []importItem, importID string, res
 	var created, updated, unchanged int
 	d := newDigester()
 	err := s.db.Update(func(tx *store.Tx) error {
+		// An import of millions reads index and entry pages all over the
+		// store; unmapped between batches, they stop counting in the
+		// node's resident set (they stay in the page cache).
+		if err := tx.DropMappedPages(); err != nil {
+			return err
+		}
 		created, updated, unchanged = 0, 0, 0
 		d.reset()
 		// One record per distinct verdict in the batch (split at

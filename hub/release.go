@@ -63,6 +63,9 @@ type Publisher struct {
 	// OverlayLimit and OverlayRuns: see DefaultOverlayLimit.
 	OverlayLimit uint64
 	OverlayRuns  int
+	// BuildChunk: see DefaultBuildChunk (0: DefaultBuildChunk; below 0:
+	// every version in one transaction).
+	BuildChunk int
 }
 
 // SetOverlayLimit changes the overlay's limit of writes (see
@@ -82,6 +85,9 @@ func (s *Service) SetPublisher(p *Publisher) {
 	}
 	if p.OverlayRuns == 0 {
 		p.OverlayRuns = DefaultOverlayRuns
+	}
+	if p.BuildChunk == 0 {
+		p.BuildChunk = DefaultBuildChunk
 	}
 	s.pub = p
 }
@@ -153,6 +159,17 @@ func (s *Service) build(a Actor, name string, scheduled bool) (*release.Manifest
 		if _, err := s.CompactMembers(context.Background(), name); err != nil {
 			return nil, fmt.Errorf("list %q members: %w", name, err)
 		}
+	}
+	// A first version of many entries is built in steps (release_staged.go).
+	if m, handled, err := s.buildStaged(a, name, cache); handled || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		s.released.broadcast()
+		if s.onRelease != nil {
+			s.onRelease()
+		}
+		return m, nil
 	}
 	var out *release.Manifest
 	err := s.update(a, func(tx *store.Tx) error {
@@ -519,13 +536,30 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 	d.From = version - 1
 	d.SHA256 = release.Digest(delta)
 	d.Bytes = int64(len(delta))
+	put := func(raw, sig []byte) error { return ls.PutRelease(version, raw, sig, delta) }
+	return s.seal(tx, ls, l, a, sealed{version: version, count: count, root: root, tree: treeBlob, delta: d, now: s.now().UTC()}, put)
+}
 
+// sealed is what a built version adds up to before it is signed.
+type sealed struct {
+	version, count uint64
+	root           setroot.Hash
+	tree           []byte // the set-root tree's binary form
+	delta          release.Delta
+	now            time.Time
+}
+
+// seal makes, logs and signs version v's manifest and stores it through
+// put (with the delta bytes, or beside those stored already), with the
+// list's counters, tree and head, the retention window and the audit
+// event.
+func (s *Service) seal(tx *store.Tx, ls *store.ListState, l *lists.List, a Actor, v sealed, put func(raw, sig []byte) error) (*release.Manifest, error) {
+	version, count, root, treeBlob, d, now := v.version, v.count, v.root, v.tree, v.delta, v.now
 	logStore := tx.Log()
 	logIndex, err := logStore.TreeSize()
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC()
 	// Versions never go back in time, even if the node's clock does: a
 	// client refuses a manifest created before its predecessor.
 	if version > 1 {
@@ -554,7 +588,7 @@ func (s *Service) publish(tx *store.Tx, ls *store.ListState, l *lists.List, chan
 	if err != nil {
 		return nil, err
 	}
-	if err := ls.PutRelease(version, raw, sig, delta); err != nil {
+	if err := put(raw, sig); err != nil {
 		return nil, err
 	}
 	for _, kv := range []struct {

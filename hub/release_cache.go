@@ -97,6 +97,18 @@ func (c *listCache) ensure(ls *store.ListState) error {
 	c.valid = false
 	buckets := make([][]memberRec, setroot.Buckets)
 	var err error
+	// The members come in set-root order, a bucket at a time: each
+	// bucket is gathered in a scratch slice and kept at its exact size
+	// (appending to each bucket's own slice would leave up to half of
+	// it spare: ~200 MB at 10M members).
+	var cur []memberRec
+	curB := -1
+	flush := func() {
+		if curB >= 0 && len(cur) > 0 {
+			buckets[curB] = slices.Clone(cur)
+		}
+		cur = cur[:0]
+	}
 	ls.MemberKeys(func(k, line []byte) bool {
 		key, ok := release.LineKey(line)
 		if !ok || len(k) != store.MemberKeyLen {
@@ -108,12 +120,17 @@ func (c *listCache) ensure(ls *store.ListState) error {
 			err = fmt.Errorf("stored member %x is in the wrong bucket", k)
 			return false
 		}
-		buckets[b] = append(buckets[b], memberRec{leaf: setroot.Hash(k[2:]), fp: fp})
+		if int(b) != curB {
+			flush()
+			curB = int(b)
+		}
+		cur = append(cur, memberRec{leaf: setroot.Hash(k[2:]), fp: fp})
 		return true
 	})
 	if err != nil {
 		return err
 	}
+	flush()
 	c.buckets, c.version, c.head, c.valid = buckets, version, head, true
 	c.marks, c.tree = make([][]setroot.Hash, setroot.Buckets), nil
 	return nil

@@ -199,11 +199,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"a TLS-terminating proxy serves this node: the web console's cookies are Secure (__Host- prefix) with HSTS, and sign-ins are throttled by the last X-Forwarded-For address (the one the proxy appends) (env HASHHUB_CONSOLE_TLS_PROXY=1)")
 	breakAfter := fs.Int("break-after", int(envInt64("HASHHUB_BREAK_AFTER", console.DefaultBreakAfter)),
 		"the console reminds an analyst to take a break after this many reviews in a day, and every as many after; 0 turns it off (env HASHHUB_BREAK_AFTER)")
+	buildChunk := fs.Int("build-chunk", int(envInt64("HASHHUB_BUILD_CHUNK", hub.DefaultBuildChunk)),
+		"a list's first version with more entries than this is built in steps of this many entries, each its own transaction, so that its memory does not grow with the list; 0: in one transaction (env HASHHUB_BUILD_CHUNK)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *breakAfter < 0 {
 		return fmt.Errorf("--break-after: want 0 or more reviews, got %d", *breakAfter)
+	}
+	if *buildChunk < 0 {
+		return fmt.Errorf("--build-chunk: want 0 or more, got %d", *buildChunk)
 	}
 	if *peerBatch <= 0 {
 		return fmt.Errorf("--peer-batch: want a positive number, got %d", *peerBatch)
@@ -257,6 +262,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	defer n.Close()
 	n.ReleaseInterval = *every
 	n.ReleaseAfterSync = *afterSync
+	n.Hub.SetBuildChunk(*buildChunk)
 	n.Syncer.IdleTimeout = *idle
 	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
 	n.Server.SetRateLimits(limits)

@@ -63,15 +63,20 @@ func main() {
 	rounds := flag.Int("rounds", DefaultRounds, "rounds of changes, each followed by a release")
 	reads := flag.Int("reads", DefaultReads, "repetitions of the in-process delta read (median reported)")
 	profile := flag.String("profile", "", "directory for CPU profiles of each build (none when empty)")
+	chunk := flag.Int("build-chunk", hub.DefaultBuildChunk, "entries per step of a staged version 1 (hashhub serve --build-chunk); 0: version 1 in one transaction")
 	warm := flag.Bool("warm", false, "before each round's build, read every page of the store (untimed), as a long-running node has them mapped")
 	flag.Parse()
 	if *dir == "" {
 		fatal(fmt.Errorf("-dir is required"))
 	}
+	buildChunk = *chunk
 	if err := run(*n, *dir, *changes, *rounds, *reads, *profile, *warm); err != nil {
 		fatal(err)
 	}
 }
+
+// buildChunk is the -build-chunk flag.
+var buildChunk int
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "release bench:", err)
@@ -114,6 +119,8 @@ func run(n int, dir string, changes, rounds, reads int, profile string, warm boo
 		return err
 	}
 	defer nd.Close()
+	nd.Hub.SetBuildChunk(buildChunk)
+	out("build_chunk", buildChunk)
 	b := &Bench{n: nd, h: nd.Hub, rss: startRSS(), profile: profile}
 	defer b.rss.stop()
 	if err := b.setup(creds, dir); err != nil {
@@ -176,6 +183,15 @@ func run(n int, dir string, changes, rounds, reads int, profile string, warm boo
 	if st, err := os.Stat(nd.DB.Path()); err == nil {
 		out("store_mb", st.Size()>>20)
 	}
+	// The node's resident set between builds: what a node holding the
+	// released list keeps (the set-root cache above all), once the Go
+	// heap's free pages are given back; RssFile is the store's pages
+	// still mapped from the last reads.
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	st := procStatus()
+	out("steady_rss_mb", fmt.Sprintf("rss=%d anon=%d file=%d heap_inuse=%d", st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, ms.HeapInuse>>20))
 
 	out("process_peak_rss_mb", b.rss.overall>>10)
 	if err := b.layout(); err != nil {
@@ -328,9 +344,11 @@ func (b *Bench) timedBuild(label string, want uint64) (time.Duration, error) {
 	stop := b.startProfile(label)
 	b.rss.reset()
 	minflt, majflt := faults()
+	cpu := cpuTime()
 	start := time.Now()
 	m, err := b.h.BuildRelease(b.admin, ListName)
 	d := time.Since(start)
+	cpu = cpuTime() - cpu
 	minflt2, majflt2 := faults()
 	stop()
 	if err != nil {
@@ -343,6 +361,7 @@ func (b *Bench) timedBuild(label string, want uint64) (time.Duration, error) {
 	after := b.n.DB.Bolt().Stats()
 	tx := after.TxStats.Sub(&before.TxStats)
 	out("build_"+label+"_seconds", secs(d))
+	out("build_"+label+"_cpu_seconds", secs(cpu)) // user + system, all threads: less sensitive to a shared machine's load
 	out("build_"+label+"_delta", fmt.Sprintf("version=%d entries=%d adds=%d removes=%d updates=%d bytes=%d",
 		m.Version, m.Entries, m.Delta.Adds, m.Delta.Removes, m.Delta.Updates, m.Delta.Bytes))
 	out("build_"+label+"_bbolt", boltStats(&tx))
@@ -379,6 +398,15 @@ func (b *Bench) timedFold(label string) (time.Duration, error) {
 // faults is the process's page faults so far: a minor fault is a store
 // page first touched through bbolt's mmap (or fresh heap memory), a major
 // one had to be read from disk.
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func faults() (minor, major int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

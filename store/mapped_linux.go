@@ -1,0 +1,65 @@
+package store
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// DropMappedPages takes the store file's pages out of this process's
+// resident set: bbolt reads through a shared, read-only map of the whole
+// file, and every page a long job reads (a first build walks the whole
+// list) stays counted in the node's RSS until the kernel needs it back.
+// The pages stay in the page cache; the next read of one maps it again
+// (a minor fault). A job that reads gigabytes calls this between its
+// transactions, so its resident set is bounded by what one transaction
+// reads, not by the file.
+//
+// It must be called inside a write transaction: bbolt moves its map only
+// when a write transaction grows the file, so holding the writer keeps
+// the range from being unmapped, and something else mapped there, while
+// it is advised.
+func (t *Tx) DropMappedPages() error {
+	if !t.tx.Writable() {
+		return errors.New("DropMappedPages outside a write transaction")
+	}
+	path, err := filepath.Abs(t.tx.DB().Path())
+	if err != nil {
+		return err
+	}
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		path = p // the kernel names the file by its resolved path
+	}
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		// start-end perms offset dev inode path
+		line := sc.Text()
+		fields := strings.Fields(line)
+		if len(fields) < 6 || !strings.HasSuffix(line, " "+path) {
+			continue
+		}
+		lo, hi, ok := strings.Cut(fields[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil || end <= start {
+			continue
+		}
+		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), syscall.MADV_DONTNEED); e != 0 {
+			return e
+		}
+	}
+	return sc.Err()
+}
