@@ -226,6 +226,7 @@ func run(n, md5s, step, queries int, out string) error {
 	}
 	defer m.Close()
 	m.SnapshotAfter = 1 << 30
+	m.Batch = 1 << 30 // version 1 comes as a delta too: this publisher keeps no snapshots
 
 	r := rand.New(rand.NewPCG(11, 12))
 	hundred := 100
