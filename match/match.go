@@ -6,8 +6,10 @@
 // An Index is safe for concurrent use: lookups share a read lock, and a
 // change — one entry, or a whole delta through Apply — takes the write
 // lock, so a reader sees a delta entirely or not at all. Updates are in
-// place (no rebuild): an add appends to the tables, a remove deletes from
-// them and frees its slot for the next add.
+// place: an add appends a pending slot (scanned by every PDQ query), a
+// remove marks its slot dead. When enough have gathered, the PDQ tables
+// are rebuilt in the background, outside the lock, and swapped in under
+// it (Index.rebuild), so a lookup never waits for a rebuild.
 package match
 
 import (
