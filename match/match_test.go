@@ -630,10 +630,13 @@ func TestLookupsDuringRebuilds(t *testing.T) {
 	errs := make(chan error, 2)
 	for g := range 2 {
 		go func() {
+			var err error
+			// Deferred, so the test is not left waiting if found or brute
+			// fails the test from this goroutine.
+			defer func() { errs <- err }()
 			for i := 0; ; i++ {
 				select {
 				case <-done:
-					errs <- nil
 					return
 				default:
 				}
@@ -650,7 +653,7 @@ func TestLookupsDuringRebuilds(t *testing.T) {
 					}
 				}
 				if !ok {
-					errs <- fmt.Errorf("query %s between deltas %d and %d: %v", q, before, after, got)
+					err = fmt.Errorf("query %s between deltas %d and %d: %v", q, before, after, got)
 					return
 				}
 			}
