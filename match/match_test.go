@@ -595,6 +595,7 @@ func TestConcurrentReadersOneWriter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	ix.background.Wait() // before compactAt is put back
 	if ix.Len() != 400 {
 		t.Fatalf("Len %d", ix.Len())
 	}
@@ -718,6 +719,7 @@ func TestLookupDuringRebuild(t *testing.T) {
 		}
 	}
 	add(1, all[:200]...)
+	ix.background.Wait() // the rebuild add started, before the hook is set
 	ix.Compact()
 
 	started, release_ := make(chan struct{}), make(chan struct{})
