@@ -6,8 +6,10 @@
 // An Index is safe for concurrent use: lookups share a read lock, and a
 // change — one entry, or a whole delta through Apply — takes the write
 // lock, so a reader sees a delta entirely or not at all. Updates are in
-// place (no rebuild): an add appends to the tables, a remove deletes from
-// them and frees its slot for the next add.
+// place: an add appends a pending slot (scanned by every PDQ query), a
+// remove marks its slot dead. When enough have gathered, the PDQ tables
+// are rebuilt in the background, outside the lock, and swapped in under
+// it (Index.rebuild), so a lookup never waits for a rebuild.
 package match
 
 import (
@@ -125,6 +127,14 @@ type Index struct {
 	photo  *exact[[144]byte]
 	// bulk defers PDQ compaction to the end of a load (LoadSnapshot).
 	bulk bool
+	// rebuildMu is held through a rebuild of the PDQ tables, so there is
+	// one at a time (and one extra set of tables in memory at most); it
+	// is taken before mu, never while holding it. rebuilding says a
+	// background rebuild has been started (under mu); background counts
+	// it, for tests to wait on.
+	rebuildMu  sync.Mutex
+	rebuilding bool
+	background sync.WaitGroup
 }
 
 // New returns an empty index.
@@ -292,13 +302,11 @@ func (ix *Index) insert(list uint16, pe *prepared) {
 	switch k.algo {
 	case "pdq":
 		if s, ok := ix.pdq.find(k.pdq, list); ok {
-			ix.pdq.meta[s] = m
+			ix.pdq.setMeta(s, m)
 			return
 		}
 		ix.pdq.add(k.pdq, m)
-		if !ix.bulk && ix.pdq.needsCompact() {
-			ix.pdq.compact()
-		}
+		ix.maybeRebuild()
 	case "md5":
 		ix.md5.put([16]byte(k.bytes), m)
 	case "sha1":
@@ -332,9 +340,7 @@ func (ix *Index) remove(list, algo, value string) (bool, error) {
 		s, ok := ix.pdq.find(k.pdq, id)
 		if ok {
 			ix.pdq.remove(s)
-			if !ix.bulk && ix.pdq.needsCompact() {
-				ix.pdq.compact()
-			}
+			ix.maybeRebuild()
 		}
 		return ok, nil
 	case "md5":
@@ -480,13 +486,74 @@ func (ix *Index) match(m meta, algo, value string, d int) Match {
 	return Match{Entry: e, Distance: d}
 }
 
-// Compact rebuilds the PDQ tables over every entry: LoadSnapshot and
-// LoadMirror call it after a load, writes call it when enough entries
-// wait outside the tables; a caller may at a quiet moment.
+// Compact rebuilds the PDQ tables over every entry, as a write does in
+// the background when enough entries wait outside the tables; a caller
+// may at a quiet moment. Lookups and writes go on meanwhile (see
+// rebuild); Compact returns once the new tables are in.
 func (ix *Index) Compact() {
+	ix.rebuild()
+}
+
+// maybeRebuild starts a background rebuild of the PDQ tables when enough
+// entries wait outside them (or lie dead in them) and none is under way.
+// The caller holds the write lock.
+func (ix *Index) maybeRebuild() {
+	if ix.bulk || ix.rebuilding || !ix.pdq.needsCompact() {
+		return
+	}
+	ix.rebuilding = true
+	ix.background.Go(func() {
+		for {
+			ix.rebuild()
+			ix.mu.Lock()
+			again := !ix.bulk && ix.pdq.needsCompact()
+			ix.rebuilding = again
+			ix.mu.Unlock()
+			if !again {
+				return
+			}
+		}
+	})
+}
+
+// rebuildHook, when set (by tests), runs in each rebuild after its
+// snapshot is taken, outside the lock.
+var rebuildHook func()
+
+// rebuild makes new PDQ tables without holding the lock while it builds
+// them, so lookups and writes never wait for it: under the write lock it
+// notes the slots (their hashes never change once added; it copies their
+// attributes, a range at a time under the read lock), builds the tables
+// from that copy with no lock, and swaps them in under the write lock,
+// carrying over what changed meanwhile (pdqIndex.finishRebuild). A
+// lookup meanwhile searches the old tables and scans the adds since, as
+// between rebuilds: its results are always exact.
+//
+// Memory: while it builds, the old slots and tables and the new ones are
+// all held — about twice the PDQ index — plus the copy of the attributes
+// (8 bytes a slot). rebuildMu keeps it to one rebuild at a time.
+func (ix *Index) rebuild() {
+	ix.rebuildMu.Lock()
+	defer ix.rebuildMu.Unlock()
 	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	ix.pdq.compact()
+	b := ix.pdq.beginRebuild()
+	ix.mu.Unlock()
+	const step = 1 << 16
+	for from := 0; from < len(b.meta); from += step {
+		ix.mu.RLock()
+		ix.pdq.copyMeta(b, from, min(from+step, len(b.meta)))
+		ix.mu.RUnlock()
+	}
+	if rebuildHook != nil {
+		rebuildHook()
+	}
+	b.t = buildTables(b.hashes, b.meta)
+	b.tmp.free()
+	b.meta = nil
+	ix.mu.Lock()
+	old := ix.pdq.finishRebuild(b)
+	ix.mu.Unlock()
+	old.free() // no lookup can hold the old arrays now
 }
 
 // CountExactMD5 reports how many of the given md5 digests (16 bytes each)

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hashhub/hashhub/hashes"
@@ -544,6 +547,7 @@ func TestUpdatesAcrossCompactions(t *testing.T) {
 			}
 		}
 	}
+	ix.background.Wait()
 	if ix.pdq.indexed == 0 {
 		t.Fatal("the tables were never rebuilt: the test checks nothing")
 	}
@@ -591,7 +595,189 @@ func TestConcurrentReadersOneWriter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	ix.background.Wait() // before compactAt is put back
 	if ix.Len() != 400 {
 		t.Fatalf("Len %d", ix.Len())
+	}
+}
+
+// TestLookupsDuringRebuilds runs lookups while deltas cross the rebuild
+// point again and again, each lookup checked against brute force over
+// the entries before and after the delta being applied: a rebuild in the
+// background must never make a lookup miss or add an entry.
+func TestLookupsDuringRebuilds(t *testing.T) {
+	defer func(n int) { compactAt = n }(compactAt)
+	compactAt = 150
+	rng := rand.New(rand.NewPCG(17, 18))
+	all := families(rng, 1600)
+	ix := New()
+	ix.pdq.alwaysIndex = true
+	qs := queries(rng, all, 40)
+	// states[k] is the list after delta k; a lookup that runs while
+	// delta k+1 is applied sees states[k] or states[k+1].
+	var states [][]string
+	var mu sync.Mutex
+	state := func(k int) ([]string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if k >= len(states) {
+			return nil, false
+		}
+		return states[k], true
+	}
+	states = append(states, nil)
+	applied := atomic.Int32{}
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for g := range 2 {
+		go func() {
+			var err error
+			// Deferred, so the test is not left waiting if found or brute
+			// fails the test from this goroutine.
+			defer func() { errs <- err }()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				q := qs[(i*3+g)%len(qs)]
+				before := int(applied.Load())
+				got := found(t, ix, q, 31)
+				after := int(applied.Load())
+				// The lookup saw the list after one delta from before to
+				// after+1 (one being applied when it began or ended).
+				ok := false
+				for k := before; k <= after+1 && !ok; k++ {
+					if vals, known := state(k); known {
+						ok = slices.Equal(got, brute(t, vals, q, 31))
+					}
+				}
+				if !ok {
+					err = fmt.Errorf("query %s between deltas %d and %d: %v", q, before, after, got)
+					return
+				}
+			}
+		}()
+	}
+	live := map[string]bool{}
+	for k := range 24 {
+		var cs []release.Change
+		for _, v := range all[k*50 : k*50+50] {
+			cs = append(cs, release.Change{Op: release.OpAdd, Item: release.Item{Algo: "pdq", Value: v}})
+			live[v] = true
+		}
+		for v := range live {
+			if rng.IntN(4) == 0 {
+				cs = append(cs, release.Change{Op: release.OpRemove, Item: release.Item{Algo: "pdq", Value: v}})
+				delete(live, v)
+			}
+		}
+		next := slices.Sorted(maps.Keys(live))
+		mu.Lock()
+		states = append(states, next)
+		mu.Unlock()
+		if err := ix.Apply("l", uint64(k+1), cs); err != nil {
+			t.Fatal(err)
+		}
+		applied.Store(int32(k + 1))
+	}
+	close(done)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix.background.Wait()
+	if ix.pdq.indexed == 0 {
+		t.Fatal("the tables were never rebuilt: the test checks nothing")
+	}
+	for _, q := range qs {
+		if got, want := found(t, ix, q, 31), brute(t, states[len(states)-1], q, 31); !slices.Equal(got, want) {
+			t.Fatalf("query %s after the deltas: index %v, brute force %v", q, got, want)
+		}
+	}
+}
+
+// TestLookupDuringRebuild holds a rebuild of the tables at its start and
+// shows that lookups are answered, and deltas applied, while it is under
+// way; the changes made meanwhile survive the swap.
+func TestLookupDuringRebuild(t *testing.T) {
+	defer func(n int) { compactAt = n }(compactAt)
+	compactAt = 100
+	rng := rand.New(rand.NewPCG(19, 20))
+	all := families(rng, 600)
+	ix := New()
+	ix.pdq.alwaysIndex = true
+	add := func(k int, vals ...string) {
+		var cs []release.Change
+		for _, v := range vals {
+			cs = append(cs, release.Change{Op: release.OpAdd, Item: release.Item{Algo: "pdq", Value: v}})
+		}
+		if err := ix.Apply("l", uint64(k), cs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(1, all[:200]...)
+	ix.background.Wait() // the rebuild add started, before the hook is set
+	ix.Compact()
+
+	started, release_ := make(chan struct{}), make(chan struct{})
+	rebuildHook = func() {
+		close(started)
+		<-release_
+	}
+	defer func() { rebuildHook = nil }()
+	// Crosses the rebuild point: Apply returns, the rebuild waits in the hook.
+	add(2, all[200:400]...)
+	<-started
+
+	live := slices.Clone(all[:400])
+	check := func(when string) {
+		t.Helper()
+		for _, q := range queries(rng, all, 30) {
+			if got, want := found(t, ix, q, 31), brute(t, live, q, 31); !slices.Equal(got, want) {
+				t.Fatalf("%s, query %s: index %v, brute force %v", when, q, got, want)
+			}
+		}
+	}
+	check("during the rebuild")
+	// A delta meanwhile: removes of indexed and of pending entries, an
+	// update, and adds.
+	var cs []release.Change
+	for _, v := range append(slices.Clone(all[:50]), all[200:250]...) {
+		cs = append(cs, release.Change{Op: release.OpRemove, Item: release.Item{Algo: "pdq", Value: v}})
+	}
+	cs = append(cs, release.Change{Op: release.OpUpdate, Item: release.Item{Algo: "pdq", Value: all[100], Severity: "A"}})
+	for _, v := range all[400:450] {
+		cs = append(cs, release.Change{Op: release.OpAdd, Item: release.Item{Algo: "pdq", Value: v}})
+	}
+	if err := ix.Apply("l", 3, cs); err != nil {
+		t.Fatal(err)
+	}
+	live = append(append(slices.Clone(all[50:200]), all[250:400]...), all[400:450]...)
+	check("after a delta during the rebuild")
+
+	rebuildHook = nil
+	close(release_)
+	ix.background.Wait()
+	ix.mu.RLock()
+	indexed := ix.pdq.indexed
+	ix.mu.RUnlock()
+	if indexed < 300 {
+		t.Fatalf("%d slots indexed after the rebuild, want the 400 it began with less none", indexed)
+	}
+	check("after the rebuild")
+	if ix.Len() != len(live) {
+		t.Fatalf("Len %d, want %d", ix.Len(), len(live))
+	}
+	res, err := ix.Lookup(Query{Algo: "pdq", Value: all[100], MaxDistance: intp(0)})
+	if err != nil || len(res.Matches) != 1 || res.Matches[0].Severity != "A" || res.Matches[0].Version != 3 {
+		t.Fatalf("updated entry after the rebuild: %+v %v", res, err)
+	}
+	for _, v := range []string{all[0], all[200]} {
+		if ok, err := ix.Remove("l", "pdq", v); ok || err != nil {
+			t.Fatalf("removed entry %s still found after the rebuild: %v %v", v, ok, err)
+		}
 	}
 }

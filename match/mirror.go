@@ -62,10 +62,12 @@ func (ix *Index) loadSnapshot(list string, version uint64, r io.Reader, sizeHint
 	ix.pdq.reserve(int(min(sizeHint, 1<<30)))
 	ix.mu.Unlock()
 	defer func() {
+		ix.rebuildMu.Lock() // no rebuild under way while compact replaces the slots
 		ix.mu.Lock()
 		ix.bulk, ix.pdq.bulk = false, false
 		ix.pdq.compact()
 		ix.mu.Unlock()
+		ix.rebuildMu.Unlock()
 	}()
 	if err != nil {
 		return err

@@ -89,16 +89,9 @@ func distance(a, b *pdqHash) int {
 // attributes. Slots below indexed are in the tables; slots from indexed
 // on were added since and are searched by a scan (they are few: compactAt
 // bounds them), and found for a remove through pending. A removed slot is
-// marked dead in place. compact renumbers the live slots and rebuilds the
-// tables.
-//
-// The tables are packed (CSR), built by counting sort: the slots whose
-// chunk i is v are those listed in post[i] from off[i][v] to off[i][v+1].
-// compact numbers the slots in the order of their chunk 0, so chunk 0
-// needs no list at all — its bucket v is the run of slots off[0][v] to
-// off[0][v+1] — and the other lists hold slot numbers in idBytes bytes
-// each, little-endian: 3 while fewer than 2^24 slots are indexed (30 MB
-// a table at 10M instead of 40), 4 beyond.
+// marked dead in place. A rebuild (buildTables, pdqTables) renumbers the
+// live slots and makes new tables; it runs outside the index's lock
+// (Index.rebuild) and is swapped in under it.
 type pdqIndex struct {
 	hashes  []pdqHash
 	meta    []meta
@@ -115,6 +108,10 @@ type pdqIndex struct {
 	post    [chunks][]byte
 	idBytes int
 	idMask  uint32
+	// snap is, while a rebuild is under way outside the lock, the number
+	// of slots it was begun with; dirty lists those of them changed since.
+	snap  int
+	dirty []dirtySlot
 	// mem holds the memory of hashes and meta (slots) and of the tables
 	// as compact last made them (bigmem.go).
 	mem *memHolder
@@ -182,6 +179,7 @@ func (p *pdqIndex) findPending(h pdqHash, list uint16) (uint32, bool) {
 
 // remove marks slot s dead.
 func (p *pdqIndex) remove(s uint32) {
+	p.setMeta(s, meta{})
 	if int(s) >= p.indexed {
 		h := p.hashes[s]
 		ps := p.pending[h]
@@ -197,7 +195,6 @@ func (p *pdqIndex) remove(s uint32) {
 			p.pending[h] = ps
 		}
 	}
-	p.meta[s] = meta{}
 	p.live--
 }
 
@@ -209,67 +206,90 @@ func (p *pdqIndex) needsCompact() bool {
 	return pending > compactAt || dead > compactAt && dead > p.live/4
 }
 
-// compact keeps the live slots, renumbered in the order of their chunk 0,
-// and rebuilds the tables over all of them by a counting sort per chunk:
-// two passes over the hashes, no per-bucket allocation. The tables of
-// chunks 1 to 11 are independent and built on all the cores the process
-// may use (GOMAXPROCS).
-func (p *pdqIndex) compact() {
-	for i := range chunks {
-		p.off[i], p.post[i] = nil, nil // let the old tables go first
+// setMeta changes live slot s's attributes (an update, or meta{} for a
+// remove), noting the change for a rebuild in progress.
+func (p *pdqIndex) setMeta(s uint32, m meta) {
+	if int(s) < p.snap {
+		p.dirty = append(p.dirty, dirtySlot{s, p.meta[s].list})
 	}
-	p.mem.tables.free()
-	n := p.live
-	p.indexed = 0
-	p.pending = map[pdqHash][]uint32{}
-	// Room for the adds that may wait before the next rebuild, so that an
-	// add never copies the whole array (320 MB at 10M entries).
-	oldSlots, slots := p.mem.slots, &bigMem{}
-	hashes := bigSlice[pdqHash](slots, n, n+compactAt+1)
-	metas := bigSlice[meta](slots, n, n+compactAt+1)
-	if n == 0 {
-		p.hashes, p.meta = hashes[:0], metas[:0] // no tables: they would be 128 MB
-		oldSlots.free()
-		p.mem.slots = slots
-		return
-	}
-	tables := &bigMem{}
-	off0 := bigSlice[uint32](tables, 1<<chunkWidth[0]+1, 1<<chunkWidth[0]+1)
-	for s := range p.hashes {
-		if p.meta[s].live() {
-			off0[p.hashes[s].chunk(0)+1]++
+	p.meta[s] = m
+}
+
+// pdqTables is what a rebuild makes: the live slots renumbered in the
+// order of their chunk 0, and the tables over them.
+//
+// The tables are packed (CSR), built by counting sort: the slots whose
+// chunk i is v are those listed in post[i] from off[i][v] to off[i][v+1].
+// Slots are numbered in the order of their chunk 0, so chunk 0 needs no
+// list at all — its bucket v is the run of slots off[0][v] to
+// off[0][v+1] — and the other lists hold slot numbers in idBytes bytes
+// each, little-endian: 3 while fewer than 2^24 slots are indexed (30 MB
+// a table at 10M instead of 40), 4 beyond.
+type pdqTables struct {
+	hashes  []pdqHash
+	meta    []meta
+	n       int
+	off     [chunks][]uint32
+	post    [chunks][]byte
+	idBytes int
+	idMask  uint32
+	// slots holds hashes and meta, tables off and post.
+	slots, tables *bigMem
+}
+
+// buildTables makes the tables over the slots of hashes whose attributes
+// in metas (as long as hashes) are live, by a counting sort per chunk:
+// two passes over the hashes, no per-bucket allocation. It only reads
+// hashes and metas, so it runs outside the index's lock on arrays no one
+// writes. The tables of chunks 1 to 11 are independent and built on all
+// the cores the process may use (GOMAXPROCS).
+func buildTables(hashes []pdqHash, metas []meta) *pdqTables {
+	t := &pdqTables{slots: &bigMem{}, tables: &bigMem{}}
+	off0 := make([]uint32, 1<<chunkWidth[0]+1) // counted in the heap: freed if there is nothing to index
+	for s := range hashes {
+		if metas[s].live() {
+			off0[hashes[s].chunk(0)+1]++
 		}
 	}
 	for v := 1; v < len(off0); v++ {
 		off0[v] += off0[v-1]
 	}
+	n := int(off0[len(off0)-1])
+	t.n = n
+	// Room for the adds that may wait before and during the next rebuild,
+	// so that an add never copies the whole array (320 MB at 10M entries).
+	room := n + 2*compactAt + 1
+	t.hashes = bigSlice[pdqHash](t.slots, n, room)
+	t.meta = bigSlice[meta](t.slots, n, room)
+	if n == 0 {
+		return t // no tables: they would be 128 MB
+	}
 	next := make([]uint32, len(off0)-1)
 	copy(next, off0)
-	for s := range p.hashes {
-		if p.meta[s].live() {
-			c := p.hashes[s].chunk(0)
-			hashes[next[c]], metas[next[c]] = p.hashes[s], p.meta[s]
+	for s := range hashes {
+		if metas[s].live() {
+			c := hashes[s].chunk(0)
+			t.hashes[next[c]], t.meta[next[c]] = hashes[s], metas[s]
 			next[c]++
 		}
 	}
 	next = nil
-	p.hashes, p.meta = hashes, metas
-	oldSlots.free()
-	p.mem.slots = slots
-	p.off[0] = off0
-	p.idBytes, p.idMask = 3, 1<<24-1
+	t.off[0] = bigSlice[uint32](t.tables, len(off0), len(off0))
+	copy(t.off[0], off0)
+	off0 = nil
+	t.idBytes, t.idMask = 3, 1<<24-1
 	if n >= slot3Limit {
-		p.idBytes, p.idMask = 4, ^uint32(0)
+		t.idBytes, t.idMask = 4, ^uint32(0)
 	}
 
 	// Each table's memory is allocated here, in one goroutine: a bigMem
 	// is not safe for concurrent use.
 	for i := 1; i < chunks; i++ {
 		w := 1<<chunkWidth[i] + 1
-		p.off[i] = bigSlice[uint32](tables, w, w)
+		t.off[i] = bigSlice[uint32](t.tables, w, w)
 		// One spare byte: a 3-byte slot number is read as 4 bytes and masked.
-		l := n*p.idBytes + 1
-		p.post[i] = bigSlice[byte](tables, l, l)
+		l := n*t.idBytes + 1
+		t.post[i] = bigSlice[byte](t.tables, l, l)
 	}
 	var wg sync.WaitGroup
 	var todo atomic.Int32
@@ -277,19 +297,18 @@ func (p *pdqIndex) compact() {
 	for range min(runtime.GOMAXPROCS(0), chunks-1) {
 		wg.Go(func() {
 			for i := int(todo.Add(1) - 1); i < chunks; i = int(todo.Add(1) - 1) {
-				p.table(i)
+				t.table(i)
 			}
 		})
 	}
 	wg.Wait()
-	p.mem.tables = tables
-	p.indexed = n
+	return t
 }
 
 // table fills chunk i's offsets and slot lists (allocated, zeroed) over
 // all the slots.
-func (p *pdqIndex) table(i int) {
-	hashes, off, post := p.hashes, p.off[i], p.post[i]
+func (t *pdqTables) table(i int) {
+	hashes, off, post := t.hashes, t.off[i], t.post[i]
 	for s := range hashes {
 		off[hashes[s].chunk(i)+1]++
 	}
@@ -300,13 +319,111 @@ func (p *pdqIndex) table(i int) {
 	copy(next, off)
 	for s := range hashes {
 		c := hashes[s].chunk(i)
-		k := int(next[c]) * p.idBytes
+		k := int(next[c]) * t.idBytes
 		post[k], post[k+1], post[k+2] = byte(s), byte(s>>8), byte(s>>16)
-		if p.idBytes == 4 {
+		if t.idBytes == 4 {
 			post[k+3] = byte(s >> 24)
 		}
 		next[c]++
 	}
+}
+
+// install makes t the index's slots and tables, and returns the memory
+// they replace, for the caller to free once no reader can hold it.
+func (p *pdqIndex) install(t *pdqTables) *memHolder {
+	old := &memHolder{slots: p.mem.slots, tables: p.mem.tables}
+	p.hashes, p.meta, p.off, p.post = t.hashes, t.meta, t.off, t.post
+	p.idBytes, p.idMask, p.indexed = t.idBytes, t.idMask, t.n
+	p.pending = map[pdqHash][]uint32{}
+	p.mem.slots, p.mem.tables = t.slots, t.tables
+	return old
+}
+
+// compact rebuilds the tables in place, under the caller's write lock
+// (after a bulk load, when no rebuild is in progress: the index's
+// rebuild mutex is held). The old tables go first, so the peak is one
+// set of tables and two of slots.
+func (p *pdqIndex) compact() {
+	for i := range chunks {
+		p.off[i], p.post[i] = nil, nil
+	}
+	p.indexed = 0
+	p.mem.tables.free()
+	t := buildTables(p.hashes, p.meta)
+	p.install(t).slots.free()
+}
+
+// dirtySlot is a slot, and its list, whose attributes changed while a
+// rebuild was under way.
+type dirtySlot struct {
+	s    uint32
+	list uint16
+}
+
+// pdqRebuild is a rebuild under way outside the lock: the slots as they
+// were when it began (the hashes of slots below snap never change, so
+// their array is shared; their attributes are copied).
+type pdqRebuild struct {
+	hashes []pdqHash
+	meta   []meta
+	tmp    *bigMem
+	t      *pdqTables
+}
+
+// beginRebuild notes the slots as they are (under the write lock) and
+// starts recording changes to them.
+func (p *pdqIndex) beginRebuild() *pdqRebuild {
+	p.snap = len(p.hashes)
+	p.dirty = nil
+	b := &pdqRebuild{hashes: p.hashes[:p.snap:p.snap], tmp: &bigMem{}}
+	b.meta = bigSlice[meta](b.tmp, p.snap, p.snap)
+	return b
+}
+
+// copyMeta copies the attributes of slots from..to into b: the caller
+// holds at least the read lock, a short while per range. A slot changed
+// after beginRebuild is in p.dirty, so whichever attributes are copied,
+// finishRebuild sets the current ones.
+func (p *pdqIndex) copyMeta(b *pdqRebuild, from, to int) {
+	copy(b.meta[from:to], p.meta[from:to])
+}
+
+// finishRebuild swaps b's tables in (under the write lock), carrying over
+// the changes made since beginRebuild: the attributes of the slots
+// changed (an update, or a remove that leaves a dead slot in the new
+// tables), and the slots added, which wait as pending. It returns the
+// memory replaced, for the caller to free after the lock.
+func (p *pdqIndex) finishRebuild(b *pdqRebuild) *memHolder {
+	t := b.t
+	for _, d := range p.dirty {
+		h := p.hashes[d.s]
+		c := h.chunk(0)
+		for x := t.off0(c); x < t.off0(c+1); x++ {
+			if t.hashes[x] == h && t.meta[x].live() && t.meta[x].list == d.list {
+				t.meta[x] = p.meta[d.s]
+				break
+			}
+		}
+	}
+	added := p.snap
+	hashes, metas := p.hashes, p.meta
+	p.snap, p.dirty = 0, nil
+	old := p.install(t)
+	for s := added; s < len(hashes); s++ {
+		if metas[s].live() {
+			p.live-- // add counts it again
+			p.add(hashes[s], metas[s])
+		}
+	}
+	return old
+}
+
+// off0 is where chunk 0's bucket c begins among the slots.
+func (t *pdqTables) off0(c uint32) uint32 {
+	if t.n == 0 {
+		return 0
+	}
+	return t.off[0][c]
 }
 
 // maxT is the most bits per chunk a search probes: beyond it (r ≥ 60) a
