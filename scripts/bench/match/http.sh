@@ -10,7 +10,8 @@
 #
 # DATA=DIR keeps the mirror and query files in DIR and reuses them on the
 # next run (making a 10M mirror takes a while); WRK_SECONDS (default 15),
-# WRK_THREADS (2) and WRK_CONNS (32) set the wrk run. Runs at 10M go under
+# WRK_THREADS (2) and WRK_CONNS (32) set the wrk run; HASHCTL=BIN runs that
+# binary instead of building one. Runs at 10M go under
 # `flock /work/wt/heavy.lock` on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -24,7 +25,13 @@ if [ -z "${DATA:-}" ]; then
 	trap 'rm -rf "$DATA"' EXIT
 fi
 mkdir -p "$DATA"
-go build -o "$DATA/hashctl" ./cmd/hashctl
+# HASHCTL=BIN measures that binary instead (e.g. an older build, A/B).
+if [ -n "${HASHCTL:-}" ]; then
+	rm -f "$DATA/hashctl" # a previous run's process may still be exiting
+	cp "$HASHCTL" "$DATA/hashctl"
+else
+	go build -o "$DATA/hashctl" ./cmd/hashctl
+fi
 if [ ! -d "$DATA/mirror" ]; then
 	go run ./scripts/bench/match/mkmirror -n "$N" -md5 "$MD5" -out "$DATA"
 fi
