@@ -19,7 +19,8 @@ type fixture struct {
 	nl2               Actor
 }
 
-func newFixture(t testing.TB) *fixture {
+// bootstrapped is a service on a fresh store with its admin organisation.
+func bootstrapped(t testing.TB) (*Service, Actor) {
 	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
@@ -30,18 +31,28 @@ func newFixture(t testing.TB) *fixture {
 	if _, _, err := s.Bootstrap("Admins", "NL"); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{s: s, admin: Actor{User: "usr_admin", Org: "org_admin", Role: orgs.Admin, Jurisdiction: "NL"}}
-	mk := func(name string, kind orgs.Role, jur string) Actor {
-		o, err := s.CreateOrg(f.admin, orgs.Org{Name: name, Kind: kind, Jurisdiction: jur})
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := s.CreateUser(f.admin, o.ID, "analyst")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return Actor{User: u.User.ID, Org: o.ID, Role: kind, Jurisdiction: jur}
+	return s, Actor{User: "usr_admin", Org: "org_admin", Role: orgs.Admin, Jurisdiction: "NL"}
+}
+
+// orgActor creates an organisation with one user and returns that user.
+func orgActor(t testing.TB, s *Service, admin Actor, name string, kind orgs.Role, jur string) Actor {
+	t.Helper()
+	o, err := s.CreateOrg(admin, orgs.Org{Name: name, Kind: kind, Jurisdiction: jur})
+	if err != nil {
+		t.Fatal(err)
 	}
+	u, err := s.CreateUser(admin, o.ID, "analyst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Actor{User: u.User.ID, Org: o.ID, Role: kind, Jurisdiction: jur}
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	s, admin := bootstrapped(t)
+	f := &fixture{s: s, admin: admin}
+	mk := func(name string, kind orgs.Role, jur string) Actor { return orgActor(t, s, admin, name, kind, jur) }
 	f.nl = mk("Hotline NL", orgs.Hotline, "NL")
 	f.gb = mk("Hotline GB", orgs.Hotline, "GB")
 	f.pl = mk("Platform", orgs.Platform, "US")

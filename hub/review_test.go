@@ -21,27 +21,9 @@ type reviewFixture struct {
 
 func newReviewFixture(t testing.TB, ls ...lists.List) *reviewFixture {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	s := New(db, "node-a")
-	if _, _, err := s.Bootstrap("Admins", "NL"); err != nil {
-		t.Fatal(err)
-	}
-	f := &reviewFixture{s: s, admin: Actor{User: "usr_admin", Org: "org_admin", Role: orgs.Admin, Jurisdiction: "NL"}}
-	mk := func(name string, kind orgs.Role, jur string) Actor {
-		o, err := s.CreateOrg(f.admin, orgs.Org{Name: name, Kind: kind, Jurisdiction: jur})
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := s.CreateUser(f.admin, o.ID, "analyst")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return Actor{User: u.User.ID, Org: o.ID, Role: kind, Jurisdiction: jur}
-	}
+	s, admin := bootstrapped(t)
+	f := &reviewFixture{s: s, admin: admin}
+	mk := func(name string, kind orgs.Role, jur string) Actor { return orgActor(t, s, admin, name, kind, jur) }
 	f.nl = mk("Hotline NL", orgs.Hotline, "NL")
 	f.gb = mk("Hotline GB", orgs.Hotline, "GB")
 	f.fr = mk("Police FR", orgs.LawEnforcement, "FR")
