@@ -81,11 +81,7 @@ func cmdUsersCreate(e *env, args []string) error {
 			return e.usagef("--credentials-out %s: file exists; not overwriting it", *out)
 		}
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	orgID, err := resolveOrg(e, c, *org)
+	c, orgID, err := e.orgClient(*org)
 	if err != nil {
 		return err
 	}
@@ -144,11 +140,7 @@ func cmdUsersList(e *env, args []string) error {
 	if err := e.need("org", *org); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	orgID, err := resolveOrg(e, c, *org)
+	c, orgID, err := e.orgClient(*org)
 	if err != nil {
 		return err
 	}
@@ -190,11 +182,7 @@ func cmdUsersInvite(e *env, args []string) error {
 	if err := e.need("org", *org, "name", *name); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	orgID, err := resolveOrg(e, c, *org)
+	c, orgID, err := e.orgClient(*org)
 	if err != nil {
 		return err
 	}
@@ -222,11 +210,7 @@ func cmdUsersDisable(e *env, args []string) error {
 	if err := e.need("org", *org); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	orgID, err := resolveOrg(e, c, *org)
+	c, orgID, err := e.orgClient(*org)
 	if err != nil {
 		return err
 	}
@@ -235,6 +219,20 @@ func cmdUsersDisable(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Disabled user %s: no more sign-ins or tokens; console sessions ended\n", pos[0])
 	return nil
+}
+
+// orgClient is the client and the id of the organisation ref names, for
+// the commands that act on one organisation.
+func (e *env) orgClient(ref string) (*client.Client, string, error) {
+	c, err := e.client()
+	if err != nil {
+		return nil, "", err
+	}
+	orgID, err := resolveOrg(e, c, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, orgID, nil
 }
 
 // resolveOrg turns an organisation reference into its id: an id

@@ -265,11 +265,7 @@ func cmdProvidersRegister(e *env, args []string) error {
 	if err := e.need("org", *org); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	orgID, err := resolveOrg(e, c, *org)
+	c, orgID, err := e.orgClient(*org)
 	if err != nil {
 		return err
 	}
