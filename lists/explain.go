@@ -56,6 +56,7 @@ func (p *Policy) Explain(e *entries.Entry) string {
 		return "not in the list: " + sf.Blocked
 	}
 	users, orgSet, jurs := p.counting(e)
+	slices.Sort(jurs)
 	if sf.Qualifies() {
 		return fmt.Sprintf("in the list: %s from %s in %s (%s)",
 			count(len(users), "illegal assessment", "illegal assessments"),
@@ -87,25 +88,6 @@ func (p *Policy) Explain(e *entries.Entry) string {
 		s += fmt.Sprintf(" (only %s assessments count)", p.Categories[0])
 	}
 	return s
-}
-
-// counting returns the distinct analysts, organisations and jurisdictions
-// of the assessments that count for the policy (Evaluate's sets).
-func (p *Policy) counting(e *entries.Entry) (users, orgSet, jurs []string) {
-	for i := range e.Assessments {
-		a := &e.Assessments[i]
-		if !a.Active() || a.Verdict != entries.Illegal {
-			continue
-		}
-		if len(p.Categories) > 0 && !slices.Contains(p.Categories, a.Category) {
-			continue
-		}
-		users = appendUnique(users, a.Origin+"/"+a.User)
-		orgSet = appendUnique(orgSet, a.Origin+"/"+a.Org)
-		jurs = appendUnique(jurs, a.OrgJur)
-	}
-	slices.Sort(jurs)
-	return users, orgSet, jurs
 }
 
 func count(n int, one, many string) string {

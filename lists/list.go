@@ -167,7 +167,18 @@ func (p *Policy) Evaluate(e *entries.Entry) Shortfall {
 	if b := e.Blocked(); b != "" {
 		return Shortfall{Blocked: b}
 	}
-	var users, orgSet, jurs []string
+	users, orgSet, jurs := p.counting(e)
+	return Shortfall{
+		Assessments:   max(0, p.MinAssessments-len(users)),
+		Orgs:          max(0, p.MinOrgs-len(orgSet)),
+		Jurisdictions: max(0, p.MinJurisdictions-len(jurs)),
+	}
+}
+
+// counting returns the distinct analysts, organisations and jurisdictions
+// of the assessments that count for the policy, in the assessments' order.
+// Evaluate counts them; Explain names them.
+func (p *Policy) counting(e *entries.Entry) (users, orgSet, jurs []string) {
 	for i := range e.Assessments {
 		a := &e.Assessments[i]
 		if !a.Active() || a.Verdict != entries.Illegal {
@@ -180,11 +191,7 @@ func (p *Policy) Evaluate(e *entries.Entry) Shortfall {
 		orgSet = appendUnique(orgSet, a.Origin+"/"+a.Org)
 		jurs = appendUnique(jurs, a.OrgJur)
 	}
-	return Shortfall{
-		Assessments:   max(0, p.MinAssessments-len(users)),
-		Orgs:          max(0, p.MinOrgs-len(orgSet)),
-		Jurisdictions: max(0, p.MinJurisdictions-len(jurs)),
-	}
+	return users, orgSet, jurs
 }
 
 func appendUnique(s []string, v string) []string {
