@@ -112,12 +112,7 @@ func (ls *ListState) PutVersionRecords(version uint64, refs []RecordRef) error {
 	if err != nil {
 		return err
 	}
-	var v []byte
-	for _, r := range refs {
-		v = binary.AppendUvarint(v, uint64(len(r.Origin)))
-		v = append(v, r.Origin...)
-		v = binary.AppendUvarint(v, r.Seq)
-	}
+	v := appendRefs(nil, refs)
 	return b.Put(ls.t.seqKey(version), v)
 }
 
@@ -130,21 +125,40 @@ func (ls *ListState) VersionRecords(from, to uint64, fn func(RecordRef) error) e
 	}
 	c := b.Cursor()
 	for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, from)); k != nil && binary.BigEndian.Uint64(k) <= to; k, v = c.Next() {
-		for len(v) > 0 {
-			n, w := binary.Uvarint(v)
-			if w <= 0 || uint64(len(v)-w) < n {
-				return errCorrupt
-			}
-			origin := string(v[w : w+int(n)])
-			v = v[w+int(n):]
-			seq, w2 := binary.Uvarint(v)
-			if w2 <= 0 {
-				return errCorrupt
-			}
-			v = v[w2:]
-			if err := fn(RecordRef{origin, seq}); err != nil {
-				return err
-			}
+		if err := eachRef(v, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendRefs appends the stored form of refs: for each, the origin's
+// length and bytes, then the sequence number, as uvarints.
+func appendRefs(v []byte, refs []RecordRef) []byte {
+	for _, r := range refs {
+		v = binary.AppendUvarint(v, uint64(len(r.Origin)))
+		v = append(v, r.Origin...)
+		v = binary.AppendUvarint(v, r.Seq)
+	}
+	return v
+}
+
+// eachRef calls fn for each reference in v, appendRefs's form.
+func eachRef(v []byte, fn func(RecordRef) error) error {
+	for len(v) > 0 {
+		n, w := binary.Uvarint(v)
+		if w <= 0 || uint64(len(v)-w) < n {
+			return errCorrupt
+		}
+		origin := string(v[w : w+int(n)])
+		v = v[w+int(n):]
+		seq, w2 := binary.Uvarint(v)
+		if w2 <= 0 {
+			return errCorrupt
+		}
+		v = v[w2:]
+		if err := fn(RecordRef{origin, seq}); err != nil {
+			return err
 		}
 	}
 	return nil

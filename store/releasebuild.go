@@ -249,12 +249,7 @@ func (bs *BuildState) Digests(fn func(bucket uint16, digest []byte) error) error
 
 // PutRefs records the records a run's entries rest on.
 func (bs *BuildState) PutRefs(run uint64, refs []RecordRef) error {
-	var v []byte
-	for _, r := range refs {
-		v = binary.AppendUvarint(v, uint64(len(r.Origin)))
-		v = append(v, r.Origin...)
-		v = binary.AppendUvarint(v, r.Seq)
-	}
+	v := appendRefs(nil, refs)
 	return bs.b.Bucket(bdRefs).Put(bs.ls.t.seqKey(run), bs.ls.t.keep(v))
 }
 
@@ -262,19 +257,8 @@ func (bs *BuildState) PutRefs(run uint64, refs []RecordRef) error {
 func (bs *BuildState) Refs(fn func(RecordRef)) error {
 	c := bs.b.Bucket(bdRefs).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		for len(v) > 0 {
-			n, w := binary.Uvarint(v)
-			if w <= 0 || uint64(len(v)-w) < n {
-				return errCorrupt
-			}
-			origin := string(v[w : w+int(n)])
-			v = v[w+int(n):]
-			seq, w2 := binary.Uvarint(v)
-			if w2 <= 0 {
-				return errCorrupt
-			}
-			v = v[w2:]
-			fn(RecordRef{origin, seq})
+		if err := eachRef(v, func(r RecordRef) error { fn(r); return nil }); err != nil {
+			return err
 		}
 	}
 	return nil
