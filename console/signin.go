@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -64,20 +65,7 @@ func retryAfter(th *hub.ThrottledError) string {
 	if s < 1 {
 		s = 1
 	}
-	return itoa(s)
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
+	return strconv.Itoa(s)
 }
 
 func (cn *Console) logout(c *gin.Context, s *Session)           { cn.endSessions(c, false) }
