@@ -62,11 +62,16 @@ type Static struct {
 }
 
 // NewStatic returns a reader of the tree at base (http://, https:// or
-// file:// URL of its root directory).
+// file:// URL of its root directory, or s3://bucket/prefix: read from the
+// S3 endpoint the environment names, each request signed with the
+// reader's own credentials, see S3EndpointFromEnv and S3Credentials).
 func NewStatic(base string, userAgent string) (*Static, error) {
+	if strings.HasPrefix(base, "s3://") {
+		return newS3Static(base, userAgent)
+	}
 	u, err := url.Parse(base)
 	if err != nil || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("mirror %q: want an http://, https:// or file:// URL of the published tree", base)
+		return nil, fmt.Errorf("mirror %q: want an http://, https://, file:// or s3:// URL of the published tree", base)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	switch u.Scheme {
@@ -80,11 +85,31 @@ func NewStatic(base string, userAgent string) (*Static, error) {
 		}
 		tr.RegisterProtocol("file", http.NewFileTransport(http.Dir("/")))
 	default:
-		return nil, fmt.Errorf("mirror %q: want an http://, https:// or file:// URL of the published tree", base)
+		return nil, fmt.Errorf("mirror %q: want an http://, https://, file:// or s3:// URL of the published tree", base)
 	}
+	return newStatic(u, tr, userAgent), nil
+}
+
+func newStatic(u *url.URL, tr http.RoundTripper, userAgent string) *Static {
 	idle := idleTimeout(0)
 	hc := &http.Client{Transport: &baseTransport{next: tr, userAgent: userAgent, idle: idle}}
-	return &Static{c: newClient(strings.TrimRight(u.String(), "/"), hc, 0, 0, 0, idle)}, nil
+	return &Static{c: newClient(strings.TrimRight(u.String(), "/"), hc, 0, 0, 0, idle)}
+}
+
+// newS3Static reads a tree in a bucket with plain GETs of its objects,
+// signed when the environment has credentials: only the transport
+// differs from a tree on a web server.
+func newS3Static(base, userAgent string) (*Static, error) {
+	loc, err := ParseS3URL(base)
+	if err != nil {
+		return nil, fmt.Errorf("mirror %w", err)
+	}
+	ep, err := S3EndpointFromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("mirror %s: %w", base, err)
+	}
+	tr := &s3Signer{next: http.DefaultTransport.(*http.Transport).Clone(), creds: S3Credentials(), region: ep.Region}
+	return newStatic(ep.ObjectURL(loc), tr, userAgent), nil
 }
 
 // Server is the tree's base URL.

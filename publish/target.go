@@ -45,9 +45,12 @@ var ErrNotExist = errors.New("no such file on the target")
 // ErrTarget is returned by Open for a target it cannot use.
 var ErrTarget = errors.New("bad publish target")
 
-// Open returns the target a --to value names: a directory path or a
-// file:// URL.
+// Open returns the target a --to value names: a directory path, a
+// file:// URL or an s3://bucket/prefix URL (see OpenS3).
 func Open(to string) (Target, error) {
+	if strings.HasPrefix(to, "s3:") {
+		return OpenS3(to)
+	}
 	dir := to
 	if strings.Contains(to, "://") {
 		u, err := url.Parse(to)
@@ -55,7 +58,7 @@ func Open(to string) (Target, error) {
 			return nil, fmt.Errorf("%w: %q: %w", ErrTarget, to, err)
 		}
 		if u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
-			return nil, fmt.Errorf("%w: %q: want a directory (a path or file:///path)", ErrTarget, to)
+			return nil, fmt.Errorf("%w: %q: want a directory (a path or file:///path) or s3://bucket/prefix", ErrTarget, to)
 		}
 		dir = u.Path
 	}
