@@ -42,6 +42,15 @@ install_axe() {
   mkdir -p "$AXE_DIR"
   npm install --prefix "$AXE_DIR" --no-audit --no-fund --silent "axe-core@$AXE_VERSION" >/dev/null
 }
+# The bucket tests (publish to s3://, pull --from s3://) run SeaweedFS's
+# weed, built from its pinned module into the same cache by weed.sh
+# (about 5 minutes on 2 cores, once; internal/needtool.Weed).
+WEED_SH="$(dirname "$0")/weed.sh"
+weed_missing=""
+bash "$WEED_SH" --check >/dev/null 2>&1 || weed_missing=1
+install_weed() {
+  bash "$WEED_SH" >/dev/null
+}
 
 if [ "${1:-}" = "--check" ]; then
   if [ -n "$missing" ]; then
@@ -50,11 +59,17 @@ if [ "${1:-}" = "--check" ]; then
   if [ -n "$axe_missing" ]; then
     echo "note: missing axe-core $AXE_VERSION in $AXE_DIR; the console's accessibility checks are skipped (install: bash scripts/deps.sh)" >&2
   fi
+  if [ -n "$weed_missing" ]; then
+    echo "note: missing SeaweedFS weed; the bucket tests are skipped (build it: bash scripts/weed.sh)" >&2
+  fi
   exit 0
 fi
 if [ -z "$missing" ]; then
   if [ -n "$axe_missing" ]; then
     install_axe
+  fi
+  if [ -n "$weed_missing" ]; then
+    install_weed
   fi
   exit 0
 fi
@@ -66,4 +81,7 @@ echo "installing:$missing" >&2
 (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing) >/dev/null
 if [ -n "$axe_missing" ]; then
   install_axe
+fi
+if [ -n "$weed_missing" ]; then
+  install_weed
 fi

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -138,4 +139,32 @@ func AxeCore(t testing.TB) string {
 func Chromium(t testing.TB) string {
 	t.Helper()
 	return Command(t, "chromium")
+}
+
+// WeedVersion is the SeaweedFS module version whose weed serves S3 in the
+// bucket tests; scripts/weed.sh builds the same.
+const WeedVersion = "v0.0.0-20261109003541-7506e5f91cd6"
+
+// WeedScript builds weed into WeedPath (scripts/deps.sh runs it).
+const WeedScript = "scripts/weed.sh"
+
+// WeedPath is where scripts/weed.sh puts weed: the cache directory of
+// AxeCoreDir, then weed-<the version's commit>/weed.
+func WeedPath() string {
+	short := WeedVersion[strings.LastIndexByte(WeedVersion, '-')+1:]
+	return filepath.Join(filepath.Dir(AxeCoreDir()), "weed-"+short, "weed")
+}
+
+// Weed returns SeaweedFS's weed (HASHHUB_WEED names another build), or
+// skips/fails as Missing says.
+func Weed(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("HASHHUB_WEED")
+	if p == "" {
+		p = WeedPath()
+	}
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		Missing(t, "SeaweedFS weed "+WeedVersion+" ("+p+")", "`bash "+WeedScript+"` (go mod download and go build ./weed, about 5 minutes)")
+	}
+	return p
 }
