@@ -196,60 +196,99 @@ func TestPullFromPublishedTree(t *testing.T) {
 	rn.submit(t, "h6", "h7")
 	rn.build(t)
 	rn.publishTree(t, tree)
+	refusals(t, dirTree(tree), dir, func() result { return rn.pullFrom(t, base, dir) })
+	r = ok(t, rn.pullFrom(t, base, dir))
+	contains(t, r.stdout, "version 3 → 4", "7 entries")
+
+	// The same tree read straight from the directory, as file://.
+	fdir := filepath.Join(t.TempDir(), "mirror")
+	r = ok(t, rn.pullFrom(t, "file://"+tree, fdir))
+	contains(t, r.stdout, "version 0 → 4", "7 entries")
+	ok(t, hashctl(nil, "verify", "--dir", fdir))
+}
+
+// treeFiles is how a test reaches into a published tree to break it: a
+// directory or a bucket. Paths are the tree's.
+type treeFiles interface {
+	read(t *testing.T, p string) []byte
+	write(t *testing.T, p string, b []byte)
+	remove(t *testing.T, p string)
+}
+
+type dirTree string
+
+func (d dirTree) read(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(string(d), p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (d dirTree) write(t *testing.T, p string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(string(d), p), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (d dirTree) remove(t *testing.T, p string) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(string(d), p)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// refusals breaks the tree's version 4 of listName (the latest) in each
+// way a mirror must refuse: pull, which pulls into the mirror at dir
+// (at version 3), fails each time saying why, and the mirror is
+// unchanged. Each break is undone before the next.
+func refusals(t *testing.T, tree treeFiles, dir string, pull func() result) {
+	t.Helper()
 	before := dirFiles(t, dir)
-	v4 := filepath.Join(tree, "lists/verified/4")
-	tile := filepath.Join(tree, "log/tile/0/000.p/4")
-	flip := func(path string) func() {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+	v4 := client.StaticVersion(listName, 4)
+	tile := "log/tile/0/000.p/4"
+	flip := func(p string) func() {
+		b := tree.read(t, p)
 		c := []byte(string(b))
 		c[len(c)/2] ^= 0x01
-		if err := os.WriteFile(path, c, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return func() { os.WriteFile(path, b, 0o644) }
+		tree.write(t, p, c)
+		return func() { tree.write(t, p, b) }
 	}
-	remove := func(path string) func() {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(path)
-		return func() { os.WriteFile(path, b, 0o644) }
+	remove := func(p string) func() {
+		b := tree.read(t, p)
+		tree.remove(t, p)
+		return func() { tree.write(t, p, b) }
 	}
 	rollback := func() func() {
-		p := filepath.Join(tree, client.StaticLatest(listName))
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := client.StaticLatest(listName)
+		b := tree.read(t, p)
 		old := strings.Replace(string(b), `"latest":4`, `"latest":2`, 1)
 		if old == string(b) {
 			t.Fatalf("latest.json: %s", b)
 		}
-		os.WriteFile(p, []byte(old), 0o644)
-		return func() { os.WriteFile(p, b, 0o644) }
+		tree.write(t, p, []byte(old))
+		return func() { tree.write(t, p, b) }
 	}
 	for _, c := range []struct {
 		name   string
 		break_ func() func()
 		want   []string
 	}{
-		{"tampered delta", func() func() { return flip(filepath.Join(v4, "delta.ndjson")) }, []string{"refused version 4", "delta"}},
-		{"tampered manifest", func() func() { return flip(filepath.Join(v4, "manifest.json")) }, []string{"refused version 4"}},
-		{"tampered signature", func() func() { return flip(filepath.Join(v4, "manifest.sig")) }, []string{"refused version 4"}},
+		{"tampered delta", func() func() { return flip(v4 + "/delta.ndjson") }, []string{"refused version 4", "delta"}},
+		{"tampered manifest", func() func() { return flip(v4 + "/manifest.json") }, []string{"refused version 4"}},
+		{"tampered signature", func() func() { return flip(v4 + "/manifest.sig") }, []string{"refused version 4"}},
 		{"tampered tile", func() func() { return flip(tile) }, []string{"refused checkpoint", "inconsistent tile"}},
 		{"rolled-back latest pointer", rollback, []string{"refused version 2", "rollback"}},
-		{"deleted delta", func() func() { return remove(filepath.Join(v4, "delta.ndjson")) }, []string{"4/delta.ndjson", "Not Found"}},
+		{"deleted delta", func() func() { return remove(v4 + "/delta.ndjson") }, []string{"4/delta.ndjson", "Not Found"}},
 		{"deleted tile", func() func() { return remove(tile) }, []string{"log/tile/0/000.p/4", "Not Found"}},
-		{"deleted manifest", func() func() { return remove(filepath.Join(v4, "manifest.json")) }, []string{"refused version 4", "no manifest"}},
+		{"deleted manifest", func() func() { return remove(v4 + "/manifest.json") }, []string{"refused version 4", "no manifest"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			restore := c.break_()
 			defer restore()
-			r := rn.pullFrom(t, base, dir)
+			r := pull()
 			if r.code == 0 {
 				t.Fatalf("a pull from a tree with a %s succeeded:\n%s", c.name, r)
 			}
@@ -261,14 +300,6 @@ func TestPullFromPublishedTree(t *testing.T) {
 			unchanged(t, dir, before)
 		})
 	}
-	r = ok(t, rn.pullFrom(t, base, dir))
-	contains(t, r.stdout, "version 3 → 4", "7 entries")
-
-	// The same tree read straight from the directory, as file://.
-	fdir := filepath.Join(t.TempDir(), "mirror")
-	r = ok(t, rn.pullFrom(t, "file://"+tree, fdir))
-	contains(t, r.stdout, "version 0 → 4", "7 entries")
-	ok(t, hashctl(nil, "verify", "--dir", fdir))
 }
 
 // TestServePublishesAfterEachRelease runs a node with --publish-to: each
