@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -122,9 +123,21 @@ func (s *Static) get(ctx context.Context, p, accept string, limit int64) ([]byte
 
 // named puts the file's address in a web server's error, which says no
 // more than its status (the status stays: a 404 still steers the pull).
+// An S3 service's error body (XML) is cut down to its code and message.
 func (s *Static) named(p string, err error) error {
-	if pr, ok := err.(*Problem); ok && pr.Detail == "" {
-		pr.Detail = "GET " + s.c.server + "/" + p
+	pr, ok := err.(*Problem)
+	if !ok {
+		return err
+	}
+	var x struct{ Code, Message string }
+	if strings.HasPrefix(pr.Detail, "<") && xml.Unmarshal([]byte(pr.Detail), &x) == nil && x.Code != "" {
+		pr.Detail = strings.TrimSuffix(x.Code+": "+x.Message, ": ")
+	}
+	where := "GET " + s.c.server + "/" + p
+	if pr.Detail == "" {
+		pr.Detail = where
+	} else if !strings.Contains(pr.Detail, p) {
+		pr.Detail = where + ": " + pr.Detail
 	}
 	return err
 }
@@ -133,7 +146,7 @@ func (s *Static) named(p string, err error) error {
 func (s *Static) Keys(ctx context.Context) (*Keys, error) {
 	var k Keys
 	if err := s.c.getJSON(ctx, "/"+StaticKeys, nil, &k); err != nil {
-		return nil, err
+		return nil, s.named(StaticKeys, err)
 	}
 	return &k, nil
 }
@@ -142,7 +155,7 @@ func (s *Static) Keys(ctx context.Context) (*Keys, error) {
 func (s *Static) LatestRelease(ctx context.Context, list string) (*LatestRelease, error) {
 	var out LatestRelease
 	if err := s.c.getJSON(ctx, "/"+StaticLatest(list), nil, &out); err != nil {
-		return nil, err
+		return nil, s.named(StaticLatest(list), err)
 	}
 	if out.List != list {
 		return nil, fmt.Errorf("%s names list %q", StaticLatest(list), out.List)

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashhub/hashhub/internal/s3test"
 )
 
 // TestMain lets a test run hashctl as a real process: the test binary
@@ -19,7 +21,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("HASHCTL_TEST_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	s3test.Stop()
+	os.Exit(code)
 }
 
 // pullKilled runs hashctl pull as its own process and kills it (SIGKILL)

@@ -193,7 +193,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	peerBatch := fs.Int("peer-batch", int(envInt64("HASHHUB_PEER_BATCH", hub.DefaultPeerBatch)),
 		"the most entries one transaction writes when a peer's list is loaded from a snapshot (its mirror, then this node's store); bounds the memory of a catch-up, which resumes from the last batch after a restart (env HASHHUB_PEER_BATCH)")
 	publishTo := fs.String("publish-to", envOr("HASHHUB_PUBLISH_TO", ""),
-		"after each release (and every minute), publish the releases to this `TARGET`: a directory (a path or file:///path) for any web server to serve; a failed publish is retried and never holds up a release (env HASHHUB_PUBLISH_TO)")
+		"after each release (and every minute), publish the releases to this `TARGET`: a directory (a path or file:///path) for any web server to serve, or an S3 bucket (s3://bucket/prefix, credentials from the environment: see docs/publishing.md); a failed publish is retried and never holds up a release (env HASHHUB_PUBLISH_TO)")
 	publishPrivate := fs.Bool("publish-private", false, "the --publish-to target's readers are access-controlled: publish lists with restricted readers and the log's entry bundles to it too")
 	tlsProxy := fs.Bool("console-tls-proxy", os.Getenv("HASHHUB_CONSOLE_TLS_PROXY") == "1",
 		"a TLS-terminating proxy serves this node: the web console's cookies are Secure (__Host- prefix) with HSTS, and sign-ins are throttled by the last X-Forwarded-For address (the one the proxy appends) (env HASHHUB_CONSOLE_TLS_PROXY=1)")

@@ -20,7 +20,7 @@ func cmdPublish(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hashhub publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := dataFlag(fs)
-	to := fs.String("to", "", "the `TARGET` to publish to: a directory (a path or file:///path) for any web server to serve")
+	to := fs.String("to", "", "the `TARGET` to publish to: a directory (a path or file:///path) for any web server to serve, or an S3 bucket (s3://bucket/prefix; endpoint, region and credentials from AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY…, see docs/publishing.md)")
 	var names listFlag
 	fs.Var(&names, "list", "publish only this `NAME` (repeatable); default every list with a release that the target may hold")
 	private := fs.Bool("private", false, "the target's readers are access-controlled (per-reader credentials or presigned URLs): publish lists with restricted readers and the log's entry bundles to it too")

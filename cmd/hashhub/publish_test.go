@@ -96,7 +96,7 @@ func pullTree(t *testing.T, tree, mdir string, k client.Keys) (uint64, error) {
 }
 
 // openTree opens the mirror in mdir (made on the first call, pinning k)
-// and a reader of the tree.
+// and a reader of the tree (a directory, or a URL).
 func openTree(t *testing.T, tree, mdir string, k client.Keys) (*mirror.Mirror, *client.Static) {
 	t.Helper()
 	if !mirror.Exists(mdir) {
@@ -108,7 +108,11 @@ func openTree(t *testing.T, tree, mdir string, k client.Keys) (*mirror.Mirror, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := client.NewStatic("file://"+tree, "test")
+	from := tree
+	if !strings.Contains(tree, "://") {
+		from = "file://" + tree
+	}
+	src, err := client.NewStatic(from, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,9 +195,11 @@ func TestPublishCommand(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "nosuch") {
 		t.Fatalf("publish of a missing list: exit %d\n%s", code, stderr)
 	}
-	code, _, stderr = runCmd("publish", "--data", dir, "--to", "s3://bucket/x")
-	if code != 1 || !strings.Contains(stderr, "bad publish target") {
-		t.Fatalf("publish to an unknown scheme: exit %d\n%s", code, stderr)
+	for _, to := range []string{"ftp://host/x", "s3://Bucket_Name/x", "s3://bucket:9000/x", "s3://bucket/../x"} {
+		code, _, stderr = runCmd("publish", "--data", dir, "--to", to)
+		if code != 1 || !strings.Contains(stderr, "bad publish target") {
+			t.Errorf("publish to %s: exit %d\n%s", to, code, stderr)
+		}
 	}
 }
 
@@ -256,15 +262,7 @@ func TestPublishKilledThenResumed(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("resume: %s", stderr)
 	}
-	var written, skipped int
-	line := stderr[strings.LastIndex(stderr, "published to"):]
-	if _, err := fmt.Sscanf(line[strings.Index(line, ": ")+2:], "%d files written", &written); err != nil {
-		t.Fatalf("summary %q: %v", line, err)
-	}
-	rest := line[strings.Index(line, "), ")+3:]
-	if _, err := fmt.Sscanf(rest, "%d already there", &skipped); err != nil {
-		t.Fatalf("summary %q: %v", line, err)
-	}
+	written, skipped := publishCounts(t, stderr)
 	// Versions 3..40 at least were there (4 files each) and were not sent again.
 	if skipped < 4*38 || written >= 4*more+10 {
 		t.Errorf("resume wrote %d files and skipped %d:\n%s", written, skipped, stderr)
@@ -279,4 +277,23 @@ func TestPublishKilledThenResumed(t *testing.T) {
 	if v, err := pullTree(t, tree, mdir, k); err != nil || v != 2+more {
 		t.Fatalf("pull after the resume: version %d, %v", v, err)
 	}
+}
+
+// publishCounts reads the files written and skipped from publish's
+// summary line.
+func publishCounts(t *testing.T, stderr string) (written, skipped int) {
+	t.Helper()
+	i := strings.LastIndex(stderr, "published to")
+	if i < 0 {
+		t.Fatalf("no summary:\n%s", stderr)
+	}
+	line := stderr[i:]
+	if _, err := fmt.Sscanf(line[strings.Index(line, ": ")+2:], "%d files written", &written); err != nil {
+		t.Fatalf("summary %q: %v", line, err)
+	}
+	rest := line[strings.Index(line, "), ")+3:]
+	if _, err := fmt.Sscanf(rest, "%d already there", &skipped); err != nil {
+		t.Fatalf("summary %q: %v", line, err)
+	}
+	return written, skipped
 }

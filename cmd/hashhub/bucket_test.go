@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/hashhub/hashhub/client"
+	"github.com/hashhub/hashhub/internal/s3test"
+	"github.com/hashhub/hashhub/node"
+)
+
+// TestPublishToBucketKilledThenResumed publishes to a real S3 server
+// (SeaweedFS) and kills hashhub publish with SIGKILL half way through
+// the next publish: anonymous readers of the public bucket, over plain
+// HTTP, still see the previous release whole; the next publish sends
+// only what is missing and ends with exactly the tree an uninterrupted
+// publish makes.
+func TestPublishToBucketKilledThenResumed(t *testing.T) {
+	srv := s3test.Start(t)
+	defer s3test.Stop()
+	srv.Setenv(t, srv.Publisher)
+	bin := buildBinary(t)
+	dir, k := releasedNode(t, 2)
+	const prefix = "killed"
+	to := "s3://" + s3test.Public + "/" + prefix
+	ref := t.TempDir() // the same releases published to a directory, uninterrupted
+	for _, target := range []string{to, ref} {
+		if code, _, stderr := runCmd("publish", "--data", dir, "--to", target); code != 0 {
+			t.Fatalf("publish to %s: %s", target, stderr)
+		}
+	}
+	// The list is readable by every role, so the bucket may be public:
+	// anyone pulls it over plain HTTP.
+	from := srv.Endpoint + "/" + s3test.Public + "/" + prefix
+	mdir := filepath.Join(t.TempDir(), "m")
+	if v, err := pullTree(t, from, mdir, k); err != nil || v != 2 {
+		t.Fatalf("pull over HTTP: version %d, %v", v, err)
+	}
+
+	const more = 150
+	n, err := node.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, analyst := actors(t, n)
+	addVersions(t, n, admin, analyst, 2, more)
+	n.Close()
+
+	cmd := exec.Command(bin, "publish", "--data", dir, "--to", to)
+	var out bytes.Buffer
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	bg := context.Background()
+	exists := func(p string) bool {
+		_, err := srv.Admin.StatObject(bg, s3test.Public, prefix+"/"+p, minio.StatObjectOptions{})
+		return err == nil
+	}
+	mid := client.StaticVersion("open", 40) + "/manifest.json"
+	for deadline := time.Now().Add(time.Minute); !exists(mid); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("publish wrote no version 40 within a minute:\n%s", out.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if exists(client.StaticVersion("open", 2+more) + "/manifest.json") {
+		t.Fatalf("publish finished before it was killed; the test needs more versions:\n%s", out.String())
+	}
+	// The bucket is consistent: its pointers still name version 2.
+	if v, err := pullTree(t, from, mdir, k); err != nil || v != 2 {
+		t.Fatalf("pull from the interrupted bucket: version %d, %v", v, err)
+	}
+	before, err := srv.Admin.StatObject(bg, s3test.Public, prefix+"/"+mid, minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, _, stderr := runCmd("publish", "--data", dir, "--to", to)
+	if code != 0 {
+		t.Fatalf("resume: %s", stderr)
+	}
+	written, skipped := publishCounts(t, stderr)
+	if skipped < 4*38 || written >= 4*more+10 {
+		t.Errorf("resume wrote %d files and skipped %d:\n%s", written, skipped, stderr)
+	}
+	after, err := srv.Admin.StatObject(bg, s3test.Public, prefix+"/"+mid, minio.StatObjectOptions{})
+	if err != nil || !after.LastModified.Equal(before.LastModified) || after.ETag != before.ETag {
+		t.Errorf("the resumed publish rewrote %s: %v %v, %v", mid, before.LastModified, after.LastModified, err)
+	}
+	if v, err := pullTree(t, from, mdir, k); err != nil || v != 2+more {
+		t.Fatalf("pull after the resume: version %d, %v", v, err)
+	}
+
+	// The same tree as an uninterrupted publish, object for file.
+	if code, _, stderr := runCmd("publish", "--data", dir, "--to", ref); code != 0 {
+		t.Fatalf("publish to %s: %s", ref, stderr)
+	}
+	want := map[string][]byte{}
+	err = filepath.WalkDir(ref, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(ref, p)
+		want[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{}
+	for obj := range srv.Admin.ListObjects(bg, s3test.Public, minio.ListObjectsOptions{Prefix: prefix + "/", Recursive: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		o, err := srv.Admin.GetObject(bg, s3test.Public, obj.Key, minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(o)
+		o.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[strings.TrimPrefix(obj.Key, prefix+"/")] = b
+	}
+	if !slices.Equal(slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want))) {
+		t.Fatalf("the bucket holds %d objects, the uninterrupted tree %d files:\n%v\n%v", len(got), len(want), slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+	}
+	for p, b := range want {
+		if !bytes.Equal(got[p], b) {
+			t.Errorf("%s differs from the uninterrupted tree's", p)
+		}
+	}
+}
