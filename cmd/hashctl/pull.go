@@ -31,7 +31,7 @@ func cmdPull(e *env, args []string) error {
 	policyFile := fs.String("witness-policy", "", "JSON `FILE` naming witnesses (name, verifier_key, jurisdiction), the quorum and min_jurisdictions a checkpoint's cosignatures must meet")
 	maxBytes := fs.Int64("max-bytes", mirror.DefaultMaxBytes, "the most `BYTES` one delta or snapshot may have, whatever its signed manifest says (a snapshot is also bounded by its entry count)")
 	batch := fs.Int("batch", mirror.DefaultBatch, "the most snapshot `LINES` one transaction writes when a snapshot is loaded (bounds memory; an interrupted load resumes from the last batch)")
-	from := fs.String("from", "", "pull from a published tree at `URL` (http://, https:// or file://: hashhub publish's output served by any web server) instead of the node, with the same checks; the node (--server), if reachable, is asked whether the tree is behind")
+	from := fs.String("from", "", "pull from a published tree at `URL` (http://, https:// or file://: hashhub publish's output served by any web server; or s3://bucket/prefix, read with the S3 endpoint and key of the environment: AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY…) instead of the node, with the same checks; the node (--server), if reachable, is asked whether the tree is behind")
 	tofu := fs.Bool("trust-on-first-use", false, "on the first pull, pin whatever keys the node serves at /v1/keys (their fingerprints are printed); later pulls use the pinned keys")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
