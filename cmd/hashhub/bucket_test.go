@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"maps"
@@ -10,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +22,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/hashhub/hashhub/client"
+	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/internal/s3test"
 	"github.com/hashhub/hashhub/node"
 )
@@ -147,5 +152,64 @@ func TestPublishToBucketKilledThenResumed(t *testing.T) {
 		if !bytes.Equal(got[p], b) {
 			t.Errorf("%s differs from the uninterrupted tree's", p)
 		}
+	}
+}
+
+// BenchmarkPublishToBucket measures publishing a modest list to a real S3
+// server (SeaweedFS on loopback): the first publish of a list of
+// HASHHUB_BENCH_ENTRIES entries (default 100,000), then the publish after
+// a release of 100 new entries. It reports the time, files and bytes of
+// each (one run: -benchtime=1x).
+//
+//	go test -run '^$' -bench PublishToBucket -benchtime=1x ./cmd/hashhub/
+func BenchmarkPublishToBucket(b *testing.B) {
+	srv := s3test.Start(b)
+	defer s3test.Stop()
+	srv.Setenv(b, srv.Publisher)
+	entriesN := 100_000
+	if v := os.Getenv("HASHHUB_BENCH_ENTRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		entriesN = n
+	}
+	dir, _ := releasedNode(b, 1)
+	importN := func(from, to int) {
+		n, err := node.Open(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer n.Close()
+		admin, analyst := actors(b, n)
+		var nd strings.Builder
+		for i := from; i < to; i++ {
+			sum := sha256.Sum256(fmt.Appendf(nil, "bench-%d", i))
+			fmt.Fprintf(&nd, `{"algo":"sha256","value":%q}`+"\n", hex.EncodeToString(sum[:]))
+		}
+		if _, err := n.Hub.Import(analyst, ingest.NewNDJSON(strings.NewReader(nd.String()), 0), fmt.Sprintf("bench-%d", from), nil); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := n.Hub.BuildRelease(admin, "open"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	to := fmt.Sprintf("s3://%s/bench-%d", s3test.Private, time.Now().UnixNano())
+	publishOnce := func(what string) {
+		start := time.Now()
+		code, _, stderr := runCmd("publish", "--data", dir, "--to", to, "--private")
+		if code != 0 {
+			b.Fatalf("publish: %s", stderr)
+		}
+		b.Logf("%s: %s (wall %s)", what, strings.TrimSpace(stderr[strings.LastIndex(stderr, "published to"):]), time.Since(start).Round(time.Millisecond))
+	}
+	importN(0, entriesN)
+	b.ResetTimer()
+	for range b.N {
+		publishOnce(fmt.Sprintf("first publish, %d entries", entriesN+1))
+		b.StopTimer()
+		importN(entriesN, entriesN+100)
+		b.StartTimer()
+		publishOnce("after a release of 100 new entries")
 	}
 }

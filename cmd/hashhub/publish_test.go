@@ -27,7 +27,7 @@ import (
 // releasedNode makes a stopped node in a new data directory with list
 // "open" (readable by every role) released versions times, and returns
 // the directory and the node's public keys.
-func releasedNode(t *testing.T, versions int) (string, client.Keys) {
+func releasedNode(t testing.TB, versions int) (string, client.Keys) {
 	t.Helper()
 	dir := t.TempDir()
 	creds, err := node.Init(dir, "pub-node", "NL")
@@ -69,7 +69,7 @@ func releasedNode(t *testing.T, versions int) (string, client.Keys) {
 
 // addVersions releases versions more versions of "open", one new md5
 // entry each, numbered from first.
-func addVersions(t *testing.T, n *node.Node, admin, analyst hub.Actor, first, versions int) {
+func addVersions(t testing.TB, n *node.Node, admin, analyst hub.Actor, first, versions int) {
 	t.Helper()
 	for i := first; i < first+versions; i++ {
 		h, err := hashes.Parse("md5", hex.EncodeToString(fmt.Appendf(nil, "%016d", i)), nil)
@@ -120,7 +120,7 @@ func openTree(t *testing.T, tree, mdir string, k client.Keys) (*mirror.Mirror, *
 }
 
 // actors are the admin and the analyst of a node made by releasedNode.
-func actors(t *testing.T, n *node.Node) (admin, analyst hub.Actor) {
+func actors(t testing.TB, n *node.Node) (admin, analyst hub.Actor) {
 	t.Helper()
 	all, err := n.Hub.Orgs("", 10)
 	if err != nil {
