@@ -156,7 +156,7 @@ func start(bin string) (*Server, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir="+data,
-		"-master.port="+p(0), "-master.port.grpc="+p(1), "-master.volumeSizeLimitMB=32",
+		"-master.port="+p(0), "-master.port.grpc="+p(1), "-master.volumeSizeLimitMB=32", "-master.telemetry=false",
 		"-volume.port="+p(2), "-volume.port.grpc="+p(3), "-volume.max=16",
 		"-filer", "-filer.port="+p(4), "-filer.port.grpc="+p(5),
 		"-s3", "-s3.port="+p(6), "-s3.port.grpc="+p(7), "-s3.port.iceberg=0", "-s3.port.lance=0",
