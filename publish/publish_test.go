@@ -78,10 +78,22 @@ func TestOpen(t *testing.T) {
 			t.Errorf("Open(%q): %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "s3://bucket/prefix", "file://host/x", "https://example.org/x"} {
+	for _, bad := range []string{"", "file://host/x", "https://example.org/x",
+		"s3:bucket/x", "s3://", "s3://B/x", "s3://bucket:9000/x", "s3://k:s@bucket/x", "s3://bucket/a/../b", "s3://bucket/x?y=1"} {
 		if _, err := publish.Open(bad); !errors.Is(err, publish.ErrTarget) {
 			t.Errorf("Open(%q): %v, want ErrTarget", bad, err)
 		}
+	}
+	// An s3:// target is opened without asking the service anything; its
+	// endpoint must be a URL.
+	t.Setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1")
+	to, err := publish.Open("s3://bucket/prefix")
+	if err != nil || to.String() != "s3://bucket/prefix" {
+		t.Errorf("Open(s3://bucket/prefix): %v %v", to, err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_S3", "127.0.0.1:8333")
+	if _, err := publish.Open("s3://bucket/prefix"); !errors.Is(err, publish.ErrTarget) || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL_S3") {
+		t.Errorf("Open with a bad endpoint: %v", err)
 	}
 }
 
