@@ -159,7 +159,8 @@ func TestPublishToBucketKilledThenResumed(t *testing.T) {
 // server (SeaweedFS on loopback): the first publish of a list of
 // HASHHUB_BENCH_ENTRIES entries (default 100,000), then the publish after
 // a release of 100 new entries. It reports the time, files and bytes of
-// each (one run: -benchtime=1x).
+// each, and the same publishes to a local directory for comparison (one
+// run: -benchtime=1x).
 //
 //	go test -run '^$' -bench PublishToBucket -benchtime=1x ./cmd/hashhub/
 func BenchmarkPublishToBucket(b *testing.B) {
@@ -194,14 +195,17 @@ func BenchmarkPublishToBucket(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	to := fmt.Sprintf("s3://%s/bench-%d", s3test.Private, time.Now().UnixNano())
+	// The same to a local directory, for comparison.
+	targets := []string{fmt.Sprintf("s3://%s/bench-%d", s3test.Private, time.Now().UnixNano()), b.TempDir()}
 	publishOnce := func(what string) {
-		start := time.Now()
-		code, _, stderr := runCmd("publish", "--data", dir, "--to", to, "--private")
-		if code != 0 {
-			b.Fatalf("publish: %s", stderr)
+		for _, to := range targets {
+			start := time.Now()
+			code, _, stderr := runCmd("publish", "--data", dir, "--to", to, "--private")
+			if code != 0 {
+				b.Fatalf("publish: %s", stderr)
+			}
+			b.Logf("%s: %s (wall %s)", what, strings.TrimSpace(stderr[strings.LastIndex(stderr, "published to"):]), time.Since(start).Round(time.Millisecond))
 		}
-		b.Logf("%s: %s (wall %s)", what, strings.TrimSpace(stderr[strings.LastIndex(stderr, "published to"):]), time.Since(start).Round(time.Millisecond))
 	}
 	importN(0, entriesN)
 	b.ResetTimer()
