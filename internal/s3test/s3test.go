@@ -80,8 +80,10 @@ var (
 )
 
 // Start returns the test binary's weed server, starting it on first use
-// (a few seconds); it stops when Stop is called or the binary exits. A
-// test that needs it calls Start, and the package's TestMain calls Stop.
+// (a few seconds); it stops when Stop is called or the binary exits (the
+// kernel kills it then, on Linux). A test that needs it calls Start, and
+// the package's TestMain calls Stop (or, in a package with one such test,
+// the test itself).
 // Without weed the test is skipped, or failed on CI (needtool.Weed).
 func Start(t testing.TB) *Server {
 	t.Helper()
@@ -93,11 +95,13 @@ func Start(t testing.TB) *Server {
 	return shared
 }
 
-// Stop ends the weed server if one was started.
+// Stop ends the weed server if one was started; the next Start starts
+// another. Not safe to call while a test uses the server.
 func Stop() {
 	if stop != nil {
 		stop()
 	}
+	once, shared, err0, stop = sync.Once{}, nil, nil, nil
 }
 
 func freePorts(n int) ([]int, error) {
