@@ -118,7 +118,9 @@ run() { # run NAME URL ARGS...: wrk, then the node's and nginx's CPU seconds ove
   echo "== $name: wrk -t$THREADS -c$CONNS -d${WRK_SECONDS}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
   local n0 g0 n1 g1
   n0=$(ticks "$node_pid") g0=$(ticks $(ngx_pids))
-  wrk -t"$THREADS" -c"$CONNS" -d"${WRK_SECONDS}s" --timeout 30s --latency -s scripts/bench/publish/puller.lua "$target" -- "$@"
+  # wrk shares the two cores: its own CPU says how much was left.
+  local TIMEFORMAT="wrk CPU: %U s user + %S s system over %R s"
+  time wrk -t"$THREADS" -c"$CONNS" -d"${WRK_SECONDS}s" --timeout 30s --latency -s scripts/bench/publish/puller.lua "$target" -- "$@"
   n1=$(ticks "$node_pid") g1=$(ticks $(ngx_pids))
   echo "node CPU during the $name run: $(awk -v t=$((n1 - n0)) -v hz="$hz" -v s="$WRK_SECONDS" 'BEGIN {printf "%.2f s (%.1f%% of one core)", t/hz, 100*t/hz/s}')"
   echo "nginx CPU during the $name run: $(awk -v t=$((g1 - g0)) -v hz="$hz" -v s="$WRK_SECONDS" 'BEGIN {printf "%.2f s (%.1f%% of one core)", t/hz, 100*t/hz/s}')"
