@@ -49,6 +49,7 @@ func main() {
 	hashctl := flag.String("hashctl", "hashctl", "hashctl binary")
 	flag.StringVar(&publishDir, "publish", "", "publish each version to this `DIR` (a static tree; must not exist) and report what each publication wrote")
 	flag.BoolVar(&pulls, "pulls", true, "run and measure the hashctl pulls and verify")
+	flag.BoolVar(&freshPull, "fresh-pull", false, "after version 2, also time a first pull of the two-version list into an empty mirror (removed after)")
 	flag.BoolVar(&serve, "serve", false, "at the end, keep serving the node and print its URL, credentials file and tree until stdin closes")
 	flag.Parse()
 	if err := run(*n, *changes, *hashctl); err != nil {
@@ -63,6 +64,7 @@ func out(k string, v any) { fmt.Printf("%s=%v\n", k, v) }
 var (
 	publishDir string
 	pulls      bool
+	freshPull  bool
 	serve      bool
 )
 
@@ -219,6 +221,16 @@ func run(n, changes int, hashctl string) error {
 		}
 		if err := pull("pull_up_to_date"); err != nil {
 			return err
+		}
+		if freshPull {
+			// A platform that starts mirroring the list now: two
+			// versions, so not the single-version path of pull_v1.
+			fresh := filepath.Join(work, "mirror-fresh")
+			if err := measure("pull_fresh_v2", hashctl, "pull", "--list", "bench", "--dir", fresh,
+				"--trust-on-first-use", "--server", url, "--credentials", credFile); err != nil {
+				return err
+			}
+			os.RemoveAll(fresh)
 		}
 		if err := measure("verify_offline", hashctl, "verify", "--dir", mirrorDir); err != nil {
 			return err
