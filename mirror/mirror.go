@@ -66,7 +66,10 @@ const formatV1 = "hashhub.mirror.v1"
 // replaying every delta from version 1. Replaying verifies the whole hash
 // chain; starting from a snapshot verifies only the latest manifest (there
 // is no earlier version held to chain it to), in exchange for one download
-// instead of one per version.
+// instead of one per version. A list with fewer versions but more entries
+// than a batch is not replayed either (version 1's delta would be one
+// transaction holding the whole list): its manifests from version 1 are
+// chained, and its contents load from a snapshot in batches.
 const DefaultSnapshotAfter = 64
 
 // lockTimeout is how long opening waits for another process (a pull in

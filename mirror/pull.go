@@ -199,6 +199,36 @@ func (m *Mirror) Pull(ctx context.Context, src Source, now time.Time, progress f
 		}
 		st.Version, st.Node, prev = base, b.m.Node, b
 	}
+	if st.Version == 0 && latest > 1 && latest <= m.snapshotAfter() && top.m.Entries > uint64(m.batch()) {
+		// A first pull of a list larger than a batch, with few versions:
+		// replaying version 1's delta would be one transaction holding the
+		// whole list. The manifests from version 1 are verified and
+		// chained as a replay would verify them, and the contents load
+		// from a snapshot in batches: the latest's from a node, a
+		// published tree's newest (then the deltas after it).
+		base := latest
+		if s := lr.SnapshotVersion; s > 0 && s < latest {
+			base = s
+		}
+		var chain []*verified
+		for v := uint64(1); v <= base; v++ {
+			cur := top
+			if v < latest {
+				if cur, err = m.fetchVerified(ctx, src, st, v, cp, now, false); err != nil {
+					return res, at(v, err)
+				}
+			}
+			if err := checkChain(prev, cur); err != nil {
+				return res, at(v, err)
+			}
+			chain, prev = append(chain, cur), cur
+		}
+		progress(fmt.Sprintf("%d entries: verifying the manifests from version 1 and loading the snapshot of version %d in batches of %d lines", top.m.Entries, base, m.batch()))
+		if err := m.catchUp(ctx, src, st, chain, cp, res, progress); err != nil {
+			return res, at(base, err)
+		}
+		st.Version, st.Node = base, prev.m.Node
+	}
 	for v := st.Version + 1; v <= latest; v++ {
 		cur := top
 		if v < latest {

@@ -168,4 +168,17 @@ func TestPullKilledDuringSnapshotLoad(t *testing.T) {
 	if !resumed {
 		t.Error("no pull after a kill resumed a staged load")
 	}
+
+	// A first pull of the two versions, larger than a batch: the
+	// manifests from version 1 are chained, and the contents come from
+	// the snapshot in batches, not from version 1's delta in one
+	// transaction.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	r = ok(t, rn.pull(px.URL, fresh, "--trust-on-first-use", batch))
+	contains(t, r.stderr, "verifying the manifests from version 1 and loading the snapshot of version 2 in batches of 40 lines", "staged 2600 of 2600 entries")
+	contains(t, r.stdout, "version 0 → 2")
+	ok(t, hashctl(nil, "verify", "--dir", fresh))
+	if exportOf(t, fresh) != want2 {
+		t.Fatal("a first pull from the snapshot holds other entries than the node's snapshot of version 2")
+	}
 }

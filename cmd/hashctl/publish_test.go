@@ -196,6 +196,17 @@ func TestPullFromPublishedTree(t *testing.T) {
 	rn.submit(t, "h6", "h7")
 	rn.build(t)
 	rn.publishTree(t, tree)
+	// A first pull of more entries than a batch starts from the tree's
+	// newest snapshot (version 2), chained from version 1, then follows
+	// the deltas after it.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	r = ok(t, rn.pullFrom(t, base, fresh, "--batch", "2"))
+	contains(t, r.stderr, "verifying the manifests from version 1 and loading the snapshot of version 2 in batches of 2 lines")
+	contains(t, r.stdout, "version 0 → 4")
+	if exportOf(t, fresh) != string(rn.snapshot(t)) {
+		t.Fatal("a first pull through the tree's snapshot holds other entries than the node's snapshot of version 4")
+	}
+
 	refusals(t, dirTree(tree), dir, func() result { return rn.pullFrom(t, base, dir) })
 	r = ok(t, rn.pullFrom(t, base, dir))
 	contains(t, r.stdout, "version 3 → 4", "7 entries")

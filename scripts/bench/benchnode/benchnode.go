@@ -122,3 +122,6 @@ func (b *Bench) Close() {
 		os.RemoveAll(b.Work)
 	}
 }
+
+// Node is the running node (its publisher, its store).
+func (b *Bench) Node() *node.Node { return b.node }
