@@ -129,12 +129,17 @@ func (s *Service) WriteDelta(w io.Writer, name string, from, to uint64, format D
 			return err
 		}
 		out := newLineWriter(w, format)
+		drop := pageDropper{tx: tx}
 		switch {
 		case to == from:
 		case to == from+1:
-			err = ls.DeltaChunks(to, func(chunk []byte) error { return out.raw(chunk) })
+			err = ls.DeltaChunks(to, func(chunk []byte) error {
+				drop.tick(len(chunk))
+				return out.raw(chunk)
+			})
 		case from == 0 && to == ls.Counter(cVersion):
 			ls.Members(func(line []byte) bool {
+				drop.tick(len(line))
 				it, perr := release.ParseItem(line)
 				if perr != nil {
 					err = perr
@@ -239,7 +244,9 @@ func (s *Service) WriteSnapshot(w io.Writer, name string, version uint64, format
 		if format == CSV {
 			out.header = "algo,value,quality,severity\n"
 		}
+		drop := pageDropper{tx: tx}
 		ls.Members(func(line []byte) bool {
+			drop.tick(len(line))
 			if format == NDJSON {
 				// line belongs to bbolt's read-only map: never append to it.
 				out.start()
@@ -260,6 +267,27 @@ func (s *Service) WriteSnapshot(w io.Writer, name string, version uint64, format
 		}
 		return out.flush()
 	})
+}
+
+// dropEvery is how many bytes of stored values a long read goes through
+// between two pageDropper calls of DropMappedPages.
+const dropEvery = 32 << 20
+
+// pageDropper lets go of the store's mapped pages as a long read goes:
+// every page a snapshot or a whole-list delta reads through bbolt's map
+// would otherwise stay in the node's resident set after the answer, the
+// whole file for a list of ten million (docs/PERFORMANCE.md). A failure
+// costs memory, never bytes, so it is not an error of the read.
+type pageDropper struct {
+	tx   *store.Tx
+	read int
+}
+
+func (d *pageDropper) tick(n int) {
+	if d.read += n; d.read >= dropEvery {
+		d.read = 0
+		_ = d.tx.DropMappedPages()
+	}
 }
 
 // lineWriter writes delta or snapshot lines as NDJSON or CSV.

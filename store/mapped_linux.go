@@ -19,13 +19,17 @@ import (
 // transactions, so its resident set is bounded by what one transaction
 // reads, not by the file.
 //
-// It must be called inside a write transaction: bbolt moves its map only
-// when a write transaction grows the file, so holding the writer keeps
-// the range from being unmapped, and something else mapped there, while
-// it is advised.
+// It is called inside a transaction, read or write: bbolt moves its map
+// only when a write transaction grows the file, and that waits for every
+// open transaction to end (each holds bbolt's map lock for reading), so
+// the range cannot be unmapped, and something else mapped there, while it
+// is advised. A long read (a snapshot served or published) may call it as
+// it goes: the map is shared and read-only, so the pages that other
+// transactions read at the same time are simply faulted in again from the
+// page cache, with the same bytes.
 func (t *Tx) DropMappedPages() error {
-	if !t.tx.Writable() {
-		return errors.New("DropMappedPages outside a write transaction")
+	if t.tx.DB() == nil {
+		return errors.New("DropMappedPages outside a transaction")
 	}
 	path, err := filepath.Abs(t.tx.DB().Path())
 	if err != nil {
