@@ -84,7 +84,8 @@ func init() {
 		{"disputes resolve", "ID --outcome upheld|overturned --reason TEXT", "resolve a dispute (an analyst of another organisation)", cmdDisputesResolve},
 		{"review", "[--limit N] [--cursor C]", "your review queue: open disputes and entries one short of a list", cmdReview},
 
-		{"peers add", "--name NAME --jurisdiction CC --url URL --keys FILE [--lists L,..] [--routed-jurisdictions CC,..] [--count-as-org NAME] [--count-as-jurisdiction CC]", "register a peer node from its /v1/keys answer (admin)", cmdPeersAdd},
+		{"peers add", "--name NAME --jurisdiction CC --url URL --keys FILE [--lists L,..] [--routed-jurisdictions CC,..] [--count-as-org NAME] [--count-as-jurisdiction CC] [--mirror URL]", "register a peer node from its /v1/keys answer (admin)", cmdPeersAdd},
+		{"peers update", "ID --mirror URL", "change a peer's registration: the published tree its lists are read from (admin)", cmdPeersUpdate},
 		{"peers list", "", "list peer nodes (admin)", cmdPeersList},
 		{"peers show", "ID", "show a peer (admin)", cmdPeersShow},
 		{"peers pause", "ID", "pause syncing with a peer (admin)", peerPause(true)},
