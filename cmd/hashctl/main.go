@@ -12,7 +12,8 @@
 // Exit status: 0 success, 1 an error from the node or the network (for
 // hashctl hash, which needs no node: a file that could not be read), 2 a
 // usage error. hashctl match exits as grep does: 0 a match, 1 none, 2 an
-// error.
+// error. hashctl pull --from --fail-if-behind exits 3 when the published
+// tree is behind the log.
 package main
 
 import (
@@ -439,6 +440,14 @@ func (e *env) report(err error) int {
 	if errors.Is(err, errNoMatch) {
 		return 1
 	}
+	if errors.Is(err, errBehind) {
+		fmt.Fprintf(e.stderr, "hashctl: %v\n", err)
+		var h *hinted
+		if errors.As(err, &h) {
+			fmt.Fprintf(e.stderr, "  %s\n", h.hint)
+		}
+		return 3
+	}
 	var h *hinted
 	if errors.As(err, &h) {
 		defer fmt.Fprintf(e.stderr, "  %s\n", h.hint)
@@ -520,7 +529,8 @@ Credentials: for the client id and for the secret, the first found wins:
 the %s file.
 
 Every command takes --json. Exit status: 0 success, 1 an error from the
-node or the network, 2 a usage error. Run 'hashctl COMMAND -h' for a
+node or the network, 2 a usage error (pull --from --fail-if-behind: 3, the
+published tree is behind). Run 'hashctl COMMAND -h' for a
 command's flags.
 `, envClientID, envClientSecret, envCredentials)
 }
