@@ -3,6 +3,8 @@ package federation_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/node"
 	"github.com/hashhub/hashhub/peers"
 	"github.com/hashhub/hashhub/publish"
@@ -98,14 +101,34 @@ func TestSyncThroughMirror(t *testing.T) {
 	a.release(t, "shared")
 	tr.publish(t, a)
 
-	// B registers A with the mirror; C pulls from A itself.
-	a.register(t, b, nil)
+	// B registers A with the mirror, and reaches A through a gateway the
+	// test can cut (A's cosigner still reaches B: B witnesses A's log); C
+	// pulls from A itself.
+	kb, err := b.admin.Keys(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.admin.AddPeer(bg, peers.Peer{ID: b.id, Name: "Hotline " + b.id, Jurisdiction: b.jur, BaseURL: b.url,
+		NodeKeyPEM: kb.NodeKeyPEM, ReleaseKeyPEM: kb.ReleaseKeyPEM, LogKey: kb.LogVerifierKey, WitnessKey: kb.WitnessKey}); err != nil {
+		t.Fatal(err)
+	}
 	k, err := a.admin.Keys(bg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	target, _ := url.Parse(a.url)
+	var cut atomic.Bool
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cut.Load() {
+			http.Error(w, "upstream unreachable", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer gw.Close()
 	if _, err := b.admin.AddPeer(bg, peers.Peer{ID: a.id, Name: "Hotline " + a.id, Jurisdiction: a.jur,
-		BaseURL: a.url, MirrorURL: tr.url + "/", NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM,
+		BaseURL: gw.URL, MirrorURL: tr.url + "/", NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM,
 		LogKey: k.LogVerifierKey, Lists: []string{"shared"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -272,4 +295,41 @@ func TestSyncThroughMirror(t *testing.T) {
 		h := b.health(t, a.id, "shared")
 		return h.Applied == 5 && !h.Mirror.RecordsOwed
 	})
+
+	// B cannot reach A; A releases without publishing and B, as A's
+	// witness, cosigns the grown log: that checkpoint shows the tree
+	// behind. The tree is still read (it is not behind what B holds), and
+	// A's release arrives once A can be reached again.
+	cut.Store(true)
+	hs6 := a.submit(t, 1)
+	a.release(t, "shared")
+	raw6, err := a.admin.Checkpoint(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size6 := strings.SplitN(string(raw6), "\n", 3)[1]
+	eventually(t, "B cosigns A's log at size "+size6, 70*time.Second, func() bool {
+		note, ok := witnessed(t, b, "hashhub/"+a.id)
+		return ok && strings.Contains(string(note), "\n"+size6+"\n")
+	})
+	eventually(t, "the tree behind the witnessed checkpoint", 15*time.Second, func() bool {
+		h := b.health(t, a.id, "shared")
+		return h.Mirror.Behind && h.Mirror.NewestFrom == "witness" && h.Mirror.Source == peers.SourceMirror
+	})
+	if e := b.entryOf(t, hs6[0]); e != nil {
+		t.Fatal("version 6 reached B with A unreachable and unpublished")
+	}
+	cut.Store(false)
+	eventually(t, "version 6 at B from A", 15*time.Second, has(b, hs6))
+}
+
+// witnessed is the last checkpoint of origin f cosigned as a witness.
+func witnessed(t *testing.T, f *fedNode, origin string) ([]byte, bool) {
+	t.Helper()
+	cl, err := client.NewPublic(f.url, "test", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, err := cl.WitnessedCheckpoint(bg, origin)
+	return note, err == nil
 }
