@@ -34,6 +34,7 @@ func TestPeersCommands(t *testing.T) {
 		"Updated peer hub-gb", "https://mirror.example.org/gb")
 	contains(t, ok(t, a.as(a.admin, "peers", "show", "hub-gb")).stdout, "mirror:", "https://mirror.example.org/gb")
 	fails(t, a.as(a.admin, "peers", "update", "hub-gb", "--mirror", "file:///etc"), 1, "mirror_url")
+	contains(t, ok(t, a.as(a.admin, "peers", "show", "hub-gb")).stdout, "https://mirror.example.org/gb") // unchanged
 	fails(t, a.as(a.admin, "peers", "update", "hub-gb"), 2, "nothing to change")
 	fails(t, a.as(a.admin, "peers", "update", "hub-xx", "--mirror", ""), 1, "not found")
 	contains(t, ok(t, a.as(a.admin, "peers", "update", "hub-gb", "--mirror", "")).stdout, "none (the lists are read from the peer)")
