@@ -343,7 +343,8 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 		var res *mirror.Result
 		if tree != nil {
 			res, err = s.pullVia(ctx, k, m, cl, tree, p, list, log)
-		} else {
+		} else if err = s.settleOwed(ctx, k, m, cl, p, list); err == nil {
+			// (Steps owed are left only by a mirror since unregistered.)
 			res, err = s.pullFrom(ctx, m, cl, s.importer(ctx, cl, p, list, nil), log)
 		}
 		if noReleaseYet(err) && ctx.Err() == nil {
