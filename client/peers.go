@@ -41,6 +41,14 @@ func (c *Client) SetPeerPaused(ctx context.Context, id string, paused bool) (*pe
 	return ptr(&out, err)
 }
 
+// SetPeerMirror sets the URL of the tree a peer's lists are read from
+// ("" reads the peer itself again) (admin).
+func (c *Client) SetPeerMirror(ctx context.Context, id, mirrorURL string) (*peers.Peer, error) {
+	var out peers.Peer
+	_, err := c.do(ctx, call{method: http.MethodPatch, path: "/v1/peers/" + segment(id), body: map[string]string{"mirror_url": mirrorURL}}, &out)
+	return ptr(&out, err)
+}
+
 // RemovePeer forgets a peer (admin).
 func (c *Client) RemovePeer(ctx context.Context, id string) error {
 	_, err := c.do(ctx, call{method: http.MethodDelete, path: "/v1/peers/" + segment(id)}, nil)

@@ -50,6 +50,10 @@ const (
 	// DefaultReconcile is how often the set of peers and lists is re-read
 	// besides at once when a peer is added, paused, resumed or removed.
 	DefaultReconcile = 2 * time.Second
+	// DefaultMirrorPoll is how often a loop reading a peer's list from its
+	// mirror looks for a new release: a static tree cannot be long-polled,
+	// and its pointers are cached for about a minute anyway.
+	DefaultMirrorPoll = 30 * time.Second
 )
 
 // Syncer keeps one pull loop per (active peer, list): each loop verifies
@@ -68,9 +72,14 @@ type Syncer struct {
 	// Transport is used for calls to peers (nil: a default transport).
 	Transport http.RoundTripper
 	// LongPoll, MinBackoff, MaxBackoff, Reconcile, IdleTimeout,
-	// ProbeInterval, ProbeTimeout: zero means the defaults.
+	// ProbeInterval, ProbeTimeout, MirrorPoll: zero means the defaults.
 	LongPoll, MinBackoff, MaxBackoff, Reconcile time.Duration
 	IdleTimeout, ProbeInterval, ProbeTimeout    time.Duration
+	MirrorPoll                                  time.Duration
+	// Witnessed returns the last checkpoint of a log (origin
+	// "hashhub/<peer>") this node cosigned as a witness, if any: a peer's
+	// mirror whose checkpoint is older is behind (see mirror.go).
+	Witnessed func(origin string) ([]byte, bool)
 	// MaxStepBytes and MaxRecordsBytes cap what one step from a peer may
 	// download, for peers registered without caps of their own (0: the
 	// defaults; see records.go).
@@ -120,6 +129,9 @@ func (s *Syncer) defaults() {
 	if s.ProbeTimeout <= 0 {
 		s.ProbeTimeout = DefaultProbeTimeout
 	}
+	if s.MirrorPoll <= 0 {
+		s.MirrorPoll = DefaultMirrorPoll
+	}
 	if s.Log == nil {
 		s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -160,7 +172,7 @@ func (s *Syncer) Run(ctx context.Context) {
 }
 
 func fingerprint(p *peers.Peer) string {
-	return p.BaseURL + "\x00" + p.ReleaseKeyPEM + "\x00" + p.LogKey + "\x00" + p.NodeKeyPEM
+	return p.BaseURL + "\x00" + p.ReleaseKeyPEM + "\x00" + p.LogKey + "\x00" + p.NodeKeyPEM + "\x00" + p.MirrorURL
 }
 
 func (s *Syncer) reconcile(ctx context.Context) error {
@@ -260,7 +272,12 @@ func (s *Syncer) Health(peer string) []peers.SyncStatus {
 	out := []peers.SyncStatus{}
 	for k, h := range s.health {
 		if peer == "" || k.peer == peer {
-			out = append(out, *h)
+			c := *h
+			if h.Mirror != nil {
+				m := *h.Mirror
+				c.Mirror = &m
+			}
+			out = append(out, c)
 		}
 	}
 	slices.SortFunc(out, func(a, b peers.SyncStatus) int {
@@ -285,6 +302,20 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 		s.fail(k, err, 0)
 		return
 	}
+	var tree *client.Static
+	if p.MirrorURL != "" {
+		if tree, err = client.NewStatic(p.MirrorURL, "hashhub/"+s.SelfID); err != nil {
+			s.fail(k, err, 0)
+			return
+		}
+		s.setHealth(k, func(h *peers.SyncStatus) {
+			if h.Mirror == nil || h.Mirror.URL != p.MirrorURL {
+				h.Mirror = &peers.MirrorStatus{URL: p.MirrorURL}
+			}
+		})
+	} else {
+		s.setHealth(k, func(h *peers.SyncStatus) { h.Mirror = nil })
+	}
 	dir := filepath.Join(s.Dir, p.ID, list)
 	var m *mirror.Mirror
 	defer func() {
@@ -307,16 +338,15 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 			}
 			m.MaxBytes = s.stepCap(p)
 			m.Batch = s.Batch
-			m.Importer = s.importer(ctx, cl, p, list)
 		}
 		s.setHealth(k, func(h *peers.SyncStatus) { h.LastAttempt = time.Now().UTC() })
-		res, err := m.Pull(ctx, cl, time.Now(), func(msg string) {
-			// A snapshot loads in batches: a long catch-up says how far
-			// it is (and where it resumes after a restart).
-			if strings.Contains(msg, ": staged ") || strings.Contains(msg, ": resuming ") {
-				log.Info("peer sync: " + msg)
-			}
-		})
+		var res *mirror.Result
+		if tree != nil {
+			res, err = s.pullVia(ctx, k, m, cl, tree, p, list, log)
+		} else if err = s.settleOwed(ctx, k, m, cl, p, list); err == nil {
+			// (Steps owed are left only by a mirror since unregistered.)
+			res, err = s.pullFrom(ctx, m, cl, s.importer(ctx, cl, p, list, nil), log)
+		}
 		if noReleaseYet(err) && ctx.Err() == nil {
 			// Nothing to verify yet: wait for the first release with a long
 			// poll rather than a growing backoff.
@@ -344,6 +374,16 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 			// ever the current one.
 			h.LastError, h.NextAttempt = "", time.Time{}
 		})
+		if tree != nil {
+			// A tree is polled: it cannot hold a request open.
+			t := time.NewTimer(s.MirrorPoll)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			continue
+		}
 		// Wait for the peer's next release (a long poll), then pull again.
 		_, err = cl.WaitRelease(ctx, list, res.Version, s.LongPoll)
 		if err != nil && ctx.Err() == nil {
@@ -488,16 +528,39 @@ func (s *Syncer) openMirror(dir string, p *peers.Peer, list string) (*mirror.Mir
 	return mirror.Open(dir)
 }
 
+// pullFrom pulls m from src, each verified step imported by imp.
+func (s *Syncer) pullFrom(ctx context.Context, m *mirror.Mirror, src mirror.Source, imp func(*mirror.AppliedStep) error, log *slog.Logger) (*mirror.Result, error) {
+	m.Importer = imp
+	return m.Pull(ctx, src, time.Now(), func(msg string) {
+		// A snapshot loads in batches: a long catch-up says how far
+		// it is (and where it resumes after a restart).
+		if strings.Contains(msg, ": staged ") || strings.Contains(msg, ": resuming ") {
+			log.Info("peer sync: " + msg)
+		}
+	})
+}
+
 // importer fetches the records of each verified step and imports the step
-// into the node's store.
-func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer, list string) func(*mirror.AppliedStep) error {
+// into the node's store. With owed set (a step read from the peer's
+// mirror), a step whose records cannot be fetched because the peer does
+// not answer is kept in the mirror without being imported, and *owed is
+// set; so is every later step while *owed holds. settleOwed imports them
+// once the peer answers.
+func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer, list string, owed *bool) func(*mirror.AppliedStep) error {
 	peer := p.ID
 	return func(st *mirror.AppliedStep) error {
+		if owed != nil && *owed {
+			return nil
+		}
 		after := st.Version - 1
 		if st.Snapshot {
 			after = 0
 		}
 		recs, err := s.fetchRecords(ctx, cl, p, list, after, st.Version)
+		if err != nil && owed != nil && unreachable(err) && ctx.Err() == nil {
+			*owed = true
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -533,6 +596,10 @@ var (
 		"Failed pulls of a peer's list.", []string{"peer", "list"}, nil)
 	descLastSuccess = prometheus.NewDesc("hashhub_peer_sync_last_success_timestamp_seconds",
 		"When a pull of a peer's list last succeeded.", []string{"peer", "list"}, nil)
+	descMirrorBehind = prometheus.NewDesc("hashhub_peer_sync_mirror_behind",
+		"1 when the mirror a peer's list is read from was behind the peer's log at the last pull (the pull fell back to the peer), else 0.", []string{"peer", "list"}, nil)
+	descMirrorFallbacks = prometheus.NewDesc("hashhub_peer_sync_mirror_fallbacks_total",
+		"Pulls of a peer's list read from the peer because its mirror was behind, unreadable or refused.", []string{"peer", "list"}, nil)
 )
 
 // Describe implements prometheus.Collector.
@@ -541,6 +608,8 @@ func (s *Syncer) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descVersion
 	ch <- descFailures
 	ch <- descLastSuccess
+	ch <- descMirrorBehind
+	ch <- descMirrorFallbacks
 }
 
 // Collect implements prometheus.Collector.
@@ -555,6 +624,14 @@ func (s *Syncer) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descFailures, prometheus.CounterValue, float64(h.TotalFailures), h.Peer, h.List)
 		if !h.LastSuccess.IsZero() {
 			ch <- prometheus.MustNewConstMetric(descLastSuccess, prometheus.GaugeValue, float64(h.LastSuccess.UnixNano())/1e9, h.Peer, h.List)
+		}
+		if m := h.Mirror; m != nil {
+			behind := 0.0
+			if m.Behind {
+				behind = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descMirrorBehind, prometheus.GaugeValue, behind, h.Peer, h.List)
+			ch <- prometheus.MustNewConstMetric(descMirrorFallbacks, prometheus.CounterValue, float64(m.Fallbacks), h.Peer, h.List)
 		}
 	}
 }

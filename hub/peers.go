@@ -143,3 +143,36 @@ func (s *Service) PeerIdentity(id string) (Actor, ed25519.PublicKey, error) {
 	}
 	return Actor{User: "peer:" + p.ID, Org: p.Org, Role: orgs.Peer, Jurisdiction: p.Jurisdiction}, key, nil
 }
+
+// SetPeerMirror sets (or, with "", clears) the URL of the published tree
+// a peer's lists are read from. The syncer restarts the peer's loops with
+// it; what was pulled so far stays, since the tree is checked with the
+// same pinned keys.
+func (s *Service) SetPeerMirror(a Actor, id, mirrorURL string) (*peers.Peer, error) {
+	u, err := peers.NormalizeMirrorURL(mirrorURL)
+	if err != nil {
+		return nil, err
+	}
+	var p *peers.Peer
+	err = s.db.Update(func(tx *store.Tx) error {
+		var err error
+		if p, err = tx.Peer(id); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: %q", peers.ErrNotFound, id)
+			}
+			return err
+		}
+		if p.MirrorURL == u {
+			return nil
+		}
+		p.MirrorURL = u
+		if err := tx.PutPeer(p); err != nil {
+			return err
+		}
+		return record(tx, a.audit(), s.now().UTC(), "peer.mirror", id, p)
+	})
+	if err == nil {
+		s.peersChanged.broadcast()
+	}
+	return p, err
+}

@@ -847,3 +847,31 @@ func (m *Mirror) NodeCheckpoint(ctx context.Context, src Source) (int64, error) 
 	}
 	return cp.Size, nil
 }
+
+// SignedSize checks that raw is a checkpoint signed with the pinned log
+// key and returns its size, trusting nothing else and storing nothing.
+// It is how a checkpoint shown by someone other than the source of a pull
+// — a witness's copy, the node's while a published tree is read — counts
+// as evidence that the log has grown: only the log key can sign one, so a
+// forged "newer" checkpoint is refused here (ErrBadCheckpoint).
+func (m *Mirror) SignedSize(raw []byte) (int64, error) {
+	cp, err := openCheckpoint(raw, m.logKey)
+	if err != nil {
+		return 0, err
+	}
+	return cp.Size, nil
+}
+
+// Entries calls fn with each entry the mirror holds, as an add, in the
+// mirror's key order, stopping at the first error fn returns.
+func (m *Mirror) Entries(fn func(release.Change) error) error {
+	return m.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bMembers).ForEach(func(_, line []byte) error {
+			it, err := release.ParseItem(line)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrCorrupt, err)
+			}
+			return fn(release.Change{Op: release.OpAdd, Item: it})
+		})
+	})
+}

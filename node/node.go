@@ -335,6 +335,12 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 			case syncKick <- struct{}{}:
 			default:
 			}
+		},
+		// What this node cosigned of a peer's log shows whether the
+		// peer's mirror is behind.
+		Witnessed: func(origin string) ([]byte, bool) {
+			_, _, note, ok, err := db.Witness().Latest(origin)
+			return note, ok && err == nil
 		}}
 	ppl := hub.NewPeople(h)
 	srv := server.New(server.Config{Hub: h, People: ppl, Tokens: auth.NewTokens(ks.Token, cfg.NodeID, 0), Logger: log,

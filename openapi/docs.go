@@ -2991,6 +2991,93 @@ const docTemplate = `{
                         }
                     }
                 }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Sets the peer's mirror_url: the published tree its lists are read from, with the same checks as from the peer, falling back to the peer when the tree is behind or refused (\"\" reads the peer itself again). The peer's sync loops restart with it.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "peers"
+                ],
+                "summary": "Change a peer's registration",
+                "operationId": "updatePeer",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "peer node id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the fields to change",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/PeerUpdate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/peers.Peer"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
             }
         },
         "/v1/peers/{id}/{action}": {
@@ -4243,6 +4330,15 @@ const docTemplate = `{
                 }
             }
         },
+        "PeerUpdate": {
+            "type": "object",
+            "properties": {
+                "mirror_url": {
+                    "description": "MirrorURL is the http(s) URL of a tree the peer publishes (hashhub\npublish); \"\" reads the peer itself again.",
+                    "type": "string"
+                }
+            }
+        },
         "Problem": {
             "type": "object",
             "properties": {
@@ -5259,6 +5355,47 @@ const docTemplate = `{
                 }
             }
         },
+        "peers.MirrorStatus": {
+            "type": "object",
+            "properties": {
+                "behind": {
+                    "description": "Behind: the tree's checkpoint is older than one the peer or a\nwitness showed (or than the one already trusted here), so the last\npull fell back to the peer. CheckpointSize is the tree's log size,\nNewestSize the largest verified size known, and NewestFrom who\nshowed it (node, witness, or trusted).",
+                    "type": "boolean"
+                },
+                "checkpoint_size": {
+                    "type": "integer"
+                },
+                "fallbacks": {
+                    "description": "Fallbacks counts pulls read from the node because the tree was\nbehind or refused.",
+                    "type": "integer"
+                },
+                "last_error": {
+                    "description": "LastError is why the tree was last refused or could not be read (a\nsuccess from the tree clears it).",
+                    "type": "string"
+                },
+                "newest_from": {
+                    "type": "string"
+                },
+                "newest_size": {
+                    "type": "integer"
+                },
+                "records_owed": {
+                    "description": "RecordsOwed: steps were verified from the tree while the peer could\nnot be reached for their records; they are imported once it answers\n(Version runs ahead of Applied until then).",
+                    "type": "boolean"
+                },
+                "source": {
+                    "description": "Source is where the last successful pull read the list: mirror, or\nnode after a fallback.",
+                    "type": "string",
+                    "enum": [
+                        "mirror",
+                        "node"
+                    ]
+                },
+                "url": {
+                    "type": "string"
+                }
+            }
+        },
         "peers.Peer": {
             "type": "object",
             "properties": {
@@ -5302,6 +5439,10 @@ const docTemplate = `{
                 "max_step_bytes": {
                     "description": "MaxStepBytes and MaxRecordsBytes cap what one pull step from the\npeer may download — its delta or snapshot (spooled to disk), and the\nsigned records that come with it (held in memory until the step\ncommits) — whatever its signed manifests say. 0 takes the node's\ndefaults (hashhub serve --peer-max-step-bytes and\n--peer-max-records-bytes).",
                     "type": "integer"
+                },
+                "mirror_url": {
+                    "description": "MirrorURL, if set, is where a tree the peer publishes (hashhub\npublish) is served: its lists are read from there, with the same\nchecks, and from the peer itself only when the tree is behind or\nrefused (docs/federation.md, \"Syncing through a mirror\").",
+                    "type": "string"
                 },
                 "name": {
                     "description": "Name is a human name for the organisation running it.",
@@ -5369,6 +5510,14 @@ const docTemplate = `{
                 },
                 "list": {
                     "type": "string"
+                },
+                "mirror": {
+                    "description": "Mirror is how reading the list from the peer's mirror goes; absent\nfor a peer registered without one.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/peers.MirrorStatus"
+                        }
+                    ]
                 },
                 "next_attempt": {
                     "type": "string"

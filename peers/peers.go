@@ -48,6 +48,11 @@ type Peer struct {
 	Jurisdiction string `json:"jurisdiction"`
 	// BaseURL is where its API answers, e.g. https://hub.example.org.
 	BaseURL string `json:"base_url"`
+	// MirrorURL, if set, is where a tree the peer publishes (hashhub
+	// publish) is served: its lists are read from there, with the same
+	// checks, and from the peer itself only when the tree is behind or
+	// refused (docs/federation.md, "Syncing through a mirror").
+	MirrorURL string `json:"mirror_url,omitempty"`
 	// NodeKeyPEM is the peer's Ed25519 node key: it signs the JWT client
 	// assertions the peer authenticates with (RFC 7523).
 	NodeKeyPEM string `json:"node_key_pem"`
@@ -122,6 +127,9 @@ func (p *Peer) Validate(selfID string) error {
 		return &FieldError{"base_url", "an http(s) URL with a host and no credentials, query or fragment"}
 	}
 	p.BaseURL = u.Scheme + "://" + u.Host + trimSlash(u.EscapedPath())
+	if p.MirrorURL, err = NormalizeMirrorURL(p.MirrorURL); err != nil {
+		return err
+	}
 	if _, err := p.NodeKey(); err != nil {
 		return &FieldError{"node_key_pem", err.Error()}
 	}
@@ -172,6 +180,20 @@ func (p *Peer) Validate(selfID string) error {
 		p.CountAs.Jurisdiction = cj
 	}
 	return nil
+}
+
+// NormalizeMirrorURL checks a peer's mirror URL ("" for none) and returns
+// it without a trailing slash. Only http(s): a file:// URL would let
+// whoever registers peers make the node read its own disk.
+func NormalizeMirrorURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", &FieldError{"mirror_url", "the http(s) URL of the root of a tree the peer publishes, with a host and no credentials, query or fragment"}
+	}
+	return u.Scheme + "://" + u.Host + trimSlash(u.EscapedPath()), nil
 }
 
 func trimSlash(s string) string {

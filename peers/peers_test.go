@@ -23,6 +23,7 @@ func validPeer(t *testing.T) Peer {
 		t.Fatal(err)
 	}
 	return Peer{ID: "hub-gb", Name: "Hotline GB", Jurisdiction: "gb", BaseURL: "https://hub.example.org/base/",
+		MirrorURL:  "https://mirror.example.org/tree/",
 		NodeKeyPEM: string(nodePEM), ReleaseKeyPEM: string(relPEM), LogKey: vkey,
 		Lists: []string{"b", "a", "b"}, RoutedJurisdictions: []string{"ie", "gb"}}
 }
@@ -32,7 +33,7 @@ func TestValidateNormalises(t *testing.T) {
 	if err := p.Validate("hub-nl"); err != nil {
 		t.Fatal(err)
 	}
-	if p.Jurisdiction != "GB" || p.BaseURL != "https://hub.example.org/base" || len(p.Lists) != 2 || p.Lists[0] != "a" ||
+	if p.Jurisdiction != "GB" || p.BaseURL != "https://hub.example.org/base" || p.MirrorURL != "https://mirror.example.org/tree" || len(p.Lists) != 2 || p.Lists[0] != "a" ||
 		p.RoutedJurisdictions[0] != "GB" || p.CountAs.Org != "Hotline GB" || p.CountAs.Jurisdiction != "GB" {
 		t.Fatalf("normalised: %+v", p)
 	}
@@ -44,6 +45,7 @@ func TestValidateRefuses(t *testing.T) {
 		"name":                  func(p *Peer) { p.Name = "" },
 		"jurisdiction":          func(p *Peer) { p.Jurisdiction = "EU" },
 		"base_url":              func(p *Peer) { p.BaseURL = "https://user:pw@hub.example.org" },
+		"mirror_url":            func(p *Peer) { p.MirrorURL = "file:///etc" },
 		"node_key_pem":          func(p *Peer) { p.NodeKeyPEM = p.ReleaseKeyPEM },
 		"release_key_pem":       func(p *Peer) { p.ReleaseKeyPEM = p.NodeKeyPEM },
 		"log_key":               func(p *Peer) { p.LogKey = "not a key" },

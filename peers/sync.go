@@ -48,4 +48,42 @@ type SyncStatus struct {
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorTime time.Time `json:"last_error_time,omitzero"`
 	NextAttempt   time.Time `json:"next_attempt,omitzero"`
+	// Mirror is how reading the list from the peer's mirror goes; absent
+	// for a peer registered without one.
+	Mirror *MirrorStatus `json:"mirror,omitempty"`
+}
+
+// Sources a pull step was read from.
+const (
+	SourceMirror = "mirror"
+	SourceNode   = "node"
+)
+
+// MirrorStatus is how reading a peer's list from its mirror (a published
+// tree) goes: whether the tree is behind the peer's log as the peer
+// itself, or a witness, shows it, and where the last pull read from.
+type MirrorStatus struct {
+	URL string `json:"url"`
+	// Source is where the last successful pull read the list: mirror, or
+	// node after a fallback.
+	Source string `json:"source,omitempty" enums:"mirror,node"`
+	// Behind: the tree's checkpoint is older than one the peer or a
+	// witness showed (or than the one already trusted here), so the last
+	// pull fell back to the peer. CheckpointSize is the tree's log size,
+	// NewestSize the largest verified size known, and NewestFrom who
+	// showed it (node, witness, or trusted).
+	Behind         bool   `json:"behind"`
+	CheckpointSize int64  `json:"checkpoint_size"`
+	NewestSize     int64  `json:"newest_size"`
+	NewestFrom     string `json:"newest_from,omitempty"`
+	// LastError is why the tree was last refused or could not be read (a
+	// success from the tree clears it).
+	LastError string `json:"last_error,omitempty"`
+	// RecordsOwed: steps were verified from the tree while the peer could
+	// not be reached for their records; they are imported once it answers
+	// (Version runs ahead of Applied until then).
+	RecordsOwed bool `json:"records_owed,omitempty"`
+	// Fallbacks counts pulls read from the node because the tree was
+	// behind or refused.
+	Fallbacks uint64 `json:"fallbacks"`
 }

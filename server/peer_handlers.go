@@ -95,6 +95,45 @@ func (s *Server) getPeer(c *gin.Context) {
 	c.JSON(http.StatusOK, p)
 }
 
+// PeerUpdate is a change to a peer's registration: the fields given are
+// set, the others kept.
+type PeerUpdate struct {
+	// MirrorURL is the http(s) URL of a tree the peer publishes (hashhub
+	// publish); "" reads the peer itself again.
+	MirrorURL *string `json:"mirror_url"`
+} // @name PeerUpdate
+
+// updatePeer godoc
+//
+//	@Summary		Change a peer's registration
+//	@ID			updatePeer
+//	@Description	Sets the peer's mirror_url: the published tree its lists are read from, with the same checks as from the peer, falling back to the peer when the tree is behind or refused ("" reads the peer itself again). The peer's sync loops restart with it.
+//	@Tags			peers
+//	@Accept			json
+//	@Produce		json
+//	@Security		Bearer
+//	@Param			id		path		string		true	"peer node id"
+//	@Param			body	body		PeerUpdate	true	"the fields to change"
+//	@Success		200		{object}	peers.Peer
+//	@Failure		400,401,403,404,413,415,422	{object}	Problem
+//	@Router			/v1/peers/{id} [patch]
+func (s *Server) updatePeer(c *gin.Context) {
+	var u PeerUpdate
+	if !s.decodeJSON(c, &u) {
+		return
+	}
+	p, err := s.hub.Peer(c.Param("id"))
+	if err == nil && u.MirrorURL != nil {
+		p, err = s.hub.SetPeerMirror(actor(c), c.Param("id"), *u.MirrorURL)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	p.Sync = s.peerSync(p.ID)
+	c.JSON(http.StatusOK, p)
+}
+
 // pausePeer godoc
 //
 //	@Summary	Pause or resume syncing with a peer

@@ -141,6 +141,7 @@ var routeCases = []routeCase{
 	{"POST", "/v1/peers", adminOnly, jsonBody("/v1/peers", func(*fixture, orgs.Role) any { return map[string]any{} })},
 	{"GET", "/v1/peers", adminOnly, noBody("/v1/peers")},
 	{"GET", "/v1/peers/{id}", adminOnly, noBody("/v1/peers/node-z")},
+	{"PATCH", "/v1/peers/{id}", adminOnly, jsonBody("/v1/peers/node-z", func(*fixture, orgs.Role) any { return map[string]any{"mirror_url": ""} })},
 	{"POST", "/v1/peers/{id}/{action}", adminOnly, noBody("/v1/peers/node-z/pause")},
 	{"DELETE", "/v1/peers/{id}", adminOnly, noBody("/v1/peers/node-z")},
 	{"GET", "/v1/witness/evidence", adminOnly, noBody("/v1/witness/evidence?origin=hashhub/node-z")},

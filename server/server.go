@@ -284,6 +284,7 @@ func (s *Server) routes() {
 	h("POST", "/peers", roles(orgs.Admin).accepts("json").creates(), s.addPeer)
 	h("GET", "/peers", roles(orgs.Admin), s.listPeers)
 	h("GET", "/peers/:id", roles(orgs.Admin), s.getPeer)
+	h("PATCH", "/peers/:id", roles(orgs.Admin).accepts("json"), s.updatePeer)
 	h("POST", "/peers/:id/:action", roles(orgs.Admin), s.pausePeer)
 	h("DELETE", "/peers/:id", roles(orgs.Admin), s.removePeer)
 

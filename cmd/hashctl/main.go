@@ -12,7 +12,8 @@
 // Exit status: 0 success, 1 an error from the node or the network (for
 // hashctl hash, which needs no node: a file that could not be read), 2 a
 // usage error. hashctl match exits as grep does: 0 a match, 1 none, 2 an
-// error.
+// error. hashctl pull --from --fail-if-behind exits 3 when the published
+// tree is behind the log.
 package main
 
 import (
@@ -84,7 +85,8 @@ func init() {
 		{"disputes resolve", "ID --outcome upheld|overturned --reason TEXT", "resolve a dispute (an analyst of another organisation)", cmdDisputesResolve},
 		{"review", "[--limit N] [--cursor C]", "your review queue: open disputes and entries one short of a list", cmdReview},
 
-		{"peers add", "--name NAME --jurisdiction CC --url URL --keys FILE [--lists L,..] [--routed-jurisdictions CC,..] [--count-as-org NAME] [--count-as-jurisdiction CC]", "register a peer node from its /v1/keys answer (admin)", cmdPeersAdd},
+		{"peers add", "--name NAME --jurisdiction CC --url URL --keys FILE [--lists L,..] [--routed-jurisdictions CC,..] [--count-as-org NAME] [--count-as-jurisdiction CC] [--mirror URL]", "register a peer node from its /v1/keys answer (admin)", cmdPeersAdd},
+		{"peers update", "ID --mirror URL", "change a peer's registration: the published tree its lists are read from (admin)", cmdPeersUpdate},
 		{"peers list", "", "list peer nodes (admin)", cmdPeersList},
 		{"peers show", "ID", "show a peer (admin)", cmdPeersShow},
 		{"peers pause", "ID", "pause syncing with a peer (admin)", peerPause(true)},
@@ -438,6 +440,14 @@ func (e *env) report(err error) int {
 	if errors.Is(err, errNoMatch) {
 		return 1
 	}
+	if errors.Is(err, errBehind) {
+		fmt.Fprintf(e.stderr, "hashctl: %v\n", err)
+		var h *hinted
+		if errors.As(err, &h) {
+			fmt.Fprintf(e.stderr, "  %s\n", h.hint)
+		}
+		return 3
+	}
 	var h *hinted
 	if errors.As(err, &h) {
 		defer fmt.Fprintf(e.stderr, "  %s\n", h.hint)
@@ -519,7 +529,8 @@ Credentials: for the client id and for the secret, the first found wins:
 the %s file.
 
 Every command takes --json. Exit status: 0 success, 1 an error from the
-node or the network, 2 a usage error. Run 'hashctl COMMAND -h' for a
+node or the network, 2 a usage error (pull --from --fail-if-behind: 3, the
+published tree is behind). Run 'hashctl COMMAND -h' for a
 command's flags.
 `, envClientID, envClientSecret, envCredentials)
 }

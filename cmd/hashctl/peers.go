@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -30,6 +32,7 @@ func cmdPeersAdd(e *env, args []string) error {
 	countJur := fs.String("count-as-jurisdiction", "", "jurisdiction its assessments count in here (`CC`; default --jurisdiction)")
 	maxStep := fs.Int64("max-step-bytes", 0, "cap on one delta or snapshot from the peer, whatever its manifest says (`BYTES`; 0: the node's --peer-max-step-bytes)")
 	maxRecords := fs.Int64("max-records-bytes", 0, "cap on the signed records one step from the peer brings (`BYTES`; 0: the node's --peer-max-records-bytes)")
+	mirrorURL := fs.String("mirror", "", "read the peer's lists from the tree it publishes at `URL` (http(s)), with the same checks; the peer itself when the tree is behind or refused")
 	var ls, routed listFlag
 	fs.Var(&ls, "lists", "the peer's lists to pull (`NAMES`, comma-separated)")
 	fs.Var(&routed, "routed-jurisdictions", "hosting jurisdictions whose reports go to the peer (`CCS`)")
@@ -54,7 +57,7 @@ func cmdPeersAdd(e *env, args []string) error {
 	p, err := c.AddPeer(e.call(), peers.Peer{ID: k.Node, Name: *name, Jurisdiction: *jur, BaseURL: *base,
 		NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM, LogKey: k.LogVerifierKey, WitnessKey: k.WitnessKey,
 		Lists: ls, RoutedJurisdictions: routed, CountAs: peers.CountAs{Org: *countOrg, Jurisdiction: *countJur},
-		MaxStepBytes: *maxStep, MaxRecordsBytes: *maxRecords})
+		MaxStepBytes: *maxStep, MaxRecordsBytes: *maxRecords, MirrorURL: *mirrorURL})
 	if err != nil {
 		return err
 	}
@@ -72,6 +75,7 @@ func printPeer(e *env, p *peers.Peer) {
 		"name", p.Name,
 		"jurisdiction", p.Jurisdiction,
 		"url", p.BaseURL,
+		"mirror", cmp.Or(p.MirrorURL, "none (the lists are read from the peer)"),
 		"lists", join(p.Lists),
 		"routed_jurisdictions", join(p.RoutedJurisdictions),
 		"counts_as", p.CountAs.Org+" in "+p.CountAs.Jurisdiction,
@@ -90,7 +94,55 @@ func printPeer(e *env, p *peers.Peer) {
 			line += fmt.Sprintf(", %d failures, last: %s", s.Failures, s.LastError)
 		}
 		fields(e.stdout, "sync "+s.List, line)
+		if m := s.Mirror; m != nil {
+			line := fmt.Sprintf("last read from the %s, tree log size %d, newest known %d", cmp.Or(m.Source, "(not yet)"), m.CheckpointSize, m.NewestSize)
+			if m.NewestFrom != "" {
+				line += " (" + m.NewestFrom + ")"
+			}
+			if m.Behind {
+				line += ", BEHIND"
+			}
+			if m.RecordsOwed {
+				line += ", records owed by the peer"
+			}
+			if m.Fallbacks > 0 {
+				line += fmt.Sprintf(", %d fallbacks to the peer", m.Fallbacks)
+			}
+			if m.LastError != "" {
+				line += ", last refused: " + m.LastError
+			}
+			fields(e.stdout, "mirror "+s.List, line)
+		}
 	}
+}
+
+// cmdPeersUpdate changes a peer's registration: for now its mirror.
+func cmdPeersUpdate(e *env, args []string) error {
+	fs := e.flags()
+	mirrorURL := fs.String("mirror", "", "read the peer's lists from the tree it publishes at `URL` (http(s)); \"\" reads the peer itself again")
+	pos, err := e.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "mirror" })
+	if !set {
+		return e.usagef("nothing to change: give --mirror URL (or --mirror \"\" to read the peer itself)")
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	p, err := c.SetPeerMirror(e.call(), pos[0], *mirrorURL)
+	if err != nil {
+		return err
+	}
+	if e.g.json.v {
+		return e.printRaw()
+	}
+	fmt.Fprintf(e.stdout, "Updated peer %s\n", p.ID)
+	printPeer(e, p)
+	return nil
 }
 
 // syncSummary is one word per list: how pulling the peer's lists goes.

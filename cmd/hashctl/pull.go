@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashhub/hashhub/client"
@@ -32,6 +33,9 @@ func cmdPull(e *env, args []string) error {
 	maxBytes := fs.Int64("max-bytes", mirror.DefaultMaxBytes, "the most `BYTES` one delta or snapshot may have, whatever its signed manifest says (a snapshot is also bounded by its entry count)")
 	batch := fs.Int("batch", mirror.DefaultBatch, "the most snapshot `LINES` one transaction writes when a snapshot is loaded (bounds memory; an interrupted load resumes from the last batch)")
 	from := fs.String("from", "", "pull from a published tree at `URL` (http://, https:// or file://: hashhub publish's output served by any web server; or s3://bucket/prefix, read with the S3 endpoint and key of the environment: AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY…) instead of the node, with the same checks; the node (--server), if reachable, is asked whether the tree is behind")
+	var witnesses listFlag
+	fs.Var(&witnesses, "witness", "with --from: also compare the tree's checkpoint with the last one the node at `URL` cosigned as a witness of the log (comma-separated or repeated; believed only if the log's pinned key signed it)")
+	failBehind := fs.Bool("fail-if-behind", false, "with --from: exit with status 3 when the node or a witness shows the tree is behind (what was verified is still kept); without it, a warning")
 	tofu := fs.Bool("trust-on-first-use", false, "on the first pull, pin whatever keys the node serves at /v1/keys (their fingerprints are printed); later pulls use the pinned keys")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
@@ -44,6 +48,9 @@ func cmdPull(e *env, args []string) error {
 	}
 	if *batch <= 0 {
 		return e.usagef("--batch must be positive")
+	}
+	if *from == "" && (len(witnesses) > 0 || *failBehind) {
+		return e.usagef("--witness and --fail-if-behind check a published tree: use them with --from")
 	}
 	var policy *witness.Policy
 	if *policyFile != "" {
@@ -135,8 +142,9 @@ func cmdPull(e *env, args []string) error {
 	m.MaxBytes = *maxBytes
 	m.Batch = *batch
 	res, perr := m.Pull(e.ctx, src, clock(), progress)
+	var behind *behindInfo
 	if perr == nil && *from != "" {
-		e.checkBehind(m, server, res)
+		behind = e.checkBehind(m, server, witnesses, res)
 	}
 	if perr != nil && discard != nil && (res == nil || res.Version == 0) {
 		m.Close()
@@ -148,7 +156,10 @@ func cmdPull(e *env, args []string) error {
 		return perr
 	}
 	if e.g.json.v {
-		b, err := json.Marshal(res)
+		b, err := json.Marshal(struct {
+			*mirror.Result
+			Behind *behindInfo `json:"behind,omitempty"`
+		}{res, behind})
 		if err != nil {
 			return err
 		}
@@ -162,7 +173,22 @@ func cmdPull(e *env, args []string) error {
 		return &hinted{err: fmt.Errorf("pull: %w", perr),
 			hint: fmt.Sprintf("nothing of the refused step was kept: %s holds version %d, as after its last good step", *dir, res.Version)}
 	}
+	if behind != nil && *failBehind {
+		return &hinted{err: fmt.Errorf("%w: the %s shows log size %d, the tree's checkpoint %d", errBehind, behind.From, behind.NewestSize, behind.TreeSize),
+			hint: fmt.Sprintf("what the tree holds was verified and kept (%s version %d); pull from the node, or wait for the tree to be published again", res.List, res.Version)}
+	}
 	return nil
+}
+
+// errBehind: a pull from a published tree with --fail-if-behind found the
+// tree behind the log (exit status 3).
+var errBehind = errors.New("the published tree is behind")
+
+// behindInfo says who showed that a published tree is behind.
+type behindInfo struct {
+	TreeSize   int64  `json:"tree_size"`
+	NewestSize int64  `json:"newest_size"`
+	From       string `json:"from"` // "node URL" or "witness URL"
 }
 
 // newFiles notes what dir holds now and returns a function that removes
@@ -377,23 +403,60 @@ func (e *env) nodeServer() (string, error) {
 	return s, nil
 }
 
-// checkBehind asks the node, if it answers, whether its log has grown
-// past the checkpoint the published tree served: then the tree is behind
-// and newer releases may exist. Expiry is the guard that needs no node;
-// this one catches a stale tree sooner. A checkpoint of the node's that
-// does not verify or is not consistent with the trusted one is reported
-// as well: either would be refused by a pull from the node.
-func (e *env) checkBehind(m *mirror.Mirror, server string, res *mirror.Result) {
-	cl, err := client.NewPublic(server, userAgent(), 5*time.Second)
+// checkBehind asks the node, if it answers, and each witness named
+// whether the log has grown past the checkpoint the published tree
+// served: then the tree is behind and newer releases may exist. Expiry is
+// the guard that needs no one else; this one catches a stale tree sooner.
+// The node's checkpoint is checked as a pull would check it (the pinned
+// log key, the witness policy, consistency with the trusted one); a
+// witness's is believed only if the pinned log key signed it, so a
+// forged "newer" checkpoint is refused, never taken as a sign of
+// staleness. It warns and returns the newest size shown, or nil.
+func (e *env) checkBehind(m *mirror.Mirror, server string, witnesses []string, res *mirror.Result) *behindInfo {
+	var out *behindInfo
+	see := func(size int64, from string) {
+		if size > res.CheckpointSize && (out == nil || size > out.NewestSize) {
+			out = &behindInfo{TreeSize: res.CheckpointSize, NewestSize: size, From: from}
+		}
+	}
+	if cl, err := client.NewPublic(server, userAgent(), 5*time.Second); err == nil {
+		size, err := m.NodeCheckpoint(e.ctx, cl)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hashctl: note: could not ask the node at %s whether the tree is current: %v\n", server, err)
+		} else {
+			see(size, "node "+server)
+		}
+	}
+	st, err := m.State()
 	if err != nil {
-		return
+		return out
 	}
-	size, err := m.NodeCheckpoint(e.ctx, cl)
-	switch {
-	case err != nil:
-		fmt.Fprintf(e.stderr, "hashctl: note: could not ask the node at %s whether the tree is current: %v\n", server, err)
-	case size > res.CheckpointSize:
-		fmt.Fprintf(e.stderr, "hashctl: warning: the published tree is behind: the node's log has %d entries, the tree's checkpoint %d; "+
-			"%s may have newer releases than version %d\n", size, res.CheckpointSize, res.List, res.Version)
+	origin, _, _ := strings.Cut(st.LogKey, "+")
+	for _, w := range witnesses {
+		cl, err := client.NewPublic(w, userAgent(), 5*time.Second)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hashctl: note: --witness %s: %v\n", w, err)
+			continue
+		}
+		raw, err := cl.WitnessedCheckpoint(e.ctx, origin)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hashctl: note: could not ask the witness at %s whether the tree is current: %v\n", cl.Server(), err)
+			continue
+		}
+		size, err := m.SignedSize(raw)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hashctl: warning: refused the checkpoint of %s from the witness at %s: %v\n", origin, cl.Server(), err)
+			continue
+		}
+		see(size, "witness "+cl.Server())
 	}
+	if out != nil {
+		who := "the node's log has"
+		if w, ok := strings.CutPrefix(out.From, "witness "); ok {
+			who = "the witness at " + w + " cosigned a log of"
+		}
+		fmt.Fprintf(e.stderr, "hashctl: warning: the published tree is behind: %s %d entries, the tree's checkpoint %d; "+
+			"%s may have newer releases than version %d\n", who, out.NewestSize, out.TreeSize, res.List, res.Version)
+	}
+	return out
 }

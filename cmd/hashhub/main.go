@@ -175,6 +175,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		"publish lists changed by a peer's update this long after it arrives; negative: only on the schedule (env HASHHUB_RELEASE_AFTER_SYNC)")
 	idle := fs.Duration("peer-idle-timeout", envDuration("HASHHUB_PEER_IDLE_TIMEOUT", federation.DefaultIdleTimeout),
 		"a peer that sends no answer, or less than 1 KiB of one, for this long (a long poll: beyond its wait) is reported stalled and retried (env HASHHUB_PEER_IDLE_TIMEOUT)")
+	mirrorPoll := fs.Duration("peer-mirror-poll", envDuration("HASHHUB_PEER_MIRROR_POLL", federation.DefaultMirrorPoll),
+		"how often a peer's list read from its mirror (peers add --mirror) is checked for a new release: a published tree cannot be long-polled (env HASHHUB_PEER_MIRROR_POLL)")
 	metricsAddr := fs.String("metrics-addr", envSet("HASHHUB_METRICS_ADDR", node.DefaultMetricsAddr),
 		"address of GET /metrics (Prometheus), apart from the API since its series name providers and peers; keep it on loopback or a private network; empty: no metrics (env HASHHUB_METRICS_ADDR)")
 	bodyTimeout := fs.Duration("body-timeout", envDuration("HASHHUB_BODY_TIMEOUT", server.DefaultBodyTimeout),
@@ -226,6 +228,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if *idle <= 0 {
 		return fmt.Errorf("--peer-idle-timeout: want a positive duration, got %s", *idle)
 	}
+	if *mirrorPoll <= 0 {
+		return fmt.Errorf("--peer-mirror-poll: want a positive duration, got %s", *mirrorPoll)
+	}
 	if *bodyTimeout <= 0 || *bodyRate <= 0 {
 		return errors.New("--body-timeout and --body-min-rate must be positive")
 	}
@@ -264,6 +269,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	n.ReleaseAfterSync = *afterSync
 	n.Hub.SetBuildChunk(*buildChunk)
 	n.Syncer.IdleTimeout = *idle
+	n.Syncer.MirrorPoll = *mirrorPoll
 	n.Server.SetBodyLimits(server.BodyLimits{Timeout: *bodyTimeout, MinRate: *bodyRate})
 	n.Server.SetRateLimits(limits)
 	n.Server.SetConsoleTLSProxy(*tlsProxy)

@@ -340,3 +340,17 @@ func TestServeRefusesBadPeerIdleTimeout(t *testing.T) {
 		t.Fatalf("the data dir was created: %v", err)
 	}
 }
+
+// A mirror poll interval that is not positive is refused before anything
+// is initialised.
+func TestServeRefusesBadPeerMirrorPoll(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	var stdout, stderr bytes.Buffer
+	err := cmdServe([]string{"--data", dir, "--addr", "127.0.0.1:0", "--peer-mirror-poll", "-1s"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--peer-mirror-poll") {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the data dir was created: %v", err)
+	}
+}
