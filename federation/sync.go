@@ -501,8 +501,9 @@ func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer,
 		if err != nil {
 			return err
 		}
+		defer recs.close()
 		res, err := s.Hub.ApplyPeerStep(&hub.PeerStep{Peer: peer, List: list, Version: st.Version, Snapshot: st.Snapshot,
-			Changes: st.Changes, Range: st.Range, Records: recs.signed})
+			Changes: st.Changes, Range: st.Range, RangeRecords: recs.each})
 		if err != nil {
 			return err
 		}
