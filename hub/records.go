@@ -138,17 +138,23 @@ func (s *Service) ListRecords(name string, after, to uint64, fn func(records.Sig
 		return err
 	}
 	// Read in pages so that a long stream holds no read transaction open.
+	// A page ends at 256 records or 8 MiB of them: a bulk import's records
+	// name 25,000 keys each (~2 MB), and a page of 256 of those read before
+	// the first byte went out kept a catching-up peer waiting past its
+	// idle timeout, and held half a gigabyte here.
 	all := sortedRefs(refs)
 	for len(all) > 0 {
-		n := min(len(all), 256)
 		var page []records.Signed
+		n := 0
 		err := s.db.View(func(tx *store.Tx) error {
-			for _, r := range all[:n] {
+			for size := 0; n < len(all) && n < 256 && size < 8<<20; n++ {
+				r := all[n]
 				sr, err := tx.Record(r.Origin, r.Seq)
 				if err != nil {
 					return err
 				}
 				page = append(page, records.Signed{Raw: slices.Clone(sr.Raw), Sig: slices.Clone(sr.Sig)})
+				size += len(sr.Raw)
 			}
 			return nil
 		})
