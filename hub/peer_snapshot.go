@@ -375,6 +375,9 @@ func (s *Service) applyPeerSnapshot(st *PeerStep, known map[string]origin, res *
 					}
 				}
 				clear(ws)
+				if st.Progress != nil {
+					st.Progress(cur+1, len(parts))
+				}
 			}
 			cur++
 			if cur < len(parts) {
