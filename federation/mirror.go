@@ -192,8 +192,9 @@ func (s *Syncer) settleOwed(ctx context.Context, k loopKey, m *mirror.Mirror, cl
 	if err != nil {
 		return err
 	}
+	defer recs.close()
 	res, err := s.Hub.ApplyPeerStep(&hub.PeerStep{Peer: p.ID, List: list, Version: st.Version, Snapshot: true,
-		Range: m.Entries, Records: recs.signed})
+		Range: m.Entries, RangeRecords: recs.each})
 	if err != nil {
 		if errors.Is(err, hub.ErrForgedRecord) {
 			return err

@@ -5,9 +5,12 @@ import (
 	"cmp"
 	"context"
 	"crypto/ed25519"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/hashhub/hashhub/client"
@@ -20,18 +23,19 @@ import (
 // What one pull step from a peer may download. The delta or snapshot is
 // bounded by the peer's signed manifest (its digest and size, or its
 // entry count) and spooled to disk (package mirror); the step's records
-// are not covered by any manifest and are held in memory until the step
-// commits, so they are checked as they arrive and capped outright.
+// are not covered by any manifest, so they are checked as they arrive,
+// spooled to disk too and capped outright.
 const (
 	// DefaultMaxStepBytes caps a peer's delta or snapshot, whatever its
 	// manifest says (a peer's max_step_bytes overrides it).
 	DefaultMaxStepBytes = mirror.DefaultMaxBytes
 	// DefaultMaxRecordsBytes caps the records of one step (a peer's
 	// max_records_bytes overrides it). Records a peer signed itself can
-	// only be bounded by this cap, and they cost about four times their
-	// size in memory while the step is verified and written; a catch-up
-	// from a snapshot brings every record the list rests on, about 100
-	// bytes per entry and assessment, so the default fits some 2.5M
+	// only be bounded by this cap. They are spooled to disk as they
+	// arrive; a delta step's are then held in memory while it is written
+	// (a snapshot step reads them back a few at a time). A catch-up from
+	// a snapshot brings every record the list rests on, about 100 bytes
+	// per entry and assessment, so the default fits some 2.5M
 	// assessments and a peer with a larger list needs a larger cap.
 	DefaultMaxRecordsBytes = 256 << 20
 )
@@ -52,10 +56,79 @@ func (s *Syncer) recordsCap(p *peers.Peer) int64 {
 // stepRecords are the records of one step worth importing: those of
 // origins with a registered key, each verified. Records of this node
 // (never imported back) and of unknown origins (they cannot be verified)
-// are counted and dropped as they arrive.
+// are counted and dropped as they arrive. The kept ones are spooled to an
+// unlinked temporary file (a catch-up's records are about 75 bytes per
+// entry of the list) and read back by each, as often as the importer
+// needs; close lets the file go.
 type stepRecords struct {
-	signed  []records.Signed
+	f       *os.File
+	w       *bufio.Writer
 	unknown int
+}
+
+func (sr *stepRecords) add(s records.Signed) error {
+	if sr.f == nil {
+		return errors.New("records spool closed")
+	}
+	var n [binary.MaxVarintLen64]byte
+	for _, b := range [][]byte{s.Raw, s.Sig} {
+		if _, err := sr.w.Write(n[:binary.PutUvarint(n[:], uint64(len(b)))]); err != nil {
+			return err
+		}
+		if _, err := sr.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// each calls fn with every record kept, in the order they came. The
+// bytes are valid only during the call.
+func (sr *stepRecords) each(fn func(records.Signed) error) error {
+	if err := sr.w.Flush(); err != nil {
+		return err
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(sr.f, 0, 1<<62), 1<<20)
+	var buf []byte
+	part := func() ([]byte, error) {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, err
+		}
+		if n > records.MaxLine {
+			return nil, fmt.Errorf("records spool: a record of %d bytes", n)
+		}
+		start := len(buf)
+		buf = slices.Grow(buf, int(n))[:start+int(n)]
+		if _, err := io.ReadFull(r, buf[start:]); err != nil {
+			return nil, fmt.Errorf("records spool: %w", err)
+		}
+		return buf[start:], nil
+	}
+	for {
+		buf = buf[:0]
+		raw, err := part()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		sig, err := part()
+		if err != nil {
+			return fmt.Errorf("records spool: %w", err)
+		}
+		if err := fn(records.Signed{Raw: raw, Sig: sig}); err != nil {
+			return err
+		}
+	}
+}
+
+func (sr *stepRecords) close() {
+	if sr.f != nil {
+		sr.f.Close()
+		sr.f = nil
+	}
 }
 
 // fetchRecords streams the records of versions after..to of a peer's list
@@ -81,7 +154,21 @@ func (s *Syncer) fetchRecords(ctx context.Context, cl *client.Client, p *peers.P
 	}
 	sc := bufio.NewScanner(cr)
 	sc.Buffer(make([]byte, 0, 64<<10), records.MaxLine+1)
-	out := &stepRecords{}
+	f, err := os.CreateTemp(s.Dir, "records-*.spool")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	out := &stepRecords{f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	ok := false
+	defer func() {
+		if !ok {
+			out.close()
+		}
+	}()
 	var prev *records.Record
 	for n := 1; sc.Scan(); n++ {
 		sr, err := records.ParseLine(sc.Bytes())
@@ -108,7 +195,9 @@ func (s *Syncer) fetchRecords(ctx context.Context, cl *client.Client, p *peers.P
 			if err := sr.VerifyParsed(r, key); err != nil {
 				return nil, fmt.Errorf("%w: line %d: %w", hub.ErrForgedRecord, n, err)
 			}
-			out.signed = append(out.signed, sr)
+			if err := out.add(sr); err != nil {
+				return nil, fmt.Errorf("records spool: %w", err)
+			}
 		}
 	}
 	if cr.n > limit {
@@ -120,6 +209,7 @@ func (s *Syncer) fetchRecords(ctx context.Context, cl *client.Client, p *peers.P
 		}
 		return nil, fmt.Errorf("records: %w", err)
 	}
+	ok = true
 	return out, nil
 }
 

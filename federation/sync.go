@@ -564,8 +564,14 @@ func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer,
 		if err != nil {
 			return err
 		}
+		defer recs.close()
 		res, err := s.Hub.ApplyPeerStep(&hub.PeerStep{Peer: peer, List: list, Version: st.Version, Snapshot: st.Snapshot,
-			Changes: st.Changes, Range: st.Range, Records: recs.signed})
+			Changes: st.Changes, Range: st.Range, RangeRecords: recs.each,
+			Progress: func(done, parts int) {
+				// A snapshot step is written in parts: a long catch-up
+				// says how far its import is.
+				s.Log.Info(fmt.Sprintf("peer sync: %s/%s@%d: imported part %d of %d", peer, list, st.Version, done, parts))
+			}})
 		if err != nil {
 			return err
 		}

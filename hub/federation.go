@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashhub/hashhub/audit"
 	"github.com/hashhub/hashhub/entries"
@@ -43,6 +44,14 @@ type PeerStep struct {
 	// step of a large list is read as it is imported, not held twice.
 	Range   func(fn func(release.Change) error) error
 	Records []records.Signed
+	// RangeRecords, if set, yields the records in place of Records, in
+	// the same order on every call (a snapshot step reads them two or
+	// three times), so that a catch-up's records are not held whole.
+	// The bytes it passes are valid only during the call.
+	RangeRecords func(fn func(records.Signed) error) error
+	// Progress, if set, is called after each part of a snapshot step
+	// commits, with the parts done and the parts in all.
+	Progress func(done, parts int)
 }
 
 // StepResult says what importing a step did.
@@ -89,6 +98,8 @@ type verifiedRecord struct {
 	signed records.Signed
 	rec    *records.Record
 	org    origin
+	// src is the record's index in what verifyRecords was given.
+	src int
 }
 
 // ApplyPeerStep imports one step of a peer's list: it verifies every record
@@ -97,14 +108,27 @@ type verifiedRecord struct {
 // one transaction. A step at or below the cursor changes nothing, so a
 // step replayed after a crash is harmless. A record from this node is never
 // imported back; one from an origin with no registered key is skipped; a
-// forged one refuses the whole step.
+// forged one refuses the whole step. A snapshot step is written in
+// transactions of at most PeerBatch entries (applyPeerSnapshot).
 func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 	res := &StepResult{Version: st.Version}
 	known, err := s.origins()
 	if err != nil {
 		return nil, err
 	}
-	recs, err := s.verifyRecords(st.Records, known, res)
+	if st.Snapshot {
+		return s.applyPeerSnapshot(st, known, res)
+	}
+	srs := st.Records
+	if srs == nil && st.RangeRecords != nil {
+		if err := st.RangeRecords(func(sr records.Signed) error {
+			srs = append(srs, records.Signed{Raw: bytes.Clone(sr.Raw), Sig: bytes.Clone(sr.Sig)})
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	recs, err := s.verifyRecords(srs, known, res)
 	if err != nil {
 		return nil, err
 	}
@@ -113,12 +137,7 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 	})
 	// One work item per entry of the step, found by key; the index keys
 	// are computed before the transaction.
-	type work struct {
-		ik   [store.IndexKeyLen]byte
-		h    hashes.Hash
-		recs []int32
-	}
-	stepWork := make([]work, 0, len(st.Changes))
+	stepWork := make([]peerWork, 0, len(st.Changes))
 	each := st.Range
 	if each == nil {
 		each = func(fn func(release.Change) error) error {
@@ -135,7 +154,7 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 			return nil
 		}
 		h := hashes.Hash{Algo: c.Algo, Value: c.Value, Quality: c.Quality}
-		w := work{h: h}
+		w := peerWork{h: h}
 		copy(w.ik[:], store.IndexKey(h))
 		stepWork = append(stepWork, w)
 		return nil
@@ -143,18 +162,10 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 		return nil, err
 	}
 	now := s.now().UTC()
-	// plan finds which records apply to which entries; put writes the
-	// entries of ws; finish stores the records, the cursor and the audit
-	// line. A step is one transaction of the three, except a snapshot
-	// step with more entries to write than PeerBatch: its entries are
-	// written PeerBatch to a transaction first, and the records and the
-	// cursor in the last. A crash in between leaves the cursor and the
-	// records as they were, so the step is applied again in full
-	// (applying a record is idempotent) and finds the same records fresh.
-	plan := func(tx *store.Tx) []work {
-		// Which records apply to which keys: every key of the step; and,
-		// for a record not held before, every key this node already has
-		// (a retraction of an entry whose line did not change).
+	// plan finds which records apply to which entries: every key of the
+	// step; and, for a record not held before, every key this node
+	// already has (a retraction of an entry whose line did not change).
+	plan := func(tx *store.Tx) []peerWork {
 		ws := stepWork
 		pos := make(map[string]int32, len(ws))
 		for i := range ws {
@@ -175,7 +186,7 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 				if err != nil {
 					continue
 				}
-				w := work{h: h, recs: []int32{int32(i)}}
+				w := peerWork{h: h, recs: []int32{int32(i)}}
 				copy(w.ik[:], store.IndexKey(h))
 				if _, err := tx.EntryByIndexKey(w.ik[:], h); err == nil {
 					pos[k] = int32(len(ws))
@@ -185,98 +196,92 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 		}
 		// Write entries in index order (bbolt's fast path); entries no
 		// record speaks of are not created.
-		ws = slices.DeleteFunc(ws, func(w work) bool { return len(w.recs) == 0 })
-		slices.SortFunc(ws, func(x, y work) int { return bytes.Compare(x.ik[:], y.ik[:]) })
+		ws = slices.DeleteFunc(ws, func(w peerWork) bool { return len(w.recs) == 0 })
+		slices.SortFunc(ws, func(x, y peerWork) int { return bytes.Compare(x.ik[:], y.ik[:]) })
 		return ws
 	}
-	put := func(tx *store.Tx, ws []work) error {
-		for i := range ws {
-			w := &ws[i]
-			e, err := tx.EntryByIndexKey(w.ik[:], w.h)
-			created := false
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				e = &entries.Entry{Hash: w.h, Created: now, Updated: now}
-				created = true
-			case err != nil:
-				return err
-			}
-			changed := false
-			for _, i := range w.recs {
-				if applyRecord(e, recs[i].rec, recs[i].org.countAs) {
-					changed = true
-				}
-			}
-			// An entry may begin with only a retraction mark (the
-			// retraction came first, through another relay): it is kept so
-			// that the assessment it withdrew stays withdrawn when it comes.
-			if !changed {
-				continue
-			}
-			if created {
-				res.Created++
-			} else {
-				res.Updated++
-			}
-			e.Updated = now
-			if err := s.putEntry(tx, e, w.ik[:]); err != nil {
-				return err
-			}
+	err = s.db.Update(func(tx *store.Tx) error {
+		*res = StepResult{Version: st.Version, Records: res.Records, Own: res.Own, Unknown: res.Unknown}
+		if tx.PeerCursor(st.Peer, st.List) >= st.Version {
+			return nil
 		}
-		return nil
-	}
-	finish := func(tx *store.Tx) error {
+		res.Applied = true
+		if err := s.putPeerWork(tx, plan(tx), recs, now, res); err != nil {
+			return err
+		}
 		for i := range recs {
 			if err := tx.PutRecord(recs[i].rec.Origin, recs[i].rec.Seq, recs[i].signed); err != nil {
 				return err
 			}
 		}
-		if err := tx.SetPeerCursor(st.Peer, st.List, st.Version); err != nil {
-			return err
-		}
-		return record(tx, audit.System, now, "peer.apply", fmt.Sprintf("%s/%s@%d", st.Peer, st.List, st.Version), res)
-	}
-	batch := cmp.Or(s.PeerBatch, DefaultPeerBatch)
-	if st.Snapshot && len(stepWork) > batch {
-		var ws []work
-		if err := s.db.View(func(tx *store.Tx) error {
-			ws = plan(tx)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		*res = StepResult{Version: st.Version, Records: res.Records, Own: res.Own, Unknown: res.Unknown, Applied: true}
-		for len(ws) > batch {
-			if err := s.db.Update(func(tx *store.Tx) error { return put(tx, ws[:batch]) }); err != nil {
-				return nil, err
-			}
-			ws = ws[batch:]
-		}
-		if err := s.db.Update(func(tx *store.Tx) error {
-			if err := put(tx, ws); err != nil {
-				return err
-			}
-			return finish(tx)
-		}); err != nil {
-			return nil, err
-		}
-		return res, nil
-	}
-	err = s.db.Update(func(tx *store.Tx) error {
-		*res = StepResult{Version: st.Version, Records: res.Records, Own: res.Own, Unknown: res.Unknown}
-		if tx.PeerCursor(st.Peer, st.List) >= st.Version && !st.Snapshot {
-			return nil
-		}
-		res.Applied = true
-		if err := put(tx, plan(tx)); err != nil {
-			return err
-		}
-		return finish(tx)
+		return finishPeerStep(tx, st, now, res)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// peerWork is one entry a peer's step writes: the entry's hash and index
+// key, and the records (indexes into the step's verified records, in
+// (origin, seq) order) to apply to it.
+type peerWork struct {
+	ik   [store.IndexKeyLen]byte
+	h    hashes.Hash
+	recs []int32
+	// held: the entry is written only if this node holds it already (the
+	// key is not in the step; records not held before still apply to it).
+	held bool
+}
+
+// putPeerWork applies the records of each work item to its entry and
+// writes the entries that changed.
+func (s *Service) putPeerWork(tx *store.Tx, ws []peerWork, recs []verifiedRecord, now time.Time, res *StepResult) error {
+	for i := range ws {
+		w := &ws[i]
+		e, err := tx.EntryByIndexKey(w.ik[:], w.h)
+		created := false
+		switch {
+		case errors.Is(err, store.ErrNotFound) && w.held:
+			continue
+		case errors.Is(err, store.ErrNotFound):
+			e = &entries.Entry{Hash: w.h, Created: now, Updated: now}
+			created = true
+		case err != nil:
+			return err
+		}
+		changed := false
+		for _, i := range w.recs {
+			if applyRecord(e, recs[i].rec, recs[i].org.countAs) {
+				changed = true
+			}
+		}
+		// An entry may begin with only a retraction mark (the
+		// retraction came first, through another relay): it is kept so
+		// that the assessment it withdrew stays withdrawn when it comes.
+		if !changed {
+			continue
+		}
+		if created {
+			res.Created++
+		} else {
+			res.Updated++
+		}
+		e.Updated = now
+		if err := s.putEntry(tx, e, w.ik[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finishPeerStep moves the peer's cursor to the step and records it in
+// the audit log.
+func finishPeerStep(tx *store.Tx, st *PeerStep, now time.Time, res *StepResult) error {
+	if err := tx.SetPeerCursor(st.Peer, st.List, st.Version); err != nil {
+		return err
+	}
+	return record(tx, audit.System, now, "peer.apply", fmt.Sprintf("%s/%s@%d", st.Peer, st.List, st.Version), res)
 }
 
 // ResetPeerCursor forgets which version of a peer's list was applied (the
@@ -303,7 +308,7 @@ func (s *Service) verifyRecords(srs []records.Signed, known map[string]origin, r
 					errs[i] = err
 					continue
 				}
-				out[i] = verifiedRecord{signed: srs[i], rec: r}
+				out[i] = verifiedRecord{signed: srs[i], rec: r, src: i}
 				if o, ok := known[r.Origin]; ok && r.Origin != s.nodeID {
 					out[i].org = o
 					errs[i] = srs[i].VerifyParsed(r, o.key)

@@ -28,8 +28,11 @@ const memSpool = 8 << 20
 type spool struct {
 	mem  bytes.Buffer
 	file *os.File
-	n    int64
-	h    hash.Hash
+	// w buffers the writes to file: a snapshot is spooled a line and a
+	// newline at a time, two system calls each without it.
+	w *bufio.Writer
+	n int64
+	h hash.Hash
 }
 
 // download reads r to a spool, at most limit+1 bytes: a caller that sees
@@ -75,9 +78,9 @@ func (s *spool) Write(p []byte) (int, error) {
 			f.Close()
 			return 0, fmt.Errorf("spool: %w", err)
 		}
-		s.file, s.mem = f, bytes.Buffer{}
+		s.file, s.w, s.mem = f, bufio.NewWriterSize(f, 1<<20), bytes.Buffer{}
 	}
-	return s.file.Write(p)
+	return s.w.Write(p)
 }
 
 // sum is the spooled bytes' SHA-256, hex.
@@ -87,6 +90,9 @@ func (s *spool) sum() string { return fmt.Sprintf("%x", s.h.Sum(nil)) }
 func (s *spool) reader() (io.Reader, error) {
 	if s.file == nil {
 		return bytes.NewReader(s.mem.Bytes()), nil
+	}
+	if err := s.w.Flush(); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
 	}
 	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
 		return nil, err

@@ -27,6 +27,9 @@ func actor(c *gin.Context) hub.Actor { return c.MustGet(actorKey).(hub.Actor) }
 func (s *Server) recoverer(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v) // a handler cutting its answer short: net/http aborts it
+			}
 			s.log.Error("panic", slog.Any("panic", v), slog.String("path", c.Request.URL.Path))
 			if !c.Writer.Written() {
 				writeProblem(c, pInternal.with("the node could not complete the request; it has been logged"))

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -37,27 +36,28 @@ func (s *Server) listRecords(c *gin.Context) {
 	if !ok {
 		return
 	}
-	// Resolve errors (unknown list state, a version too new) before the
-	// status line is written.
-	var lines [][]byte
-	err := s.hub.ListRecords(l.Name, after, to, func(sr records.Signed) error {
-		lines = append(lines, sr.Line())
-		return nil
+	// Errors resolved before the first record (unknown list state, a
+	// version too new) are answered as problems; then the records are
+	// sent as they are read.
+	started := false
+	err := s.hub.StreamRecords(l.Name, after, to, func(n int) {
+		c.Header("Content-Type", "application/x-ndjson")
+		setCache(c, cachePrivateRecheck)
+		c.Header("X-Hashhub-Records", strconv.Itoa(n))
+		c.Status(http.StatusOK)
+		started = true
+	}, func(sr records.Signed) error {
+		_, err := c.Writer.Write(append(sr.Line(), '\n'))
+		return err
 	})
-	if err != nil {
+	switch {
+	case err == nil:
+	case !started:
 		s.failRelease(c, l.Name, err)
-		return
-	}
-	c.Header("Content-Type", "application/x-ndjson")
-	setCache(c, cachePrivateRecheck)
-	c.Header("X-Hashhub-Records", strconv.Itoa(len(lines)))
-	c.Status(http.StatusOK)
-	for _, line := range lines {
-		if _, err := c.Writer.Write(append(line, '\n')); err != nil {
-			if !errors.Is(err, http.ErrHandlerTimeout) {
-				s.log.Debug("write records", "list", l.Name, "err", err)
-			}
-			return
-		}
+	default:
+		// The status line is out: the answer is cut, so that the peer
+		// sees a failed body rather than a complete-looking short list.
+		s.log.Warn("write records", "list", l.Name, "err", err)
+		panic(http.ErrAbortHandler)
 	}
 }

@@ -3,12 +3,15 @@ package server_test
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/hashhub/hashhub/orgs"
 	"github.com/hashhub/hashhub/records"
@@ -98,4 +101,37 @@ func TestRecordsAndLongPoll(t *testing.T) {
 		t.Fatalf("timed-out poll: %+v after %v", lr, time.Since(start))
 	}
 	tn.get("/v1/lists/shared/releases/latest?after=1&wait=x", pl.Token).problem(t, http.StatusUnprocessableEntity, "invalid-input")
+}
+
+// A records answer that fails once its status line is out is cut, not
+// ended cleanly: the peer must not take a short list for the whole.
+func TestRecordsCutWhenReadingFails(t *testing.T) {
+	tn := newTestNode(t)
+	hl := tn.member(orgs.Hotline, "NL")
+	peer := tn.member(orgs.Peer, "DE")
+	tn.postJSON("/v1/lists", tn.admin.Token, map[string]any{"name": "shared", "policy": map[string]any{"min_assessments": 1},
+		"readers": map[string]any{"roles": []string{"peer"}}}).decode(t, http.StatusCreated, nil)
+	tn.postJSON("/v1/hashes", hl.Token, map[string]any{"algo": "sha256", "value": sha256Hex()}).decode(t, http.StatusCreated, nil)
+	tn.do(request{method: "POST", path: "/v1/lists/shared/releases", token: tn.admin.Token}).decode(t, http.StatusCreated, nil)
+	// The version names a record the store no longer holds.
+	if err := tn.n.DB.Bolt().Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte("records")).Cursor()
+		k, _ := c.First()
+		if k == nil {
+			return errors.New("no record")
+		}
+		return c.Delete()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", tn.url+"/v1/lists/shared/records?after=0&to=1", nil)
+	req.Header.Set("Authorization", "Bearer "+peer.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err == nil {
+		_, err = io.ReadAll(res.Body)
+		res.Body.Close()
+	}
+	if err == nil {
+		t.Fatalf("the answer ended cleanly: %d", res.StatusCode)
+	}
 }

@@ -65,6 +65,7 @@ var (
 	pollEvery  = flag.Duration("poll", 5*time.Millisecond, "propagation: poll interval of B and C")
 	n          = flag.Int("n", 1_000_000, "catchup: entries in the list")
 	snapRuns   = flag.Int("snapshot-runs", 3, "catchup: raw snapshot downloads (median)")
+	catchupMax = flag.Duration("catchup-timeout", 10*time.Minute, "catchup: give up when the peer has not applied the list after this long")
 	inprocPeer = flag.Bool("inproc-peer", false, "catchup: run the catching-up peer in this process")
 	cpuprofile = flag.String("cpuprofile", "", "catchup with -inproc-peer: write a CPU profile of the catch-up here")
 	memprofile = flag.String("memprofile", "", "catchup with -inproc-peer: write an allocation profile after the catch-up here")
@@ -578,7 +579,7 @@ func (r *runner) catchup() error {
 	}
 	var started time.Duration
 	var peakHWM float64
-	err = waitFor("Q applies the list", 10*time.Minute, func() (bool, error) {
+	err = waitFor("Q applies the list", *catchupMax, func() (bool, error) {
 		if s, err := stat(qpid); err == nil {
 			peakHWM = max(peakHWM, s.hwm)
 		}
