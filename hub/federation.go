@@ -140,14 +140,7 @@ func (s *Service) ApplyPeerStep(st *PeerStep) (*StepResult, error) {
 	stepWork := make([]peerWork, 0, len(st.Changes))
 	each := st.Range
 	if each == nil {
-		each = func(fn func(release.Change) error) error {
-			for i := range st.Changes {
-				if err := fn(st.Changes[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
+		each = eachOf(st.Changes)
 	}
 	if err := each(func(c release.Change) error {
 		if c.Op == release.OpRemove {
@@ -397,4 +390,17 @@ func applyRecord(e *entries.Entry, r *records.Record, as peers.CountAs) bool {
 		return true
 	}
 	return false
+}
+
+// eachOf yields the changes of a slice in order, as PeerStep.Range yields
+// those of a stream.
+func eachOf(cs []release.Change) func(fn func(release.Change) error) error {
+	return func(fn func(release.Change) error) error {
+		for i := range cs {
+			if err := fn(cs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }

@@ -395,14 +395,7 @@ func (s *Service) applyPeerSnapshot(st *PeerStep, known map[string]origin, res *
 		slices.SortStableFunc(cs, func(x, y release.Change) int {
 			return cmp.Compare(fineOf(store.IndexKey(hashes.Hash{Algo: x.Algo, Value: x.Value})), fineOf(store.IndexKey(hashes.Hash{Algo: y.Algo, Value: y.Value})))
 		})
-		each = func(fn func(release.Change) error) error {
-			for i := range cs {
-				if err := fn(cs[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
+		each = eachOf(cs)
 	}
 	if err := each(func(c release.Change) error {
 		if c.Op == release.OpRemove {
