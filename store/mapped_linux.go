@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,4 +67,42 @@ func (t *Tx) DropMappedPages() error {
 		}
 	}
 	return sc.Err()
+}
+
+// MappedResident is how many bytes of the store file's map are in this
+// process's resident set now (/proc/self/smaps): what DropMappedPages
+// lets go of. Tests and benchmarks read it.
+func (db *DB) MappedResident() (int64, error) {
+	path, err := filepath.Abs(db.bolt.Path())
+	if err != nil {
+		return 0, err
+	}
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		path = p
+	}
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	in, kb := false, int64(0)
+	for sc.Scan() {
+		line := sc.Text()
+		// A mapping's header is "start-end perms offset dev inode path";
+		// its fields are "Name: value kB".
+		if first, _, _ := strings.Cut(line, " "); strings.Contains(first, "-") && !strings.HasSuffix(first, ":") {
+			in = strings.HasSuffix(line, " "+path)
+			continue
+		}
+		if v, ok := strings.CutPrefix(line, "Rss:"); ok && in {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("smaps: %q: %w", line, err)
+			}
+			kb += n
+		}
+	}
+	return kb << 10, sc.Err()
 }
