@@ -32,12 +32,9 @@ func (t *Tx) DropMappedPages() error {
 	if t.tx.DB() == nil {
 		return errors.New("DropMappedPages outside a transaction")
 	}
-	path, err := filepath.Abs(t.tx.DB().Path())
+	path, err := mappedPath(t.tx.DB().Path())
 	if err != nil {
 		return err
-	}
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		path = p // the kernel names the file by its resolved path
 	}
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
@@ -73,12 +70,9 @@ func (t *Tx) DropMappedPages() error {
 // process's resident set now (/proc/self/smaps): what DropMappedPages
 // lets go of. Tests and benchmarks read it.
 func (db *DB) MappedResident() (int64, error) {
-	path, err := filepath.Abs(db.bolt.Path())
+	path, err := mappedPath(db.bolt.Path())
 	if err != nil {
 		return 0, err
-	}
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		path = p
 	}
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
@@ -105,4 +99,17 @@ func (db *DB) MappedResident() (int64, error) {
 		}
 	}
 	return kb << 10, sc.Err()
+}
+
+// mappedPath is the store file's name as the kernel gives it in
+// /proc/self/maps: absolute, with symbolic links resolved.
+func mappedPath(file string) (string, error) {
+	path, err := filepath.Abs(file)
+	if err != nil {
+		return "", err
+	}
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		path = p
+	}
+	return path, nil
 }
