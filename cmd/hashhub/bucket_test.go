@@ -10,18 +10,15 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/hashhub/hashhub/client"
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/internal/s3test"
 	"github.com/hashhub/hashhub/node"
@@ -55,69 +52,15 @@ func TestPublishToBucketKilledThenResumed(t *testing.T) {
 		t.Fatalf("pull over HTTP: version %d, %v", v, err)
 	}
 
-	const more = 150
-	n, err := node.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, analyst := actors(t, n)
-	addVersions(t, n, admin, analyst, 2, more)
-	n.Close()
-
-	cmd := exec.Command(bin, "publish", "--data", dir, "--to", to)
-	var out bytes.Buffer
-	cmd.Stderr = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	bg := context.Background()
-	exists := func(p string) bool {
-		_, err := srv.Admin.StatObject(bg, s3test.Public, prefix+"/"+p, minio.StatObjectOptions{})
-		return err == nil
-	}
-	mid := client.StaticVersion("open", 40) + "/manifest.json"
-	for deadline := time.Now().Add(time.Minute); !exists(mid); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("publish wrote no version 40 within a minute:\n%s", out.String())
-		}
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-	if exists(client.StaticVersion("open", 2+more) + "/manifest.json") {
-		t.Fatalf("publish finished before it was killed; the test needs more versions:\n%s", out.String())
-	}
-	// The bucket is consistent: its pointers still name version 2.
-	if v, err := pullTree(t, from, mdir, k); err != nil || v != 2 {
-		t.Fatalf("pull from the interrupted bucket: version %d, %v", v, err)
-	}
-	before, err := srv.Admin.StatObject(bg, s3test.Public, prefix+"/"+mid, minio.StatObjectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	code, _, stderr := runCmd("publish", "--data", dir, "--to", to)
-	if code != 0 {
-		t.Fatalf("resume: %s", stderr)
-	}
-	written, skipped := publishCounts(t, stderr)
-	if skipped < 4*38 || written >= 4*more+10 {
-		t.Errorf("resume wrote %d files and skipped %d:\n%s", written, skipped, stderr)
-	}
-	after, err := srv.Admin.StatObject(bg, s3test.Public, prefix+"/"+mid, minio.StatObjectOptions{})
-	if err != nil || !after.LastModified.Equal(before.LastModified) || after.ETag != before.ETag {
-		t.Errorf("the resumed publish rewrote %s: %v %v, %v", mid, before.LastModified, after.LastModified, err)
-	}
-	if v, err := pullTree(t, from, mdir, k); err != nil || v != 2+more {
-		t.Fatalf("pull after the resume: version %d, %v", v, err)
-	}
+	killThenResume(t, bucketTree{srv, prefix}, bin, dir, to, from, mdir, k)
 
 	// The same tree as an uninterrupted publish, object for file.
 	if code, _, stderr := runCmd("publish", "--data", dir, "--to", ref); code != 0 {
 		t.Fatalf("publish to %s: %s", ref, stderr)
 	}
+	bg := context.Background()
 	want := map[string][]byte{}
-	err = filepath.WalkDir(ref, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(ref, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -153,6 +96,27 @@ func TestPublishToBucketKilledThenResumed(t *testing.T) {
 			t.Errorf("%s differs from the uninterrupted tree's", p)
 		}
 	}
+}
+
+// bucketTree is a published tree under prefix in the test server's
+// public bucket, looked into with the admin's key.
+type bucketTree struct {
+	srv    *s3test.Server
+	prefix string
+}
+
+func (b bucketTree) exists(_ *testing.T, p string) bool {
+	_, err := b.srv.Admin.StatObject(context.Background(), s3test.Public, b.prefix+"/"+p, minio.StatObjectOptions{})
+	return err == nil
+}
+
+func (b bucketTree) stamp(t *testing.T, p string) string {
+	t.Helper()
+	o, err := b.srv.Admin.StatObject(context.Background(), s3test.Public, b.prefix+"/"+p, minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.ETag + " " + o.LastModified.String()
 }
 
 // BenchmarkPublishToBucket measures publishing a modest list to a real S3

@@ -218,65 +218,7 @@ func TestPublishKilledThenResumed(t *testing.T) {
 		t.Fatalf("pull: version %d, %v", v, err)
 	}
 
-	const more = 150
-	n, err := node.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, analyst := actors(t, n)
-	addVersions(t, n, admin, analyst, 2, more)
-	n.Close()
-
-	cmd := exec.Command(bin, "publish", "--data", dir, "--to", tree)
-	var out bytes.Buffer
-	cmd.Stderr = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	mid := filepath.Join(tree, client.StaticVersion("open", 40), "manifest.json")
-	for deadline := time.Now().Add(time.Minute); ; {
-		if _, err := os.Stat(mid); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("publish wrote no version 40 within a minute:\n%s", out.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-	if _, err := os.Stat(filepath.Join(tree, client.StaticVersion("open", 2+more), "manifest.json")); err == nil {
-		t.Fatalf("publish finished before it was killed; the test needs more versions:\n%s", out.String())
-	}
-
-	// The tree is consistent: its pointers still name version 2.
-	if v, err := pullTree(t, tree, mdir, k); err != nil || v != 2 {
-		t.Fatalf("pull from the interrupted tree: version %d, %v", v, err)
-	}
-	before, err := os.Stat(mid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _, stderr := runCmd("publish", "--data", dir, "--to", tree)
-	if code != 0 {
-		t.Fatalf("resume: %s", stderr)
-	}
-	written, skipped := publishCounts(t, stderr)
-	// Versions 3..40 at least were there (4 files each) and were not sent again.
-	if skipped < 4*38 || written >= 4*more+10 {
-		t.Errorf("resume wrote %d files and skipped %d:\n%s", written, skipped, stderr)
-	}
-	after, err := os.Stat(mid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !os.SameFile(before, after) || !before.ModTime().Equal(after.ModTime()) {
-		t.Errorf("the resumed publish rewrote %s", mid)
-	}
-	if v, err := pullTree(t, tree, mdir, k); err != nil || v != 2+more {
-		t.Fatalf("pull after the resume: version %d, %v", v, err)
-	}
+	killThenResume(t, fileTree{tree}, bin, dir, tree, tree, mdir, k)
 }
 
 // publishCounts reads the files written and skipped from publish's
@@ -296,4 +238,88 @@ func publishCounts(t *testing.T, stderr string) (written, skipped int) {
 		t.Fatalf("summary %q: %v", line, err)
 	}
 	return written, skipped
+}
+
+// published is how the kill-and-resume tests look into what a publish
+// wrote: a directory or a bucket.
+type published interface {
+	exists(t *testing.T, p string) bool
+	// stamp identifies the stored file at p (its inode and time, or its
+	// ETag and time), so that a resume that rewrote it is seen.
+	stamp(t *testing.T, p string) string
+}
+
+type fileTree struct{ root string }
+
+func (f fileTree) exists(_ *testing.T, p string) bool {
+	_, err := os.Stat(filepath.Join(f.root, p))
+	return err == nil
+}
+
+func (f fileTree) stamp(t *testing.T, p string) string {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(f.root, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return fmt.Sprint(st.Dev, st.Ino, fi.ModTime().UnixNano())
+}
+
+// killThenResume adds 150 versions to the stopped node at dir and
+// publishes them to target, killing the publish (SIGKILL) once version
+// 40 is written. A pull from the target (read at from into the mirror
+// mdir, at version 2) still finds version 2 whole. The resumed publish
+// skips what was there without rewriting it, and the pull then reaches
+// the last version.
+func killThenResume(t *testing.T, pub published, bin, dir, target, from, mdir string, k client.Keys) {
+	t.Helper()
+	const more = 150
+	n, err := node.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, analyst := actors(t, n)
+	addVersions(t, n, admin, analyst, 2, more)
+	n.Close()
+
+	cmd := exec.Command(bin, "publish", "--data", dir, "--to", target)
+	var out bytes.Buffer
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	mid := client.StaticVersion("open", 40) + "/manifest.json"
+	for deadline := time.Now().Add(time.Minute); !pub.exists(t, mid); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("publish wrote no version 40 within a minute:\n%s", out.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if pub.exists(t, client.StaticVersion("open", 2+more)+"/manifest.json") {
+		t.Fatalf("publish finished before it was killed; the test needs more versions:\n%s", out.String())
+	}
+
+	// The target is consistent: its pointers still name version 2.
+	if v, err := pullTree(t, from, mdir, k); err != nil || v != 2 {
+		t.Fatalf("pull from the interrupted %s: version %d, %v", target, v, err)
+	}
+	before := pub.stamp(t, mid)
+	code, _, stderr := runCmd("publish", "--data", dir, "--to", target)
+	if code != 0 {
+		t.Fatalf("resume: %s", stderr)
+	}
+	written, skipped := publishCounts(t, stderr)
+	// Versions 3..40 at least were there (4 files each) and were not sent again.
+	if skipped < 4*38 || written >= 4*more+10 {
+		t.Errorf("resume wrote %d files and skipped %d:\n%s", written, skipped, stderr)
+	}
+	if after := pub.stamp(t, mid); after != before {
+		t.Errorf("the resumed publish rewrote %s: %s, then %s", mid, before, after)
+	}
+	if v, err := pullTree(t, from, mdir, k); err != nil || v != 2+more {
+		t.Fatalf("pull after the resume: version %d, %v", v, err)
+	}
 }
