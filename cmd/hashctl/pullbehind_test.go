@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashhub/hashhub/client"
-	"github.com/hashhub/hashhub/peers"
 	"github.com/hashhub/hashhub/witness"
 )
 
@@ -24,25 +22,7 @@ import (
 // is behind; with --fail-if-behind it exits 3, keeping what it verified.
 // A "witness" serving a forged newer checkpoint is not believed.
 func TestPullFromTreeAsksWitness(t *testing.T) {
-	a := startRelNodeID(t, "hub-nl", nil, nil)
-	b := startRelNodeID(t, "hub-gb", nil, nil)
-	bg := context.Background()
-	keysA, err := a.admin.Keys(bg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keysB, err := b.admin.Keys(bg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	register := func(on *relNode, id, url string, k *client.Keys) {
-		if _, err := on.admin.AddPeer(bg, peers.Peer{ID: id, Name: "Peer " + id, Jurisdiction: "GB", BaseURL: url,
-			NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM, LogKey: k.LogVerifierKey, WitnessKey: k.WitnessKey}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	register(a, "hub-gb", b.url, keysB)
-	register(b, "hub-nl", a.url, keysA)
+	a, b, _, _ := witnessPair(t)
 	// cosigned waits until hub-gb has cosigned hub-nl's log at size n.
 	witnessed := b.url + "/v1/witness/" + witness.OriginHash("hashhub/hub-nl") + "/checkpoint"
 	cosigned := func(n string) {

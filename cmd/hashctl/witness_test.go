@@ -22,28 +22,10 @@ import (
 // with it, and a platform's pull requiring B's cosignature succeeds; a
 // policy B alone cannot meet is refused and leaves the mirror unchanged.
 func TestWitnessedPull(t *testing.T) {
-	a := startRelNodeID(t, "hub-nl", nil, nil)
-	b := startRelNodeID(t, "hub-gb", nil, nil)
-	bg := context.Background()
-	keysA, err := a.admin.Keys(bg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keysB, err := b.admin.Keys(bg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b, keysA, keysB := witnessPair(t)
 	if keysB.WitnessKey == "" {
 		t.Fatal("/v1/keys has no witness_verifier_key")
 	}
-	register := func(on *relNode, id, url string, k *client.Keys) {
-		if _, err := on.admin.AddPeer(bg, peers.Peer{ID: id, Name: "Peer " + id, Jurisdiction: "GB", BaseURL: url,
-			NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM, LogKey: k.LogVerifierKey, WitnessKey: k.WitnessKey}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	register(a, "hub-gb", b.url, keysB)
-	register(b, "hub-nl", a.url, keysA)
 
 	a.submit(t, "one", "two")
 	a.build(t)
@@ -117,4 +99,32 @@ func TestWitnessedPull(t *testing.T) {
 		t.Fatalf("garbage: %d", res.StatusCode)
 	}
 	res.Body.Close()
+}
+
+// witnessPair starts nodes hub-nl (a) and hub-gb (b), each registered as
+// the other's peer with the keys it serves, so that each witnesses the
+// other's log; it returns the keys each serves too.
+func witnessPair(t *testing.T) (a, b *relNode, keysA, keysB *client.Keys) {
+	t.Helper()
+	a = startRelNodeID(t, "hub-nl", nil, nil)
+	b = startRelNodeID(t, "hub-gb", nil, nil)
+	bg := context.Background()
+	var err error
+	keysA, err = a.admin.Keys(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keysB, err = b.admin.Keys(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := func(on *relNode, id, url string, k *client.Keys) {
+		if _, err := on.admin.AddPeer(bg, peers.Peer{ID: id, Name: "Peer " + id, Jurisdiction: "GB", BaseURL: url,
+			NodeKeyPEM: k.NodeKeyPEM, ReleaseKeyPEM: k.ReleaseKeyPEM, LogKey: k.LogVerifierKey, WitnessKey: k.WitnessKey}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	register(a, "hub-gb", b.url, keysB)
+	register(b, "hub-nl", a.url, keysA)
+	return a, b, keysA, keysB
 }
