@@ -41,6 +41,7 @@ import (
 	"github.com/hashhub/hashhub/ingest"
 	"github.com/hashhub/hashhub/publish"
 	"github.com/hashhub/hashhub/scripts/bench/benchnode"
+	"github.com/hashhub/hashhub/scripts/bench/procstat"
 )
 
 func main() {
@@ -80,7 +81,7 @@ func step(label string, f func() error) error {
 		return fmt.Errorf("%s: %w", label, err)
 	}
 	wall := time.Since(start)
-	st := procStatus(os.Getpid())
+	st := procstat.Status(0)
 	out(label+"_seconds", fmt.Sprintf("%.1f", wall.Seconds()))
 	out(label+"_cpu_seconds", fmt.Sprintf("%.1f", cpuSeconds()-cpu0))
 	out(label+"_peak_rss_mb", fmt.Sprintf("%d (now anon %d, file %d)", st["VmHWM"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10))
@@ -244,7 +245,7 @@ func run(n, changes int, hashctl string) error {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	st := procStatus(os.Getpid())
+	st := procstat.Status(0)
 	out("node_steady_rss_mb", fmt.Sprintf("rss=%d anon=%d file=%d heap_inuse=%d", st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, ms.HeapInuse>>20))
 	if fi, err := os.Stat(bn.Node().DB.Path()); err == nil {
 		out("store_file_mb", fi.Size()>>20)
@@ -301,7 +302,7 @@ func measure(label, hashctl string, args ...string) error {
 			case <-done:
 				return
 			case <-t.C:
-				st := procStatus(cmd.Process.Pid)
+				st := procstat.Status(cmd.Process.Pid)
 				hwm, anon, file = max(hwm, st["VmHWM"]), max(anon, st["RssAnon"]), max(file, st["RssFile"])
 			}
 		}
@@ -321,25 +322,4 @@ func measure(label, hashctl string, args ...string) error {
 	// heap and runtime) and mapped file pages (the mirror, read by bbolt).
 	out(label+"_max_anon_file_mb", fmt.Sprintf("%d %d", anon/1024, file/1024))
 	return nil
-}
-
-// procStatus reads a process's /proc status fields in kB (none if it
-// cannot be read).
-func procStatus(pid int) map[string]int64 {
-	st := map[string]int64{}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return st
-	}
-	for _, l := range strings.Split(string(raw), "\n") {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		var kb int64
-		if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil {
-			st[k] = kb
-		}
-	}
-	return st
 }

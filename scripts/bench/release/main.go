@@ -32,7 +32,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -45,6 +44,7 @@ import (
 	"github.com/hashhub/hashhub/lists"
 	"github.com/hashhub/hashhub/node"
 	"github.com/hashhub/hashhub/orgs"
+	"github.com/hashhub/hashhub/scripts/bench/procstat"
 )
 
 // Defaults, exported as flag help.
@@ -190,7 +190,7 @@ func run(n int, dir string, changes, rounds, reads int, profile string, warm boo
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	st := procStatus()
+	st := procstat.Status(0)
 	out("steady_rss_mb", fmt.Sprintf("rss=%d anon=%d file=%d heap_inuse=%d", st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, ms.HeapInuse>>20))
 
 	out("process_peak_rss_mb", b.rss.overall>>10)
@@ -594,7 +594,7 @@ func startRSS() *rssSampler {
 				return
 			case <-t.C:
 			}
-			st := procStatus()
+			st := procstat.Status(0)
 			s.mu.Lock()
 			s.anon = max(s.anon, st["RssAnon"])
 			s.file = max(s.file, st["RssFile"])
@@ -624,29 +624,10 @@ func (s *rssSampler) reset() {
 }
 
 func (s *rssSampler) report(label string) {
-	st := procStatus()
+	st := procstat.Status(0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.overall = max(s.overall, st["VmHWM"])
 	out(label+"_peak_rss_mb", fmt.Sprintf("%d (sampled: anon %d, file %d; go heap in use %d)",
 		st["VmHWM"]>>10, max(s.anon, st["RssAnon"])>>10, max(s.file, st["RssFile"])>>10, s.heap>>20))
-}
-
-func procStatus() map[string]int64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	m := map[string]int64{}
-	if err != nil {
-		return m
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 2 && f[1] == "kB" {
-			m[k], _ = strconv.ParseInt(f[0], 10, 64)
-		}
-	}
-	return m
 }
