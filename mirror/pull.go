@@ -178,14 +178,29 @@ func (m *Mirror) Pull(ctx context.Context, src Source, now time.Time, progress f
 			return res, err
 		}
 	}
+	// snapshotBase is the version a first pull loads a snapshot of: the
+	// latest (a node's) or a published tree's newest.
+	snapshotBase := latest
+	if s := lr.SnapshotVersion; s > 0 && s < latest {
+		snapshotBase = s
+	}
+	// next verifies version v (the latest is top, already fetched) and
+	// chains it to prev.
+	next := func(v uint64) (*verified, error) {
+		cur := top
+		if v < latest {
+			var err error
+			if cur, err = m.fetchVerified(ctx, src, st, v, cp, now, false); err != nil {
+				return nil, err
+			}
+		}
+		return cur, checkChain(prev, cur)
+	}
 	if st.Version == 0 && latest > m.snapshotAfter() {
 		// A node's snapshot is its latest version's; a published tree
 		// keeps one every so many versions and says which is newest, and
 		// the deltas after it lead on to the latest.
-		base := latest
-		if s := lr.SnapshotVersion; s > 0 && s < latest {
-			base = s
-		}
+		base := snapshotBase
 		progress(fmt.Sprintf("starting from the snapshot of version %d (the list has %d versions; only its manifest is verified, there is no earlier one to chain to)", base, latest))
 		if base == latest {
 			return res, at(latest, m.catchUp(ctx, src, st, []*verified{top}, cp, res, progress))
@@ -206,19 +221,11 @@ func (m *Mirror) Pull(ctx context.Context, src Source, now time.Time, progress f
 		// chained as a replay would verify them, and the contents load
 		// from a snapshot in batches: the latest's from a node, a
 		// published tree's newest (then the deltas after it).
-		base := latest
-		if s := lr.SnapshotVersion; s > 0 && s < latest {
-			base = s
-		}
+		base := snapshotBase
 		var chain []*verified
 		for v := uint64(1); v <= base; v++ {
-			cur := top
-			if v < latest {
-				if cur, err = m.fetchVerified(ctx, src, st, v, cp, now, false); err != nil {
-					return res, at(v, err)
-				}
-			}
-			if err := checkChain(prev, cur); err != nil {
+			cur, err := next(v)
+			if err != nil {
 				return res, at(v, err)
 			}
 			chain, prev = append(chain, cur), cur
@@ -230,13 +237,8 @@ func (m *Mirror) Pull(ctx context.Context, src Source, now time.Time, progress f
 		st.Version, st.Node = base, prev.m.Node
 	}
 	for v := st.Version + 1; v <= latest; v++ {
-		cur := top
-		if v < latest {
-			if cur, err = m.fetchVerified(ctx, src, st, v, cp, now, false); err != nil {
-				return res, at(v, err)
-			}
-		}
-		if err := checkChain(prev, cur); err != nil {
+		cur, err := next(v)
+		if err != nil {
 			return res, at(v, err)
 		}
 		if v == 1 && latest == 1 && cur.m.Delta.Adds > uint64(m.batch()) {
