@@ -611,7 +611,7 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 				return fmt.Errorf("%w: %s", ErrBadLine, what)
 			}
 			if held {
-				mw.del(memberKeyOf(b, &set.leaves[i]))
+				mw.del(set.memberKey(b, i))
 				set.remove(i)
 			}
 			switch c.Op {
@@ -628,7 +628,7 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 			line := c.Item.Line()
 			leaf := setroot.LeafHash(line)
 			mw.put(memberKeyOf(b, &leaf), line)
-			set.insert(leaf, fp)
+			set.insert(&leaf, fp)
 			return nil
 		})
 		if err == nil {
