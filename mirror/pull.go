@@ -583,15 +583,9 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 		sets := newLeafSets(tx.Bucket(bLeaves))
 		var mw memberWrites
 		var imported []release.Change
-		n := 0
 		err := parseDelta(r, func(c release.Change) error {
 			if m.Importer != nil {
 				imported = append(imported, c)
-			}
-			if n++; n%4096 == 0 {
-				// Each change reads a few pages of a large mirror: let go
-				// of those read so far (dirty pages are bbolt's own copies).
-				m.dropMapped()
 			}
 			key := c.Key()
 			b, fp := keyBucket(key)
