@@ -583,15 +583,9 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 		sets := newLeafSets(tx.Bucket(bLeaves))
 		var mw memberWrites
 		var imported []release.Change
-		n := 0
 		err := parseDelta(r, func(c release.Change) error {
 			if m.Importer != nil {
 				imported = append(imported, c)
-			}
-			if n++; n%4096 == 0 {
-				// Each change reads a few pages of a large mirror: let go
-				// of those read so far (dirty pages are bbolt's own copies).
-				m.dropMapped()
 			}
 			key := c.Key()
 			b, fp := keyBucket(key)
@@ -611,7 +605,7 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 				return fmt.Errorf("%w: %s", ErrBadLine, what)
 			}
 			if held {
-				mw.del(memberKeyOf(b, &set.leaves[i]))
+				mw.del(set.memberKey(b, i))
 				set.remove(i)
 			}
 			switch c.Op {
@@ -628,7 +622,7 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 			line := c.Item.Line()
 			leaf := setroot.LeafHash(line)
 			mw.put(memberKeyOf(b, &leaf), line)
-			set.insert(leaf, fp)
+			set.insert(&leaf, fp)
 			return nil
 		})
 		if err == nil {
