@@ -49,6 +49,10 @@ type PeerStep struct {
 	// three times), so that a catch-up's records are not held whole.
 	// The bytes it passes are valid only during the call.
 	RangeRecords func(fn func(records.Signed) error) error
+	// Prepared, if set, are the snapshot step's records verified ahead
+	// (PrepareSnapshotRecords over the same RangeRecords); the caller
+	// closes them after.
+	Prepared *SnapshotRecords
 	// Progress, if set, is called after each part of a snapshot step
 	// commits, with the parts done and the parts in all.
 	Progress func(done, parts int)
