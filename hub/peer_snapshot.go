@@ -12,7 +12,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/records"
 	"github.com/hashhub/hashhub/release"
@@ -215,13 +217,23 @@ func (sp *snapPart) find(ik *[store.IndexKeyLen]byte, key string) *keyGroup {
 // work is what the part writes: every key of the part's records that is
 // in the snapshot, and every key of a record not held before that this
 // node holds (a retraction of an entry no longer in the list), in index
-// order.
-func (sp *snapPart) work(ws []peerWork, fresh []bool) []peerWork {
+// order. A key in the snapshot comes with the entry made from its
+// records in case this node does not hold it yet (every entry, for a new
+// peer): made here, on the goroutine that reads the snapshot, not in the
+// part's transaction.
+func (sp *snapPart) work(ws []peerWork, fresh []bool, recs []verifiedRecord, now time.Time) []peerWork {
 	ws = ws[:0]
 	for i := range sp.groups {
 		g := &sp.groups[i]
 		if g.inStep {
-			ws = append(ws, peerWork{ik: g.ik, h: g.h, recs: g.recs})
+			w := peerWork{ik: g.ik, h: g.h, recs: g.recs, premade: true}
+			e := &entries.Entry{Hash: g.h, Created: now, Updated: now}
+			for _, r := range g.recs {
+				if applyRecord(e, recs[r].rec, recs[r].org.countAs) {
+					w.made = e
+				}
+			}
+			ws = append(ws, w)
 			continue
 		}
 		j := slices.IndexFunc(g.recs, func(r int32) bool { return fresh[r] })
@@ -513,7 +525,7 @@ func (s *Service) applyPeerSnapshot(st *PeerStep, known map[string]origin, res *
 	advance := func(to int) error {
 		for cur < to {
 			if cur >= 0 {
-				part.ws = part.work(part.ws, fresh)
+				part.ws = part.work(part.ws, fresh, recs, now)
 				w.put(cur+1, part)
 				part = nil
 			}
