@@ -124,7 +124,7 @@ func (s *Syncer) pullVia(ctx context.Context, k loopKey, m *mirror.Mirror, cl *c
 	// as long as it is not behind what is held here (a pull would refuse
 	// its older checkpoint as a rollback).
 	if ferr == nil && (!f.behind() || !f.nodeUp) && f.tree >= f.trusted {
-		res, err := s.pullFrom(ctx, m, tree, s.importer(ctx, cl, p, list, &owed), log)
+		res, err := s.pullFrom(ctx, m, tree, s.importer(ctx, cl, p, list, &owed, nil), log)
 		if err == nil {
 			s.setHealth(k, func(h *peers.SyncStatus) {
 				if h.Mirror != nil {
@@ -159,7 +159,7 @@ func (s *Syncer) pullVia(ctx context.Context, k loopKey, m *mirror.Mirror, cl *c
 		// is imported from it: settleOwed could not reach it just now.
 		return nil, fmt.Errorf("%v; the peer, for the records of versions %d to %d: not reachable", treeErr, cursor+1, st.Version)
 	}
-	res, err := s.pullFrom(ctx, m, cl, s.importer(ctx, cl, p, list, nil), log)
+	res, err := s.pullFrom(ctx, m, cl, s.importer(ctx, cl, p, list, nil, nil), log)
 	if err != nil {
 		if treeErr != nil {
 			return res, fmt.Errorf("%v; the peer: %w", treeErr, err)

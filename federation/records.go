@@ -240,3 +240,77 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// aheadRecords are the records of a new peer's first snapshot step,
+// fetched and checked while the mirror downloads, checks and stages the
+// snapshot: on two cores that work then costs no time of its own. A
+// snapshot step of other versions (the peer released in between, or the
+// mirror chose another start) fetches its own, and these are let go.
+type aheadRecords struct {
+	to     uint64
+	cancel context.CancelFunc
+	done   chan struct{}
+	recs   *stepRecords // with prep and err, set when done is closed
+	prep   *hub.SnapshotRecords
+	err    error
+}
+
+// recordsAhead starts fetching the records of versions 1 to the peer's
+// latest when m is empty and the list is larger than a mirror's batch,
+// the case where a pull loads the latest version's snapshot. It returns
+// nil when it does not.
+func (s *Syncer) recordsAhead(ctx context.Context, m *mirror.Mirror, cl *client.Client, p *peers.Peer, list string) *aheadRecords {
+	st, err := m.State()
+	if err != nil || st.Version != 0 {
+		return nil
+	}
+	lr, err := cl.LatestRelease(ctx, list)
+	if err != nil || lr.Latest == 0 || lr.Entries <= uint64(cmp.Or(m.Batch, mirror.DefaultBatch)) {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	a := &aheadRecords{to: lr.Latest, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		if a.recs, a.err = s.fetchRecords(ctx, cl, p, list, 0, lr.Latest); a.err != nil {
+			return
+		}
+		// The node's side of the step's records (verified again with
+		// the origins' keys, their keys spooled) is done ahead too.
+		a.prep, a.err = s.Hub.PrepareSnapshotRecords(a.recs.each)
+	}()
+	return a
+}
+
+// take waits for the records fetched ahead and hands them over, with
+// the node's preparation of them, if they are those of versions after+1
+// to to, fetched whole; otherwise (or on a nil a) it returns nil and the
+// caller fetches them itself. The caller closes both.
+func (a *aheadRecords) take(after, to uint64) (*stepRecords, *hub.SnapshotRecords) {
+	if a == nil || after != 0 || to != a.to {
+		return nil, nil
+	}
+	<-a.done
+	if a.err != nil || a.recs == nil {
+		return nil, nil
+	}
+	recs, prep := a.recs, a.prep
+	a.recs, a.prep = nil, nil
+	return recs, prep
+}
+
+// close stops the fetch if it still runs and lets go of records not
+// taken.
+func (a *aheadRecords) close() {
+	if a == nil {
+		return
+	}
+	a.cancel()
+	<-a.done
+	if a.recs != nil {
+		a.recs.close()
+		a.recs = nil
+	}
+	a.prep.Close()
+	a.prep = nil
+}

@@ -345,7 +345,9 @@ func (s *Syncer) run(ctx context.Context, p *peers.Peer, list string) {
 			res, err = s.pullVia(ctx, k, m, cl, tree, p, list, log)
 		} else if err = s.settleOwed(ctx, k, m, cl, p, list); err == nil {
 			// (Steps owed are left only by a mirror since unregistered.)
-			res, err = s.pullFrom(ctx, m, cl, s.importer(ctx, cl, p, list, nil), log)
+			ahead := s.recordsAhead(ctx, m, cl, p, list)
+			res, err = s.pullFrom(ctx, m, cl, s.importer(ctx, cl, p, list, nil, ahead), log)
+			ahead.close()
 		}
 		if noReleaseYet(err) && ctx.Err() == nil {
 			// Nothing to verify yet: wait for the first release with a long
@@ -546,7 +548,10 @@ func (s *Syncer) pullFrom(ctx context.Context, m *mirror.Mirror, src mirror.Sour
 // not answer is kept in the mirror without being imported, and *owed is
 // set; so is every later step while *owed holds. settleOwed imports them
 // once the peer answers.
-func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer, list string, owed *bool) func(*mirror.AppliedStep) error {
+//
+// ahead, if not nil, has the records of a snapshot step fetched while the
+// mirror downloaded it; a step of other versions fetches its own.
+func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer, list string, owed *bool, ahead *aheadRecords) func(*mirror.AppliedStep) error {
 	peer := p.ID
 	return func(st *mirror.AppliedStep) error {
 		if owed != nil && *owed {
@@ -556,7 +561,12 @@ func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer,
 		if st.Snapshot {
 			after = 0
 		}
-		recs, err := s.fetchRecords(ctx, cl, p, list, after, st.Version)
+		recs, prep := ahead.take(after, st.Version)
+		defer prep.Close()
+		var err error
+		if recs == nil {
+			recs, err = s.fetchRecords(ctx, cl, p, list, after, st.Version)
+		}
 		if err != nil && owed != nil && unreachable(err) && ctx.Err() == nil {
 			*owed = true
 			return nil
@@ -566,7 +576,7 @@ func (s *Syncer) importer(ctx context.Context, cl *client.Client, p *peers.Peer,
 		}
 		defer recs.close()
 		res, err := s.Hub.ApplyPeerStep(&hub.PeerStep{Peer: peer, List: list, Version: st.Version, Snapshot: st.Snapshot,
-			Changes: st.Changes, Range: st.Range, RangeRecords: recs.each,
+			Changes: st.Changes, Range: st.Range, RangeRecords: recs.each, Prepared: prep,
 			Progress: func(done, parts int) {
 				// A snapshot step is written in parts: a long catch-up
 				// says how far its import is.

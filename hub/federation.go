@@ -49,6 +49,10 @@ type PeerStep struct {
 	// three times), so that a catch-up's records are not held whole.
 	// The bytes it passes are valid only during the call.
 	RangeRecords func(fn func(records.Signed) error) error
+	// Prepared, if set, are the snapshot step's records verified ahead
+	// (PrepareSnapshotRecords over the same RangeRecords); the caller
+	// closes them after.
+	Prepared *SnapshotRecords
 	// Progress, if set, is called after each part of a snapshot step
 	// commits, with the parts done and the parts in all.
 	Progress func(done, parts int)
@@ -225,6 +229,10 @@ type peerWork struct {
 	// held: the entry is written only if this node holds it already (the
 	// key is not in the step; records not held before still apply to it).
 	held bool
+	// premade: made is the entry the records make if this node does not
+	// hold it (nil: they change nothing), made before the transaction.
+	premade bool
+	made    *entries.Entry
 }
 
 // putPeerWork applies the records of each work item to its entry and
@@ -233,20 +241,26 @@ func (s *Service) putPeerWork(tx *store.Tx, ws []peerWork, recs []verifiedRecord
 	for i := range ws {
 		w := &ws[i]
 		e, err := tx.EntryByIndexKey(w.ik[:], w.h)
-		created := false
+		created, changed := false, false
 		switch {
 		case errors.Is(err, store.ErrNotFound) && w.held:
 			continue
+		case errors.Is(err, store.ErrNotFound) && w.premade:
+			if w.made == nil {
+				continue
+			}
+			e, created, changed = w.made, true, true
 		case errors.Is(err, store.ErrNotFound):
 			e = &entries.Entry{Hash: w.h, Created: now, Updated: now}
 			created = true
 		case err != nil:
 			return err
 		}
-		changed := false
-		for _, i := range w.recs {
-			if applyRecord(e, recs[i].rec, recs[i].org.countAs) {
-				changed = true
+		if e != w.made {
+			for _, i := range w.recs {
+				if applyRecord(e, recs[i].rec, recs[i].org.countAs) {
+					changed = true
+				}
 			}
 		}
 		// An entry may begin with only a retraction mark (the

@@ -7,11 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/hashhub/hashhub/entries"
 	"github.com/hashhub/hashhub/hashes"
 	"github.com/hashhub/hashhub/records"
 	"github.com/hashhub/hashhub/release"
@@ -151,6 +154,7 @@ type snapPart struct {
 	pairs  []keyPair
 	recs   []int32
 	groups []keyGroup
+	ws     []peerWork // what the part writes, from work
 }
 
 // load reads the part's pairs from the spool; rank maps a record's index
@@ -213,13 +217,23 @@ func (sp *snapPart) find(ik *[store.IndexKeyLen]byte, key string) *keyGroup {
 // work is what the part writes: every key of the part's records that is
 // in the snapshot, and every key of a record not held before that this
 // node holds (a retraction of an entry no longer in the list), in index
-// order.
-func (sp *snapPart) work(ws []peerWork, fresh []bool) []peerWork {
+// order. A key in the snapshot comes with the entry made from its
+// records in case this node does not hold it yet (every entry, for a new
+// peer): made here, on the goroutine that reads the snapshot, not in the
+// part's transaction.
+func (sp *snapPart) work(ws []peerWork, fresh []bool, recs []verifiedRecord, now time.Time) []peerWork {
 	ws = ws[:0]
 	for i := range sp.groups {
 		g := &sp.groups[i]
 		if g.inStep {
-			ws = append(ws, peerWork{ik: g.ik, h: g.h, recs: g.recs})
+			w := peerWork{ik: g.ik, h: g.h, recs: g.recs, premade: true}
+			e := &entries.Entry{Hash: g.h, Created: now, Updated: now}
+			for _, r := range g.recs {
+				if applyRecord(e, recs[r].rec, recs[r].org.countAs) {
+					w.made = e
+				}
+			}
+			ws = append(ws, w)
 			continue
 		}
 		j := slices.IndexFunc(g.recs, func(r int32) bool { return fresh[r] })
@@ -235,38 +249,119 @@ func (sp *snapPart) work(ws []peerWork, fresh []bool) []peerWork {
 	return ws
 }
 
-// applyPeerSnapshot imports a snapshot step in memory bounded by
-// PeerBatch, not by the list:
-//
-//  1. the records are read (RangeRecords, or Records), verified a few at
-//     a time on every core, and their keys spooled by index-key range;
-//     each record is kept without its keys and bytes;
-//  2. the snapshot is read once, in set-root order, and written one part
-//     of about PeerBatch record keys a transaction (keySpool);
-//  3. the records are read again and written in transactions of about
-//     PeerBatch × 128 bytes, the last with the peer's cursor.
-//
-// The records are written after every entry, so a crash before the
-// cursor moves leaves each record either not held (and the step applied
-// again finds it fresh) or held with every entry it names written.
-func (s *Service) applyPeerSnapshot(st *PeerStep, known map[string]origin, res *StepResult) (*StepResult, error) {
-	batch := cmp.Or(s.PeerBatch, DefaultPeerBatch)
-	now := s.now().UTC()
-	eachRec := st.RangeRecords
-	if eachRec == nil {
-		eachRec = func(fn func(records.Signed) error) error {
-			for _, sr := range st.Records {
-				if err := fn(sr); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}
-	ks := newKeySpool(s.TempDir)
-	defer ks.close()
+// partWriter writes the parts of a snapshot step on a goroutine of its
+// own, in order, one transaction each, and hands each part back to be
+// read into again once written. It has two parts to give, so the one
+// being written and the next being read are all it holds.
+type partWriter struct {
+	todo    chan partWrite
+	free    chan partFree
+	done    chan struct{}
+	err     error // the first write's error; read after done
+	stopped bool
+}
 
-	// 1. Verify the records and spool their keys.
+type partWrite struct {
+	n  int // parts written with this one
+	sp *snapPart
+}
+
+// partFree is a part to read into, and the error of the writes before,
+// if one failed.
+type partFree struct {
+	sp  *snapPart
+	err error
+}
+
+func newPartWriter(write func(n int, ws []peerWork) error) *partWriter {
+	w := &partWriter{todo: make(chan partWrite), free: make(chan partFree, 2), done: make(chan struct{})}
+	w.free <- partFree{sp: &snapPart{}}
+	w.free <- partFree{sp: &snapPart{}}
+	go func() {
+		defer close(w.done)
+		for pw := range w.todo {
+			if w.err == nil {
+				w.err = write(pw.n, pw.sp.ws)
+			}
+			clear(pw.sp.ws)
+			w.free <- partFree{sp: pw.sp, err: w.err}
+		}
+	}()
+	return w
+}
+
+// next waits for a part to read into; it fails once a write has.
+func (w *partWriter) next() (*snapPart, error) {
+	f := <-w.free
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.sp, nil
+}
+
+// put hands part sp, its ws made, to be written.
+func (w *partWriter) put(n int, sp *snapPart) { w.todo <- partWrite{n, sp} }
+
+// stop waits for the parts handed over to be written and returns the
+// first error; it may be called again.
+func (w *partWriter) stop() error {
+	if !w.stopped {
+		w.stopped = true
+		close(w.todo)
+		<-w.done
+	}
+	return w.err
+}
+
+// SnapshotRecords are a snapshot step's records verified and the keys
+// they name spooled by index-key range (step 1 of applyPeerSnapshot),
+// made by PrepareSnapshotRecords ahead of the step so that the work is
+// done while the step's entries download. Close lets go of the spool.
+type SnapshotRecords struct {
+	ks     *keySpool
+	recs   []verifiedRecord // kept, in (origin, seq) order
+	rank   []int32          // a kept record's place in recs, by its place among the kept as they came
+	kept   []bool           // by the record's place in the stream
+	refs   []store.RecordRef
+	sums   [][sha256.Size]byte
+	known  map[string]origin // the origins' keys they were verified with
+	counts StepResult        // Records, Own and Unknown
+}
+
+// Close lets go of the key spool.
+func (sr *SnapshotRecords) Close() {
+	if sr != nil {
+		sr.ks.close()
+	}
+}
+
+// PrepareSnapshotRecords verifies a snapshot step's records (each yields
+// them, as PeerStep.RangeRecords, the same on every call) and spools
+// their keys, for the PeerStep.Prepared of one ApplyPeerStep with the
+// same records (it reads the spool once). A step applied after the
+// origins' keys changed verifies them again.
+func (s *Service) PrepareSnapshotRecords(each func(fn func(records.Signed) error) error) (*SnapshotRecords, error) {
+	known, err := s.origins()
+	if err != nil {
+		return nil, err
+	}
+	return s.prepareSnapshotRecords(each, known)
+}
+
+// sameOrigins reports whether two reads of the origins' keys agree.
+func sameOrigins(a, b map[string]origin) bool {
+	return maps.EqualFunc(a, b, func(x, y origin) bool { return x.key.Equal(y.key) && x.countAs == y.countAs })
+}
+
+func (s *Service) prepareSnapshotRecords(eachRec func(fn func(records.Signed) error) error, known map[string]origin) (*SnapshotRecords, error) {
+	ks := newKeySpool(s.TempDir)
+	ok := false
+	defer func() {
+		if !ok {
+			ks.close()
+		}
+	}()
+	res := &StepResult{}
 	var (
 		recs  []verifiedRecord
 		kept  []bool              // by the record's place in the stream
@@ -328,7 +423,52 @@ func (s *Service) applyPeerSnapshot(st *PeerStep, known map[string]origin, res *
 		rank[i] = int32(j)
 		sorted[j] = recs[i]
 	}
-	recs, order = sorted, nil
+	ok = true
+	return &SnapshotRecords{ks: ks, recs: sorted, rank: rank, kept: kept, refs: refs, sums: sums, known: known, counts: *res}, nil
+}
+
+// applyPeerSnapshot imports a snapshot step in memory bounded by
+// PeerBatch, not by the list:
+//
+//  1. the records are read (RangeRecords, or Records), verified a few at
+//     a time on every core, and their keys spooled by index-key range;
+//     each record is kept without its keys and bytes (prepareSnapshotRecords,
+//     or done ahead: PeerStep.Prepared);
+//  2. the snapshot is read once, in set-root order, and written one part
+//     of about PeerBatch record keys a transaction (keySpool), each
+//     part's transaction on a goroutine of its own while the next part
+//     is read (partWriter);
+//  3. the records are read again and written in transactions of about
+//     PeerBatch × 128 bytes, the last with the peer's cursor.
+//
+// The records are written after every entry, so a crash before the
+// cursor moves leaves each record either not held (and the step applied
+// again finds it fresh) or held with every entry it names written.
+func (s *Service) applyPeerSnapshot(st *PeerStep, known map[string]origin, res *StepResult) (*StepResult, error) {
+	batch := cmp.Or(s.PeerBatch, DefaultPeerBatch)
+	now := s.now().UTC()
+	eachRec := st.RangeRecords
+	if eachRec == nil {
+		eachRec = func(fn func(records.Signed) error) error {
+			for _, sr := range st.Records {
+				if err := fn(sr); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	sr := st.Prepared
+	if sr == nil || !sameOrigins(sr.known, known) {
+		// Not prepared, or prepared with keys that have changed since.
+		var err error
+		if sr, err = s.prepareSnapshotRecords(eachRec, known); err != nil {
+			return nil, err
+		}
+		defer sr.Close()
+	}
+	res.Records, res.Own, res.Unknown = sr.counts.Records, sr.counts.Own, sr.counts.Unknown
+	ks, recs, rank, kept, refs, sums := sr.ks, sr.recs, sr.rank, sr.kept, sr.refs, sr.sums
 	fresh := make([]bool, len(recs))
 	if err := s.db.View(func(tx *store.Tx) error {
 		for i := range recs {
@@ -353,34 +493,48 @@ func (s *Service) applyPeerSnapshot(st *PeerStep, known map[string]origin, res *
 		}
 	}
 	res.Applied = true
+	// A part's entries are written on a goroutine of their own while the
+	// next part is read (the snapshot's lines parsed, their index keys
+	// computed and looked up in the next part's keys, which are read back
+	// and sorted): on two cores the store's transaction and commit take
+	// the time of one stage, not of both. Two parts are in hand at most,
+	// the one being read and the one being written.
+	w := newPartWriter(func(n int, ws []peerWork) error {
+		if len(ws) > 0 {
+			if err := s.db.Update(func(tx *store.Tx) error {
+				// The part's lookups read index and entry pages all
+				// over the store: let the last part's go.
+				if err := tx.DropMappedPages(); err != nil {
+					return err
+				}
+				return s.putPeerWork(tx, ws, recs, now, res)
+			}); err != nil {
+				return err
+			}
+		}
+		if st.Progress != nil {
+			st.Progress(n, len(parts))
+		}
+		return nil
+	})
+	defer w.stop()
 	var (
-		part snapPart
-		ws   []peerWork
+		part *snapPart
 		cur  = -1
 	)
 	advance := func(to int) error {
 		for cur < to {
 			if cur >= 0 {
-				ws = part.work(ws, fresh)
-				if len(ws) > 0 {
-					if err := s.db.Update(func(tx *store.Tx) error {
-						// The part's lookups read index and entry pages
-						// all over the store: let the last part's go.
-						if err := tx.DropMappedPages(); err != nil {
-							return err
-						}
-						return s.putPeerWork(tx, ws, recs, now, res)
-					}); err != nil {
-						return err
-					}
-				}
-				clear(ws)
-				if st.Progress != nil {
-					st.Progress(cur+1, len(parts))
-				}
+				part.ws = part.work(part.ws, fresh, recs, now)
+				w.put(cur+1, part)
+				part = nil
 			}
 			cur++
 			if cur < len(parts) {
+				var err error
+				if part, err = w.next(); err != nil {
+					return err
+				}
 				if err := part.load(ks, parts[cur].lo, parts[cur].hi, rank); err != nil {
 					return err
 				}
@@ -421,7 +575,9 @@ func (s *Service) applyPeerSnapshot(st *PeerStep, known map[string]origin, res *
 	if err := advance(len(parts)); err != nil {
 		return nil, err
 	}
-	part, ws = snapPart{}, nil
+	if err := w.stop(); err != nil {
+		return nil, err
+	}
 
 	// 3. The records, then the cursor.
 	type toPut struct {

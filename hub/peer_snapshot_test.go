@@ -50,7 +50,7 @@ func TestPeerSnapshotInParts(t *testing.T) {
 	held := keys[len(keys)-1] // held here, not in the snapshot
 	inStep := keys[:len(keys)-1]
 	sorted := func(ks []string) []string { return slices.Sorted(slices.Values(ks)) }
-	run := func(batch int) (*fixture, *StepResult) {
+	run := func(batch int, prepared bool) (*fixture, *StepResult) {
 		f := newFixture(t)
 		f.s.PeerBatch = batch
 		key := registerPeer(t, f, "hub-de", "DE")
@@ -67,17 +67,30 @@ func TestPeerSnapshotInParts(t *testing.T) {
 			records.Sign(later, key),
 			records.Sign(rec("hub-de", 5, records.KindAssessment, sorted(inStep[250:])...), key),
 		}
-		res, err := f.s.ApplyPeerStep(&PeerStep{Peer: "hub-de", List: "shared", Version: 7, Snapshot: true,
-			Changes: adds(inStep...), Records: srs})
+		st := &PeerStep{Peer: "hub-de", List: "shared", Version: 7, Snapshot: true, Changes: adds(inStep...), Records: srs}
+		if prepared {
+			var err error
+			if st.Prepared, err = f.s.PrepareSnapshotRecords(eachSigned(srs)); err != nil {
+				t.Fatal(err)
+			}
+			defer st.Prepared.Close()
+			st.Records, st.RangeRecords = nil, eachSigned(srs)
+		}
+		res, err := f.s.ApplyPeerStep(st)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return f, res
 	}
-	whole, wres := run(0)
-	parts, pres := run(7)
+	whole, wres := run(0, false)
+	parts, pres := run(7, false)
 	if *wres != *pres || !pres.Applied || pres.Records != 5 || pres.Created != len(inStep) || pres.Updated != 1 {
 		t.Fatalf("in one part %+v, in parts %+v", wres, pres)
+	}
+	// The records verified and spooled ahead of the step give the same.
+	ahead, ares := run(7, true)
+	if *ares != *pres {
+		t.Fatalf("prepared ahead %+v, in parts %+v", ares, pres)
 	}
 	view := func(f *fixture, k string) []entries.Assessment {
 		e, err := f.s.Entry(k)
@@ -87,9 +100,9 @@ func TestPeerSnapshotInParts(t *testing.T) {
 		return e.Assessments
 	}
 	for _, k := range keys {
-		w, p := view(whole, k), view(parts, k)
-		if !reflect.DeepEqual(w, p) {
-			t.Fatalf("%s: in one part %+v, in parts %+v", k, w, p)
+		w, p, a := view(whole, k), view(parts, k), view(ahead, k)
+		if !reflect.DeepEqual(w, p) || !reflect.DeepEqual(a, p) {
+			t.Fatalf("%s: in one part %+v, in parts %+v, prepared ahead %+v", k, w, p, a)
 		}
 	}
 	// The records apply in (origin, seq) order: the retraction (3) reached
@@ -112,6 +125,64 @@ func TestPeerSnapshotInParts(t *testing.T) {
 		}
 		if v := tx.PeerCursor("hub-de", "shared"); v != 7 {
 			return fmt.Errorf("cursor %d", v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eachSigned yields records as a PeerStep's RangeRecords does.
+func eachSigned(srs []records.Signed) func(fn func(records.Signed) error) error {
+	return func(fn func(records.Signed) error) error {
+		for _, sr := range srs {
+			if err := fn(sr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// Records prepared ahead of a snapshot step with origins' keys that have
+// changed since are verified again when the step is applied: a record
+// whose origin was removed in between is not imported.
+func TestPeerSnapshotPreparedWithOldKeys(t *testing.T) {
+	keys := snapshotKeys(50, 0)
+	f := newFixture(t)
+	f.s.PeerBatch = 7
+	deKey := registerPeer(t, f, "hub-de", "DE")
+	frKey := registerPeer(t, f, "hub-fr", "FR")
+	srs := []records.Signed{
+		records.Sign(rec("hub-de", 1, records.KindAssessment, slices.Sorted(slices.Values(keys))...), deKey),
+		records.Sign(rec("hub-fr", 1, records.KindAssessment, slices.Sorted(slices.Values(keys[:10]))...), frKey),
+	}
+	prep, err := f.s.PrepareSnapshotRecords(eachSigned(srs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prep.Close()
+	if err := f.s.RemovePeer(f.admin, "hub-fr"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.s.ApplyPeerStep(&PeerStep{Peer: "hub-de", List: "shared", Version: 1, Snapshot: true,
+		Changes: adds(keys...), RangeRecords: eachSigned(srs), Prepared: prep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Records != 1 || res.Unknown != 1 || res.Created != len(keys) {
+		t.Fatalf("result %+v, want 1 record, 1 of an unknown origin, %d entries", res, len(keys))
+	}
+	e, err := f.s.Entry(keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Assessments) != 1 || e.Assessments[0].Origin != "hub-de" {
+		t.Fatalf("assessments %+v, want hub-de's only", e.Assessments)
+	}
+	if err := f.s.db.View(func(tx *store.Tx) error {
+		if tx.HasRecord("hub-fr", 1) {
+			return fmt.Errorf("the removed origin's record was stored")
 		}
 		return nil
 	}); err != nil {
