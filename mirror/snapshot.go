@@ -9,17 +9,17 @@ import (
 	"github.com/hashhub/hashhub/setroot"
 )
 
-// A snapshot is verified while it downloads, before any of it is kept in
-// memory or written to the mirror: the node writes its members in
+// A snapshot is verified while it downloads, never held in memory whole:
+// the node writes its members in
 // set-root order (bucket, then leaf hash, both ascending), so each bucket's
 // digest is complete when the next bucket starts, and the whole check —
 // line syntax, order (which also refuses a line given twice), one line per
 // key, the entry count and finally the set root — holds one bucket's
 // leaves at a time. A body longer than the manifest's entries can be, or
 // than the mirror's cap, is refused as soon as it passes the bound, and
-// one line more than the manifest's count is refused at that line. Only a
-// snapshot that matches the signed manifest is then read again from the
-// spool and written in one transaction.
+// one line more than the manifest's count is refused at that line. The
+// checked lines are staged meanwhile (stage.go), and only a snapshot that
+// matches the signed manifest is swapped in.
 
 // DefaultMaxBytes is the largest delta or snapshot a mirror downloads,
 // whatever its signed manifest says: a bound on the disk a hostile node
@@ -72,29 +72,31 @@ func newSnapshotCheck(entries uint64) *snapshotCheck {
 	return &snapshotCheck{want: entries, tree: setroot.NewTree(), bucket: -1, keys: map[string]struct{}{}}
 }
 
-func (c *snapshotCheck) line(it release.Item, line []byte) error {
+// line checks one parsed line and returns its set-root bucket, its key's
+// fingerprint and its leaf hash, for the stage.
+func (c *snapshotCheck) line(it release.Item, line []byte) (b uint16, fp uint64, leaf setroot.Hash, err error) {
 	c.count++
 	if c.count > c.want {
-		return fmt.Errorf("%w: the snapshot has more than the manifest's %d entries", ErrSetRoot, c.want)
+		return 0, 0, leaf, fmt.Errorf("%w: the snapshot has more than the manifest's %d entries", ErrSetRoot, c.want)
 	}
 	key := it.Key()
-	b, _ := keyBucket(key)
-	leaf := setroot.LeafHash(line)
+	b, fp = keyBucket(key)
+	leaf = setroot.LeafHash(line)
 	switch {
 	case int(b) < c.bucket:
-		return fmt.Errorf("%w: not in set-root order", ErrBadLine)
+		return 0, 0, leaf, fmt.Errorf("%w: not in set-root order", ErrBadLine)
 	case int(b) > c.bucket:
 		c.endBucket()
 		c.bucket = int(b)
 	case bytes.Compare(leaf[:], c.leaves[len(c.leaves)-1][:]) <= 0:
-		return fmt.Errorf("%w: not in set-root order, or the line is there twice", ErrBadLine)
+		return 0, 0, leaf, fmt.Errorf("%w: not in set-root order, or the line is there twice", ErrBadLine)
 	}
 	if _, ok := c.keys[key]; ok {
-		return fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
+		return 0, 0, leaf, fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
 	}
 	c.keys[key] = struct{}{}
 	c.leaves = append(c.leaves, leaf)
-	return nil
+	return b, fp, leaf, nil
 }
 
 func (c *snapshotCheck) endBucket() {
@@ -105,9 +107,13 @@ func (c *snapshotCheck) endBucket() {
 	clear(c.keys)
 }
 
-// spoolSnapshot downloads and verifies the snapshot of manifest man (see
-// above), and returns it spooled with its set-root tree.
-func (m *Mirror) spoolSnapshot(body io.Reader, man *release.Manifest) (*spool, *setroot.Tree, error) {
+// loadSnapshot downloads and verifies the snapshot of manifest man (see
+// above), staging it as it goes (stage.go): digest is the manifest's
+// SHA-256, the stage's name. It returns the verified set-root tree, and
+// the snapshot spooled when the mirror has an Importer to give it to (nil
+// otherwise). On an error the stage keeps what was written for a resume,
+// unless the snapshot was refused: then it is dropped.
+func (m *Mirror) loadSnapshot(body io.Reader, man *release.Manifest, digest string, progress func(string)) (*spool, *setroot.Tree, error) {
 	limit, capped := m.snapshotLimit(man.Entries)
 	too := func() error {
 		if capped {
@@ -115,15 +121,35 @@ func (m *Mirror) spoolSnapshot(body io.Reader, man *release.Manifest) (*spool, *
 		}
 		return fmt.Errorf("%w: the snapshot is longer than the %d bytes its manifest's %d entries can be", ErrTooLarge, limit, man.Entries)
 	}
+	done, err := m.stagedLines(digest, man.Entries)
+	if err != nil {
+		return nil, nil, err
+	}
+	if done > 0 {
+		progress(fmt.Sprintf("version %d: resuming the snapshot load at line %d of %d", man.Version, done, man.Entries))
+	}
+	var sp *spool
+	if m.Importer != nil {
+		sp = newSpool()
+	}
 	cr := &counter{r: io.LimitReader(body, limit+1)}
-	sp := newSpool()
 	chk := newSnapshotCheck(man.Entries)
+	stg := m.startStager(digest, done, man.Entries, man.Version, progress)
 	var lineErr error // a line's own fault, as opposed to a cut body
-	err := parseSnapshot(cr, func(it release.Item, line []byte) error {
-		if lineErr = chk.line(it, line); lineErr != nil {
-			return lineErr
+	err = parseSnapshot(cr, func(it release.Item, line []byte) error {
+		b, fp, leaf, err := chk.line(it, line)
+		if lineErr = err; err != nil {
+			return err
 		}
-		return sp.writeLine(line)
+		if sp != nil {
+			if err := sp.writeLine(line); err != nil {
+				return err
+			}
+		}
+		if chk.count <= done {
+			return nil // staged by the pull this one resumes
+		}
+		return stg.add(b, fp, &leaf, line)
 	})
 	if cr.n > limit && lineErr == nil {
 		err = too()
@@ -136,8 +162,15 @@ func (m *Mirror) spoolSnapshot(body io.Reader, man *release.Manifest) (*spool, *
 				ErrSetRoot, hexRoot(got), chk.count, man.SetRoot, man.Entries)
 		}
 	}
+	if err == nil {
+		err = stg.finish()
+	} else if serr := stg.stop(isRefusal(err) && (stg.wrote || done > 0)); serr != nil {
+		err = fmt.Errorf("%w (and dropping the stage: %v)", err, serr)
+	}
 	if err != nil {
-		sp.Close()
+		if sp != nil {
+			sp.Close()
+		}
 		return nil, nil, err
 	}
 	return sp, chk.tree, nil
