@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/setroot"
@@ -46,15 +47,16 @@ func (m *Mirror) snapshotLimit(entries uint64) (limit int64, capped bool) {
 	return int64(entries * per), false
 }
 
-// counter counts the bytes read through it.
+// counter counts the bytes read through it (by parseSnapshot's
+// goroutine, while the caller may look).
 type counter struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -72,31 +74,27 @@ func newSnapshotCheck(entries uint64) *snapshotCheck {
 	return &snapshotCheck{want: entries, tree: setroot.NewTree(), bucket: -1, keys: map[string]struct{}{}}
 }
 
-// line checks one parsed line and returns its set-root bucket, its key's
-// fingerprint and its leaf hash, for the stage.
-func (c *snapshotCheck) line(it release.Item, line []byte) (b uint16, fp uint64, leaf setroot.Hash, err error) {
+// line checks the next line in order.
+func (c *snapshotCheck) line(l *snapLine) error {
 	c.count++
 	if c.count > c.want {
-		return 0, 0, leaf, fmt.Errorf("%w: the snapshot has more than the manifest's %d entries", ErrSetRoot, c.want)
+		return fmt.Errorf("%w: the snapshot has more than the manifest's %d entries", ErrSetRoot, c.want)
 	}
-	key := it.Key()
-	b, fp = keyBucket(key)
-	leaf = setroot.LeafHash(line)
 	switch {
-	case int(b) < c.bucket:
-		return 0, 0, leaf, fmt.Errorf("%w: not in set-root order", ErrBadLine)
-	case int(b) > c.bucket:
+	case int(l.b) < c.bucket:
+		return fmt.Errorf("%w: not in set-root order", ErrBadLine)
+	case int(l.b) > c.bucket:
 		c.endBucket()
-		c.bucket = int(b)
-	case bytes.Compare(leaf[:], c.leaves[len(c.leaves)-1][:]) <= 0:
-		return 0, 0, leaf, fmt.Errorf("%w: not in set-root order, or the line is there twice", ErrBadLine)
+		c.bucket = int(l.b)
+	case bytes.Compare(l.leaf[:], c.leaves[len(c.leaves)-1][:]) <= 0:
+		return fmt.Errorf("%w: not in set-root order, or the line is there twice", ErrBadLine)
 	}
-	if _, ok := c.keys[key]; ok {
-		return 0, 0, leaf, fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
+	if _, ok := c.keys[l.key]; ok {
+		return fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
 	}
-	c.keys[key] = struct{}{}
-	c.leaves = append(c.leaves, leaf)
-	return b, fp, leaf, nil
+	c.keys[l.key] = struct{}{}
+	c.leaves = append(c.leaves, l.leaf)
+	return nil
 }
 
 func (c *snapshotCheck) endBucket() {
@@ -136,22 +134,21 @@ func (m *Mirror) loadSnapshot(body io.Reader, man *release.Manifest, digest stri
 	chk := newSnapshotCheck(man.Entries)
 	stg := m.startStager(digest, done, man.Entries, man.Version, progress)
 	var lineErr error // a line's own fault, as opposed to a cut body
-	err = parseSnapshot(cr, func(it release.Item, line []byte) error {
-		b, fp, leaf, err := chk.line(it, line)
-		if lineErr = err; err != nil {
-			return err
+	err = parseSnapshot(cr, func(l *snapLine) error {
+		if lineErr = chk.line(l); lineErr != nil {
+			return lineErr
 		}
 		if sp != nil {
-			if err := sp.writeLine(line); err != nil {
+			if err := sp.writeLine(l.line); err != nil {
 				return err
 			}
 		}
 		if chk.count <= done {
 			return nil // staged by the pull this one resumes
 		}
-		return stg.add(b, fp, &leaf, line)
+		return stg.add(l.b, l.fp, &l.leaf, l.line)
 	})
-	if cr.n > limit && lineErr == nil {
+	if cr.n.Load() > limit && lineErr == nil {
 		err = too()
 	}
 	if err == nil {
