@@ -728,6 +728,11 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 	}
 	count := top.m.Entries
 	err = m.db.Update(func(tx *bolt.Tx) error {
+		// Before the importer takes the entries: a stage that is not the
+		// verified snapshot's changes nothing anywhere.
+		if err := checkStage(tx, digest, count, tree); err != nil {
+			return err
+		}
 		if m.Importer != nil {
 			step := &AppliedStep{List: st.List, Version: v, Snapshot: true, lines: func(fn func(release.Change) error) error {
 				r, err := sp.reader()
@@ -746,7 +751,7 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 				return fmt.Errorf("%w: %w", ErrImport, err)
 			}
 		}
-		if err := swapStage(tx, digest, count, tree); err != nil {
+		if err := swapStage(tx); err != nil {
 			return err
 		}
 		if st.Version == 0 {

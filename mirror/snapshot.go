@@ -11,9 +11,9 @@ import (
 )
 
 // A snapshot is verified while it downloads, never held in memory whole:
-// the node writes its members in
-// set-root order (bucket, then leaf hash, both ascending), so each bucket's
-// digest is complete when the next bucket starts, and the whole check —
+// the node writes its members in set-root order (bucket, then leaf hash,
+// both ascending), so each bucket's digest is complete when the next
+// bucket starts, and the whole check —
 // line syntax, order (which also refuses a line given twice), one line per
 // key, the entry count and finally the set root — holds one bucket's
 // leaves at a time. A body longer than the manifest's entries can be, or

@@ -287,13 +287,12 @@ func (s *stager) stop(drop bool) error {
 	return s.m.dropStage()
 }
 
-// swapStage replaces the live contents with the stage, which must hold
-// all entries lines of the manifest with digest, in buckets with tree's
-// digests: tree is the verified snapshot's. It runs inside the
-// transaction that records the version. A stage whose digests differ is
-// another download's (see above): ErrStageMismatch, after which the
-// caller drops it.
-func swapStage(tx *bolt.Tx, digest string, entries uint64, tree *setroot.Tree) error {
+// checkStage checks that the stage holds all entries lines of the
+// manifest with digest, in buckets with tree's digests: tree is the
+// verified snapshot's. A stage whose digests differ is another
+// download's (see above): ErrStageMismatch, after which the caller drops
+// it.
+func checkStage(tx *bolt.Tx, digest string, entries uint64, tree *setroot.Tree) error {
 	s := tx.Bucket(bStage)
 	if s == nil || string(s.Get(sDigest)) != digest || getU64(s, string(sLines)) != entries {
 		return fmt.Errorf("%w: the staged snapshot is not the one verified", ErrCorrupt)
@@ -321,6 +320,13 @@ func swapStage(tx *bolt.Tx, digest string, entries uint64, tree *setroot.Tree) e
 	if staged != nonEmpty {
 		return ErrStageMismatch
 	}
+	return nil
+}
+
+// swapStage replaces the live contents with the stage, which checkStage
+// has passed. It runs inside the transaction that records the version.
+func swapStage(tx *bolt.Tx) error {
+	s := tx.Bucket(bStage)
 	if tx.Bucket(bIndex) != nil {
 		if err := tx.DeleteBucket(bIndex); err != nil {
 			return err

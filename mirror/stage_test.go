@@ -136,6 +136,10 @@ func TestStageWhileChecking(t *testing.T) {
 
 	t.Run("staged lines of another body", func(t *testing.T) {
 		m, src := fresh()
+		// An importer (a node's, for a peer's list) is given nothing of a
+		// load whose stage is found wrong.
+		imported := 0
+		m.Importer = func(*AppliedStep) error { imported++; return nil }
 		// Lines that pass every check a line has, of another list: only
 		// the count and set root at the end would refuse them.
 		src.body = cut(firstLines(other, 30))
@@ -149,6 +153,9 @@ func TestStageWhileChecking(t *testing.T) {
 		if _, err := m.Pull(ctx, src, p.now(), nil); !errors.Is(err, ErrStageMismatch) {
 			t.Fatalf("resumed over another body's lines: %v", err)
 		}
+		if imported != 0 {
+			t.Fatalf("the importer was given a load whose stage was wrong")
+		}
 		empty(m, "mismatched stage")
 		if _, ok := staged(t, m); ok {
 			t.Fatal("the mismatched stage was kept")
@@ -158,6 +165,9 @@ func TestStageWhileChecking(t *testing.T) {
 		}
 		if got := export(t, m, ExportNDJSON); got != string(want) {
 			t.Errorf("after the stage was dropped:\n%s\nwant\n%s", got, want)
+		}
+		if imported != 1 {
+			t.Errorf("the importer was given %d loads, want 1", imported)
 		}
 		if _, err := m.Verify(p.now()); err != nil {
 			t.Error(err)
