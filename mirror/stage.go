@@ -9,7 +9,7 @@ import (
 	"github.com/hashhub/hashhub/setroot"
 )
 
-// A verified snapshot is loaded in batches, so that a mirror's memory is
+// A snapshot is loaded in batches, so that a mirror's memory is
 // bounded by the batch and not by the list: bbolt keeps every page a
 // transaction dirties, and every value put, until the commit, which for one
 // transaction of a 10M-entry snapshot was 7.9 GB.
@@ -30,7 +30,8 @@ import (
 // Staging runs while the snapshot downloads: the check (snapshot.go)
 // hands each run of whole set-root buckets, checked line by line, with
 // each line's member key and fingerprint, to a goroutine that writes it
-// while the next run is checked, so the two take both cores and no line
+// while the next run is read and checked, so the reading (parseSnapshot's
+// own goroutine), the checks and the writes share both cores, and no line
 // is parsed or hashed twice. The lines staged are therefore not yet known
 // to be the signed set — the stage is not trusted for that: the swap
 // compares every staged bucket digest with the tree the whole download
