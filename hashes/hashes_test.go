@@ -99,6 +99,8 @@ func TestParse(t *testing.T) {
 		// sha256
 		{name: "sha256 valid", algo: "sha256", value: sha256Empty, want: sha256Empty},
 		{name: "sha256 upper", algo: "sha256", value: strings.ToUpper(sha256Empty), want: sha256Empty},
+		// One upper-case digit, the last letter: lower-cased all the same.
+		{name: "sha256 one upper", algo: "sha256", value: sha256Empty[:60] + "B" + sha256Empty[61:], want: sha256Empty},
 		{name: "sha256 63", algo: "sha256", value: sha256Empty[:63], err: ErrInvalidValue, field: "value", reason: "sha256 needs 64 hex characters, got 63"},
 		{name: "sha256 non-hex", algo: "sha256", value: sha256Empty[:40] + "z" + sha256Empty[41:], err: ErrInvalidValue, field: "value", reason: "position 41"},
 		{name: "sha256 empty", algo: "sha256", value: "", err: ErrInvalidValue, field: "value"},

@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/hashhub/hashhub/release"
+	"github.com/hashhub/hashhub/setroot"
 )
 
 // Delta and snapshot bytes are untrusted until checked, and may be large
@@ -149,19 +150,106 @@ func parseDelta(r io.Reader, fn func(release.Change) error) error {
 	})
 }
 
+// snapLine is one snapshot line, parsed and hashed: what checking it in
+// order and staging it need.
+type snapLine struct {
+	line []byte // without its newline
+	it   release.Item
+	key  string
+	b    uint16 // the key's set-root bucket and fingerprint (keyBucket)
+	fp   uint64
+	leaf setroot.Hash
+}
+
+// snapChunk is a run of lines parsed ahead of the caller.
+type snapChunk struct {
+	buf   []byte // the lines, back to back
+	lines []snapLine
+	first int   // the number of the first line
+	err   error // what ended the reading after these lines, if it ended
+}
+
+// chunkLines is how many lines the reading goroutine hands over at a time.
+const chunkLines = 256
+
+func (c *snapChunk) reset(first int) {
+	c.buf, c.lines, c.first, c.err = c.buf[:0], c.lines[:0], first, nil
+}
+
+func (c *snapChunk) add(it release.Item, line []byte) {
+	start := len(c.buf)
+	c.buf = append(c.buf, line...)
+	key := it.Key()
+	b, fp := keyBucket(key)
+	c.lines = append(c.lines, snapLine{line: c.buf[start:len(c.buf):len(c.buf)], it: it, key: key, b: b, fp: fp, leaf: setroot.LeafHash(line)})
+}
+
+// errStopped ends the reading goroutine when the caller has stopped.
+var errStopped = errors.New("stopped")
+
 // parseSnapshot reads snapshot lines strictly: each a canonical item line
-// (release.ParseItem), passed to fn with its bytes (reused after fn
-// returns). A snapshot is in set-root order, not key order, so order and
-// duplicates are the caller's to check (snapshotCheck).
-func parseSnapshot(r io.Reader, fn func(it release.Item, line []byte) error) error {
-	return readLines(r, func(n int, line []byte) error {
-		it, err := release.ParseItem(line)
-		if err != nil {
-			return fmt.Errorf("%w: line %d: %s", ErrBadLine, n, detail(err, release.ErrBadLine))
+// (release.ParseItem), passed to fn parsed and hashed (l is reused after
+// fn returns). A snapshot is in set-root order, not key order, so order
+// and duplicates are the caller's to check (snapshotCheck).
+//
+// The reading, parsing and hashing — the work a line needs without
+// looking at any other — run on a goroutine of their own, a few chunks of
+// lines ahead of fn, so that they take the second core while fn checks
+// and stages. After an error it is not waited for: it stops at its next
+// chunk, or when the caller closes r's body.
+func parseSnapshot(r io.Reader, fn func(l *snapLine) error) error {
+	chunks := make(chan *snapChunk, 2)
+	free := make(chan *snapChunk, 4)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(chunks)
+		ch := &snapChunk{first: 1}
+		send := func() bool {
+			select {
+			case chunks <- ch:
+				return true
+			case <-stop:
+				return false
+			}
 		}
-		if err := fn(it, line); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+		ch.err = readLines(r, func(n int, line []byte) error {
+			it, err := release.ParseItem(line)
+			if err != nil {
+				return fmt.Errorf("%w: line %d: %s", ErrBadLine, n, detail(err, release.ErrBadLine))
+			}
+			ch.add(it, line)
+			if len(ch.lines) < chunkLines {
+				return nil
+			}
+			if !send() {
+				return errStopped
+			}
+			select {
+			case ch = <-free:
+				ch.reset(n + 1)
+			default:
+				ch = &snapChunk{first: n + 1}
+			}
+			return nil
+		})
+		if ch.err != errStopped {
+			send()
 		}
-		return nil
-	})
+	}()
+	for ch := range chunks {
+		for i := range ch.lines {
+			if err := fn(&ch.lines[i]); err != nil {
+				return fmt.Errorf("line %d: %w", ch.first+i, err)
+			}
+		}
+		if ch.err != nil {
+			return ch.err
+		}
+		select {
+		case free <- ch:
+		default:
+		}
+	}
+	return nil
 }

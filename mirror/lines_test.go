@@ -51,8 +51,11 @@ func FuzzParseSnapshot(f *testing.F) {
 	f.Add([]byte(`{"algo":"sha1","value":"0000000000000000000000000000000000000000","severity":"D"}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out bytes.Buffer
-		err := parseSnapshot(bytes.NewReader(data), func(it release.Item, _ []byte) error {
-			out.Write(it.Line())
+		err := parseSnapshot(bytes.NewReader(data), func(l *snapLine) error {
+			if l.key != l.it.Key() || !bytes.Equal(l.line, l.it.Line()) {
+				t.Fatalf("line %q with key %q, item %+v", l.line, l.key, l.it)
+			}
+			out.Write(l.it.Line())
 			out.WriteByte('\n')
 			return nil
 		})

@@ -149,6 +149,11 @@ var (
 	// ErrImport: the mirror's importer did not take a verified step (see
 	// Mirror.Importer); the step is not committed.
 	ErrImport = errors.New("import failed")
+	// ErrStageMismatch: the lines an interrupted pull staged are not
+	// those of the snapshot verified now (the earlier download was cut
+	// before its check could refuse it). The stage is dropped, so the
+	// next pull loads the snapshot from its first line.
+	ErrStageMismatch = errors.New("the staged lines are not the verified snapshot's")
 )
 
 // bbolt buckets and meta keys.

@@ -698,9 +698,9 @@ func (m *Mirror) catchUpFrom(ctx context.Context, src Source, st *State, first *
 }
 
 // catchUp loads the snapshot of the last manifest of chain (all verified
-// and chained) in place of the mirror's contents: verified while it
-// downloads, staged in batches (stage.go), then swapped in with the
-// manifests in one transaction.
+// and chained) in place of the mirror's contents: verified and staged in
+// batches while it downloads (snapshot.go, stage.go), then swapped in
+// with the manifests in one transaction.
 func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*verified, cp *translog.Checkpoint, res *Result, progress func(string)) error {
 	top := chain[len(chain)-1]
 	v := top.m.Version
@@ -712,25 +712,21 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 	if got != v {
 		return fmt.Errorf("%w: the node sent the snapshot of version %d for version %d", ErrVersionMismatch, got, v)
 	}
-	sp, tree, err := m.spoolSnapshot(rc, top.m)
-	if err != nil {
-		return err
-	}
-	defer sp.Close()
 	digest := release.Digest(top.raw)
-	done, err := m.prepareStage(digest, top.m.Entries)
-	if err != nil {
-		return fmt.Errorf("stage snapshot: %w", err)
-	}
-	r, err := sp.reader()
+	sp, tree, err := m.loadSnapshot(rc, top.m, digest, progress)
 	if err != nil {
 		return err
 	}
-	if err := m.stageSnapshot(r, done, top.m.Entries, v, progress); err != nil {
-		return fmt.Errorf("stage snapshot: %w", err)
+	if sp != nil {
+		defer sp.Close()
 	}
 	count := top.m.Entries
 	err = m.db.Update(func(tx *bolt.Tx) error {
+		// Before the importer takes the entries: a stage that is not the
+		// verified snapshot's changes nothing anywhere.
+		if err := checkStage(tx, digest, count, tree); err != nil {
+			return err
+		}
 		if m.Importer != nil {
 			step := &AppliedStep{List: st.List, Version: v, Snapshot: true, lines: func(fn func(release.Change) error) error {
 				r, err := sp.reader()
@@ -749,7 +745,7 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 				return fmt.Errorf("%w: %w", ErrImport, err)
 			}
 		}
-		if err := swapStage(tx, digest, count); err != nil {
+		if err := swapStage(tx); err != nil {
 			return err
 		}
 		if st.Version == 0 {
@@ -767,6 +763,12 @@ func (m *Mirror) catchUp(ctx context.Context, src Source, st *State, chain []*ve
 		return nil
 	})
 	m.dropMapped()
+	if errors.Is(err, ErrStageMismatch) {
+		if derr := m.dropStage(); derr != nil {
+			return fmt.Errorf("%w (and dropping the stage: %v)", err, derr)
+		}
+		return fmt.Errorf("%w: the stage was dropped; pull again to load the snapshot from its first line", err)
+	}
 	if err != nil {
 		return err
 	}

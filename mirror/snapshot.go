@@ -4,22 +4,23 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/hashhub/hashhub/release"
 	"github.com/hashhub/hashhub/setroot"
 )
 
-// A snapshot is verified while it downloads, before any of it is kept in
-// memory or written to the mirror: the node writes its members in
-// set-root order (bucket, then leaf hash, both ascending), so each bucket's
-// digest is complete when the next bucket starts, and the whole check —
+// A snapshot is verified while it downloads, never held in memory whole:
+// the node writes its members in set-root order (bucket, then leaf hash,
+// both ascending), so each bucket's digest is complete when the next
+// bucket starts, and the whole check —
 // line syntax, order (which also refuses a line given twice), one line per
 // key, the entry count and finally the set root — holds one bucket's
 // leaves at a time. A body longer than the manifest's entries can be, or
 // than the mirror's cap, is refused as soon as it passes the bound, and
-// one line more than the manifest's count is refused at that line. Only a
-// snapshot that matches the signed manifest is then read again from the
-// spool and written in one transaction.
+// one line more than the manifest's count is refused at that line. The
+// checked lines are staged meanwhile (stage.go), and only a snapshot that
+// matches the signed manifest is swapped in.
 
 // DefaultMaxBytes is the largest delta or snapshot a mirror downloads,
 // whatever its signed manifest says: a bound on the disk a hostile node
@@ -46,15 +47,16 @@ func (m *Mirror) snapshotLimit(entries uint64) (limit int64, capped bool) {
 	return int64(entries * per), false
 }
 
-// counter counts the bytes read through it.
+// counter counts the bytes read through it (by parseSnapshot's
+// goroutine, while the caller may look).
 type counter struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -72,28 +74,26 @@ func newSnapshotCheck(entries uint64) *snapshotCheck {
 	return &snapshotCheck{want: entries, tree: setroot.NewTree(), bucket: -1, keys: map[string]struct{}{}}
 }
 
-func (c *snapshotCheck) line(it release.Item, line []byte) error {
+// line checks the next line in order.
+func (c *snapshotCheck) line(l *snapLine) error {
 	c.count++
 	if c.count > c.want {
 		return fmt.Errorf("%w: the snapshot has more than the manifest's %d entries", ErrSetRoot, c.want)
 	}
-	key := it.Key()
-	b, _ := keyBucket(key)
-	leaf := setroot.LeafHash(line)
 	switch {
-	case int(b) < c.bucket:
+	case int(l.b) < c.bucket:
 		return fmt.Errorf("%w: not in set-root order", ErrBadLine)
-	case int(b) > c.bucket:
+	case int(l.b) > c.bucket:
 		c.endBucket()
-		c.bucket = int(b)
-	case bytes.Compare(leaf[:], c.leaves[len(c.leaves)-1][:]) <= 0:
+		c.bucket = int(l.b)
+	case bytes.Compare(l.leaf[:], c.leaves[len(c.leaves)-1][:]) <= 0:
 		return fmt.Errorf("%w: not in set-root order, or the line is there twice", ErrBadLine)
 	}
-	if _, ok := c.keys[key]; ok {
+	if _, ok := c.keys[l.key]; ok {
 		return fmt.Errorf("%w: the entry is in the snapshot twice", ErrBadLine)
 	}
-	c.keys[key] = struct{}{}
-	c.leaves = append(c.leaves, leaf)
+	c.keys[l.key] = struct{}{}
+	c.leaves = append(c.leaves, l.leaf)
 	return nil
 }
 
@@ -105,9 +105,13 @@ func (c *snapshotCheck) endBucket() {
 	clear(c.keys)
 }
 
-// spoolSnapshot downloads and verifies the snapshot of manifest man (see
-// above), and returns it spooled with its set-root tree.
-func (m *Mirror) spoolSnapshot(body io.Reader, man *release.Manifest) (*spool, *setroot.Tree, error) {
+// loadSnapshot downloads and verifies the snapshot of manifest man (see
+// above), staging it as it goes (stage.go): digest is the manifest's
+// SHA-256, the stage's name. It returns the verified set-root tree, and
+// the snapshot spooled when the mirror has an Importer to give it to (nil
+// otherwise). On an error the stage keeps what was written for a resume,
+// unless the snapshot was refused: then it is dropped.
+func (m *Mirror) loadSnapshot(body io.Reader, man *release.Manifest, digest string, progress func(string)) (*spool, *setroot.Tree, error) {
 	limit, capped := m.snapshotLimit(man.Entries)
 	too := func() error {
 		if capped {
@@ -115,17 +119,36 @@ func (m *Mirror) spoolSnapshot(body io.Reader, man *release.Manifest) (*spool, *
 		}
 		return fmt.Errorf("%w: the snapshot is longer than the %d bytes its manifest's %d entries can be", ErrTooLarge, limit, man.Entries)
 	}
+	done, err := m.stagedLines(digest, man.Entries)
+	if err != nil {
+		return nil, nil, err
+	}
+	if done > 0 {
+		progress(fmt.Sprintf("version %d: resuming the snapshot load at line %d of %d", man.Version, done, man.Entries))
+	}
+	var sp *spool
+	if m.Importer != nil {
+		sp = newSpool()
+	}
 	cr := &counter{r: io.LimitReader(body, limit+1)}
-	sp := newSpool()
 	chk := newSnapshotCheck(man.Entries)
+	stg := m.startStager(digest, done, man.Entries, man.Version, progress)
 	var lineErr error // a line's own fault, as opposed to a cut body
-	err := parseSnapshot(cr, func(it release.Item, line []byte) error {
-		if lineErr = chk.line(it, line); lineErr != nil {
+	err = parseSnapshot(cr, func(l *snapLine) error {
+		if lineErr = chk.line(l); lineErr != nil {
 			return lineErr
 		}
-		return sp.writeLine(line)
+		if sp != nil {
+			if err := sp.writeLine(l.line); err != nil {
+				return err
+			}
+		}
+		if chk.count <= done {
+			return nil // staged by the pull this one resumes
+		}
+		return stg.add(l.b, l.fp, &l.leaf, l.line)
 	})
-	if cr.n > limit && lineErr == nil {
+	if cr.n.Load() > limit && lineErr == nil {
 		err = too()
 	}
 	if err == nil {
@@ -136,8 +159,15 @@ func (m *Mirror) spoolSnapshot(body io.Reader, man *release.Manifest) (*spool, *
 				ErrSetRoot, hexRoot(got), chk.count, man.SetRoot, man.Entries)
 		}
 	}
+	if err == nil {
+		err = stg.finish()
+	} else if serr := stg.stop(isRefusal(err) && (stg.wrote || done > 0)); serr != nil {
+		err = fmt.Errorf("%w (and dropping the stage: %v)", err, serr)
+	}
 	if err != nil {
-		sp.Close()
+		if sp != nil {
+			sp.Close()
+		}
 		return nil, nil, err
 	}
 	return sp, chk.tree, nil

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -130,6 +131,55 @@ func TestAppendChangeLine(t *testing.T) {
 			}
 		}
 	}
+}
+
+// appendLine writes the bytes Line does, for the plain strings it
+// encodes itself and the others it leaves to encoding/json; ParseItem,
+// which compares a line with it, refuses a line that is one field away
+// from canonical.
+func TestItemAppendLine(t *testing.T) {
+	q0, q100, qneg := 0, 100, -3
+	for _, it := range []Item{
+		{Algo: "md5", Value: strings.Repeat("0f", 16)},
+		{Algo: "pdq", Value: strings.Repeat("f0", 32), Quality: &q0, Severity: "A"},
+		{Algo: "pdq", Value: strings.Repeat("f0", 32), Quality: &q100},
+		{Algo: "x", Value: "v", Quality: &qneg, Severity: "B"},
+		{Algo: "photodna", Value: strings.Repeat("+/9=", 36), Severity: "C"},
+		{Algo: "a<b", Value: "c&d", Severity: "e>f"},
+		{Algo: `q"uote`, Value: `back\slash`},
+		{Algo: "tab\t", Value: "é", Severity: "\u2028"},
+	} {
+		if got, want := it.appendLine([]byte("x")), "x"+string(it.Line()); string(got) != want {
+			t.Errorf("appendLine %s, want %s", got, want)
+		}
+	}
+	value := strings.Repeat("0f", 16)
+	for _, bad := range []string{
+		`{"algo":"md5","value":"` + value + `","severity":""}`,
+		`{"algo":"md5","value":"` + value + `","quality":007}`,
+		`{"algo":"md5","value":"` + value + `"} `,
+	} {
+		if _, err := ParseItem([]byte(bad)); !errors.Is(err, ErrBadLine) {
+			t.Errorf("ParseItem(%s): %v", bad, err)
+		}
+	}
+	if _, err := ParseItem([]byte(`{"algo":"md5","value":"` + value + `"}`)); err != nil {
+		t.Error(err)
+	}
+}
+
+func FuzzItemAppendLine(f *testing.F) {
+	f.Add("pdq", strings.Repeat("f0", 32), true, 90, "A")
+	f.Add("a<b", "c&d\n", false, 0, "")
+	f.Fuzz(func(t *testing.T, algo, value string, hasQuality bool, quality int, severity string) {
+		it := Item{Algo: algo, Value: value, Severity: severity}
+		if hasQuality {
+			it.Quality = &quality
+		}
+		if got, want := it.appendLine(nil), it.Line(); !bytes.Equal(got, want) {
+			t.Fatalf("appendLine %s, Line %s", got, want)
+		}
+	})
 }
 
 // LineKey reads the key of a canonical line, and of no other.
