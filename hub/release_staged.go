@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding"
 	"encoding/binary"
@@ -76,7 +77,13 @@ const (
 	bkDeltaChunk   = "delta_chunk" // delta chunks written
 	bkDeltaBytes   = "delta_bytes"
 	bkDeltaHash    = "delta_hash" // SHA-256 state of the chunks written; then the digest
+	bkFormat       = "format"     // stagedFormat of the build's runs
 )
+
+// stagedFormat is the layout of a staged build's runs: 2 since runs are
+// stored in blocks (store.PutRun). A build staged in another layout by
+// an earlier release is started over.
+const stagedFormat = 2
 
 // Phases of a staged build.
 const (
@@ -112,11 +119,16 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if ls != nil && ls.Build() != nil {
-			staged = true
+		if ls == nil {
+			start = chunk > 0 && tx.LastEntrySeq() > uint64(chunk)
 			return nil
 		}
-		if ls != nil && ls.Counter(cVersion) > 0 {
+		if bs := ls.Build(); bs != nil {
+			staged = bs.Counter(bkFormat) == stagedFormat
+			start = !staged
+			return nil
+		}
+		if ls.Counter(cVersion) > 0 {
 			return nil
 		}
 		start = chunk > 0 && tx.LastEntrySeq() > uint64(chunk)
@@ -143,6 +155,9 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 			if err := ls.DeleteDelta(1); err != nil {
 				return err
 			}
+			if err := ls.DropBuild(); err != nil {
+				return err
+			}
 			bs, err := ls.StartBuild()
 			if err != nil {
 				return err
@@ -150,6 +165,7 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 			for k, v := range map[string]uint64{
 				bkTargetEntry: tx.LastEntrySeq(), bkTargetChange: tx.LastChangeSeq(),
 				bkCreated: uint64(s.now().Unix()), bkPhase: phaseCollect, bkProgress: ls.Counter(cEntryCursor),
+				bkFormat: stagedFormat,
 			} {
 				if err := bs.SetCounter(k, v); err != nil {
 					return err
@@ -386,7 +402,7 @@ func stagedMembers(ls *store.ListState, bs *store.BuildState, chunk int, buckets
 	}
 	var ops []op
 	more := false
-	bs.MergeRuns(store.RunMembers, bs.Blob(bkMemberLast), func(k, v []byte) bool {
+	err := bs.MergeRuns(store.RunMembers, bs.Blob(bkMemberLast), func(k, v []byte) bool {
 		if len(ops) >= chunk && !bytes.Equal(k[:2], ops[len(ops)-1].key[:2]) {
 			more = true
 			return false
@@ -398,6 +414,9 @@ func stagedMembers(ls *store.ListState, bs *store.BuildState, chunk int, buckets
 		ops = append(ops, op{key: k, line: v[16:], fp: fp})
 		return true
 	})
+	if err != nil {
+		return err
+	}
 	seq := func(yield func(store.MemberOp) bool) {
 		for i := range ops {
 			if !yield(store.MemberOp{Key: ops[i].key, Line: ops[i].line}) {
@@ -470,7 +489,7 @@ func stagedDelta(ls *store.ListState, bs *store.BuildState, chunk int) error {
 	n := 0
 	more := false
 	var err error
-	bs.MergeRuns(store.RunDelta, bs.Blob(bkDeltaLast), func(k, v []byte) bool {
+	merr := bs.MergeRuns(store.RunDelta, bs.Blob(bkDeltaLast), func(k, v []byte) bool {
 		if n >= chunk {
 			more = true
 			return false
@@ -483,7 +502,7 @@ func stagedDelta(ls *store.ListState, bs *store.BuildState, chunk int) error {
 		err = flush(false)
 		return err == nil
 	})
-	if err != nil {
+	if err = cmp.Or(merr, err); err != nil {
 		return err
 	}
 	if !more {
