@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashhub/hashhub/entries"
@@ -181,8 +182,24 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 	// if this call merges them all; otherwise the next build rebuilds
 	// them from the stored members.
 	var buckets [][]memberRec
+	// The collect steps after the first are read ahead (collectAhead).
+	var ahead <-chan collectResult
+	var readers sync.WaitGroup
+	stop := make(chan struct{})
+	defer func() {
+		close(stop)
+		readers.Wait() // no read transaction outlives the build
+	}()
 	for {
 		var phase uint64
+		var next *collected
+		if ahead != nil {
+			if r, ok := <-ahead; ok && r.err == nil {
+				next = r.c
+			} else {
+				ahead = nil // read in the step itself, which reports any error
+			}
+		}
 		err := s.db.Update(func(tx *store.Tx) error {
 			// What the last step read stays mapped; a step reads ~BuildChunk
 			// entries' worth, the build the whole list.
@@ -195,7 +212,11 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 			}
 			switch phase = bs.Counter(bkPhase); phase {
 			case phaseCollect:
-				return s.stagedCollect(tx, ls, bs, l, chunk)
+				c, err := stagedCollect(tx, bs, l, chunk, next)
+				if err == nil && ahead == nil && !c.done {
+					ahead = s.collectAhead(&readers, name, c.last, bs.Counter(bkTargetEntry), chunk, stop)
+				}
+				return err
 			case phaseMembers:
 				if buckets == nil && bs.Blob(bkMemberLast) == nil {
 					buckets = make([][]memberRec, setroot.Buckets)
@@ -314,19 +335,31 @@ type stagedMember struct {
 	line   []byte
 }
 
-// stagedCollect evaluates the next chunk entries up to the build's target
-// and stages the members they give as two runs.
-func (s *Service) stagedCollect(tx *store.Tx, ls *store.ListState, bs *store.BuildState, l *lists.List, chunk int) error {
-	target := bs.Counter(bkTargetEntry)
-	last := bs.Counter(bkProgress)
+// collected is one collect step's work: the members that the entries
+// after from, up to last, give, sorted both ways. It is done in a read
+// transaction (collectChunk), so that the next step's reading, evaluating
+// and sorting run on one core while this step's runs are written and
+// committed on the other (collectAhead).
+type collected struct {
+	from, last uint64 // entries in (from, last] were read
+	done       bool   // the last collect step
+	byMember   []*stagedMember
+	byKey      []*stagedMember
+	refs       []store.RecordRef
+}
+
+// collectChunk reads and evaluates the next chunk entries after from up
+// to target.
+func collectChunk(tx *store.Tx, l *lists.List, from, target uint64, chunk int) (*collected, error) {
+	c := &collected{from: from, last: from}
 	var ms []stagedMember
 	refs := map[store.RecordRef]struct{}{}
 	read := 0
-	err := tx.EntriesByCreated(last, func(e *entries.Entry) (bool, error) {
+	err := tx.EntriesByCreated(from, func(e *entries.Entry) (bool, error) {
 		if e.Seq > target {
 			return false, nil
 		}
-		last = e.Seq
+		c.last = e.Seq
 		read++
 		if l.Policy.Evaluate(e).Qualifies() {
 			it := release.Item{Algo: e.Algo, Value: e.Value, Quality: e.Quality, Severity: maxSeverity(e)}
@@ -340,20 +373,37 @@ func (s *Service) stagedCollect(tx *store.Tx, ls *store.ListState, bs *store.Bui
 		return read < chunk, nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	c.done = read < chunk || c.last >= target
 	// Sorted through pointers: moving the 80-byte structs costs more
 	// than comparing them.
-	order := make([]*stagedMember, len(ms))
+	c.byMember = make([]*stagedMember, len(ms))
 	for i := range ms {
-		order[i] = &ms[i]
+		c.byMember[i] = &ms[i]
 	}
-	slices.SortFunc(order, func(x, y *stagedMember) int { return bytes.Compare(x.member, y.member) })
+	c.byKey = slices.Clone(c.byMember)
+	slices.SortFunc(c.byMember, func(x, y *stagedMember) int { return bytes.Compare(x.member, y.member) })
+	slices.SortFunc(c.byKey, func(x, y *stagedMember) int { return strings.Compare(x.key, y.key) })
+	c.refs = sortedRefs(refs)
+	return c, nil
+}
+
+// stagedCollect stages the members of the next chunk entries up to the
+// build's target as two runs: those of c when c was read from where the
+// build stands, otherwise read now.
+func stagedCollect(tx *store.Tx, bs *store.BuildState, l *lists.List, chunk int, c *collected) (*collected, error) {
+	if from := bs.Counter(bkProgress); c == nil || c.from != from {
+		var err error
+		if c, err = collectChunk(tx, l, from, bs.Counter(bkTargetEntry), chunk); err != nil {
+			return nil, err
+		}
+	}
 	// A member run's value is the key's fingerprint, then the line: the
 	// merge keeps the set-root buckets without hashing every key again.
 	id, err := bs.PutRun(store.RunMembers, func(yield func(k, v []byte) bool) {
 		var v []byte
-		for _, m := range order {
+		for _, m := range c.byMember {
 			v = binary.BigEndian.AppendUint64(v[:0], m.fp[0])
 			v = binary.BigEndian.AppendUint64(v, m.fp[1])
 			if !yield(m.member, append(v, m.line...)) {
@@ -362,33 +412,68 @@ func (s *Service) stagedCollect(tx *store.Tx, ls *store.ListState, bs *store.Bui
 		}
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	slices.SortFunc(order, func(x, y *stagedMember) int { return strings.Compare(x.key, y.key) })
 	_, err = bs.PutRun(store.RunDelta, func(yield func(k, v []byte) bool) {
 		var k []byte
-		for _, m := range order {
+		for _, m := range c.byKey {
 			if k = append(k[:0], m.key...); !yield(k, m.line) {
 				return
 			}
 		}
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := bs.PutRefs(id, sortedRefs(refs)); err != nil {
-		return err
+	if err := bs.PutRefs(id, c.refs); err != nil {
+		return nil, err
 	}
-	if err := bs.SetCounter(bkCount, bs.Counter(bkCount)+uint64(len(ms))); err != nil {
-		return err
+	if err := bs.SetCounter(bkCount, bs.Counter(bkCount)+uint64(len(c.byMember))); err != nil {
+		return nil, err
 	}
-	if err := bs.SetCounter(bkProgress, last); err != nil {
-		return err
+	if err := bs.SetCounter(bkProgress, c.last); err != nil {
+		return nil, err
 	}
-	if read < chunk || last >= target {
-		return bs.SetCounter(bkPhase, phaseMembers)
+	if c.done {
+		return c, bs.SetCounter(bkPhase, phaseMembers)
 	}
-	return nil
+	return c, nil
+}
+
+// collectAhead reads the collect steps after the one ending at from, each
+// in a read transaction of its own, one step ahead of the writer: a step
+// waits in the channel until the writer takes it. Closing stop ends it.
+func (s *Service) collectAhead(wg *sync.WaitGroup, name string, from, target uint64, chunk int, stop <-chan struct{}) <-chan collectResult {
+	ch := make(chan collectResult)
+	wg.Go(func() {
+		defer close(ch)
+		for {
+			var c *collected
+			err := s.db.View(func(tx *store.Tx) error {
+				l, err := tx.List(name)
+				if err != nil {
+					return err
+				}
+				c, err = collectChunk(tx, l, from, target, chunk)
+				return err
+			})
+			select {
+			case ch <- collectResult{c, err}:
+			case <-stop:
+				return
+			}
+			if err != nil || c.done {
+				return
+			}
+			from = c.last
+		}
+	})
+	return ch
+}
+
+type collectResult struct {
+	c   *collected
+	err error
 }
 
 // stagedMembers merges about chunk more staged members, whole set-root
