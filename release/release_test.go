@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -181,6 +182,27 @@ func FuzzParseChange(f *testing.F) {
 					t.Fatalf("scanner %+v, decoder %+v", fc, sc)
 				}
 			}
+		}
+	})
+}
+
+// FuzzItemLine: Item.Line writes exactly what json.Marshal writes, on its
+// direct path and off it (escaped characters, no quality, no severity).
+func FuzzItemLine(f *testing.F) {
+	f.Add("md5", "00112233445566778899aabbccddeeff", 0, false, "")
+	f.Add("pdq", strings.Repeat("f0", 32), 90, true, "A")
+	f.Add("sha256", "a<b>&\"\\\x01\u00e9", -3, true, "B\u2028")
+	f.Fuzz(func(t *testing.T, algo, value string, q int, hasQ bool, sev string) {
+		it := Item{Algo: algo, Value: value, Severity: sev}
+		if hasQ {
+			it.Quality = &q
+		}
+		want, err := json.Marshal(&it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := it.Line(); string(got) != string(want) {
+			t.Fatalf("Line() = %s, json.Marshal = %s", got, want)
 		}
 	})
 }
