@@ -96,8 +96,10 @@ const (
 )
 
 // dropPerStep is how many runs one step deletes: bbolt reads every page
-// of a bucket it deletes, ~20 MB a run at DefaultBuildChunk.
-const dropPerStep = 2
+// of a bucket it deletes, but only the first page of a run's 64 KiB blocks
+// (store.PutRun), under 1 MB a run at DefaultBuildChunk, where it was ~20 MB
+// when every record was a key of its own. Each step is a commit.
+const dropPerStep = 16
 
 // errStagedGone means the staged build vanished under a build that holds
 // the list's lock: a bug, or the store was changed behind the node.
