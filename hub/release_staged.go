@@ -184,8 +184,12 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 	// if this call merges them all; otherwise the next build rebuilds
 	// them from the stored members.
 	var buckets [][]memberRec
-	// The collect steps after the first are read ahead (collectAhead).
-	var ahead <-chan collectResult
+	// The collect, member and delta steps after the first of each are read
+	// ahead (readAhead): one core reads and sorts the next step while the
+	// other writes and commits this one.
+	var aheadC <-chan aheadResult[*collected]
+	var aheadM <-chan aheadResult[*mergedMembers]
+	var aheadD <-chan aheadResult[*deltaStepped]
 	var readers sync.WaitGroup
 	stop := make(chan struct{})
 	defer func() {
@@ -194,13 +198,19 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 	}()
 	for {
 		var phase uint64
-		var next *collected
-		if ahead != nil {
-			if r, ok := <-ahead; ok && r.err == nil {
-				next = r.c
-			} else {
-				ahead = nil // read in the step itself, which reports any error
-			}
+		// A step read ahead is used only if it starts where the build
+		// stands; on an error the step reads itself and reports it.
+		nextC, okC := take(aheadC)
+		if !okC {
+			aheadC = nil
+		}
+		nextM, okM := take(aheadM)
+		if !okM {
+			aheadM = nil
+		}
+		nextD, okD := take(aheadD)
+		if !okD {
+			aheadD = nil
 		}
 		err := s.db.Update(func(tx *store.Tx) error {
 			// What the last step read stays mapped; a step reads ~BuildChunk
@@ -214,18 +224,62 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 			}
 			switch phase = bs.Counter(bkPhase); phase {
 			case phaseCollect:
-				c, err := stagedCollect(tx, bs, l, chunk, next)
-				if err == nil && ahead == nil && !c.done {
-					ahead = s.collectAhead(&readers, name, c.last, bs.Counter(bkTargetEntry), chunk, stop)
+				c, err := stagedCollect(tx, bs, l, chunk, nextC)
+				if err == nil && aheadC == nil && !c.done {
+					from, target := c.last, bs.Counter(bkTargetEntry)
+					aheadC = readAhead(s.db, &readers, stop, func(tx *store.Tx) (*collected, bool, error) {
+						l, err := tx.List(name)
+						if err != nil {
+							return nil, false, err
+						}
+						c, err := collectChunk(tx, l, from, target, chunk)
+						if err != nil {
+							return nil, false, err
+						}
+						from = c.last
+						return c, !c.done, nil
+					})
 				}
 				return err
 			case phaseMembers:
 				if buckets == nil && bs.Blob(bkMemberLast) == nil {
 					buckets = make([][]memberRec, setroot.Buckets)
 				}
-				return stagedMembers(ls, bs, chunk, buckets)
+				m, err := stagedMembers(ls, bs, chunk, buckets, nextM)
+				if err == nil && aheadM == nil && m.more {
+					after := m.last()
+					aheadM = readAhead(s.db, &readers, stop, func(tx *store.Tx) (*mergedMembers, bool, error) {
+						_, bs, _, err := stagedState(tx, name)
+						if err != nil {
+							return nil, false, err
+						}
+						m, err := mergeMembers(bs, after, chunk)
+						if err != nil {
+							return nil, false, err
+						}
+						after = m.last()
+						return m, m.more, nil
+					})
+				}
+				return err
 			case phaseDelta:
-				return stagedDelta(ls, bs, chunk)
+				d, err := stagedDelta(ls, bs, chunk, nextD)
+				if err == nil && aheadD == nil && d.more {
+					st := d.to
+					aheadD = readAhead(s.db, &readers, stop, func(tx *store.Tx) (*deltaStepped, bool, error) {
+						_, bs, _, err := stagedState(tx, name)
+						if err != nil {
+							return nil, false, err
+						}
+						d, err := mergeDelta(bs, st, chunk)
+						if err != nil {
+							return nil, false, err
+						}
+						st = d.to
+						return d, d.more, nil
+					})
+				}
+				return err
 			case phaseDrop:
 				for _, kind := range []byte{store.RunMembers, store.RunDelta} {
 					if left, err := bs.DropRuns(kind, dropPerStep); err != nil || left > 0 {
@@ -341,7 +395,7 @@ type stagedMember struct {
 // after from, up to last, give, sorted both ways. It is done in a read
 // transaction (collectChunk), so that the next step's reading, evaluating
 // and sorting run on one core while this step's runs are written and
-// committed on the other (collectAhead).
+// committed on the other (readAhead).
 type collected struct {
 	from, last uint64 // entries in (from, last] were read
 	done       bool   // the last collect step
@@ -467,68 +521,120 @@ func stagedCollect(tx *store.Tx, bs *store.BuildState, l *lists.List, chunk int,
 	return c, nil
 }
 
-// collectAhead reads the collect steps after the one ending at from, each
-// in a read transaction of its own, one step ahead of the writer: a step
-// waits in the channel until the writer takes it. Closing stop ends it.
-func (s *Service) collectAhead(wg *sync.WaitGroup, name string, from, target uint64, chunk int, stop <-chan struct{}) <-chan collectResult {
-	ch := make(chan collectResult)
+// readAhead calls step, each time in a read transaction of its own, one
+// step ahead of the writer: a result waits in the channel until the writer
+// takes it, outside the transaction (bbolt lets readers run beside the
+// writer; the store's map is reserved up front, so the writer never waits
+// on a reader to remap). It stops after a step that says no more, after an
+// error, or when stop is closed.
+func readAhead[T any](db *store.DB, wg *sync.WaitGroup, stop <-chan struct{}, step func(*store.Tx) (T, bool, error)) <-chan aheadResult[T] {
+	ch := make(chan aheadResult[T])
 	wg.Go(func() {
 		defer close(ch)
 		for {
-			var c *collected
-			err := s.db.View(func(tx *store.Tx) error {
-				l, err := tx.List(name)
-				if err != nil {
-					return err
-				}
-				c, err = collectChunk(tx, l, from, target, chunk)
+			var r aheadResult[T]
+			more := false
+			r.err = db.View(func(tx *store.Tx) error {
+				var err error
+				r.v, more, err = step(tx)
 				return err
 			})
 			select {
-			case ch <- collectResult{c, err}:
+			case ch <- r:
 			case <-stop:
 				return
 			}
-			if err != nil || c.done {
+			if r.err != nil || !more {
 				return
 			}
-			from = c.last
 		}
 	})
 	return ch
 }
 
-type collectResult struct {
-	c   *collected
+type aheadResult[T any] struct {
+	v   T
 	err error
 }
 
-// stagedMembers merges about chunk more staged members, whole set-root
-// buckets, into the list's members (the base: the list has no version
-// yet, so no reader looks at it) and records the buckets' digests. With
-// buckets, it also keeps each bucket's members there.
-func stagedMembers(ls *store.ListState, bs *store.BuildState, chunk int, buckets [][]memberRec) error {
-	type op struct {
-		key, line []byte
-		fp        keyFP
+// take returns the next step read ahead, if any (the zero T otherwise);
+// false once there will be no more.
+func take[T any](ch <-chan aheadResult[T]) (T, bool) {
+	var zero T
+	if ch == nil {
+		return zero, false
 	}
-	var ops []op
-	more := false
-	err := bs.MergeRuns(store.RunMembers, bs.Blob(bkMemberLast), func(k, v []byte) bool {
-		if len(ops) >= chunk && !bytes.Equal(k[:2], ops[len(ops)-1].key[:2]) {
-			more = true
+	r, ok := <-ch
+	if !ok || r.err != nil {
+		return zero, false
+	}
+	return r.v, true
+}
+
+// mergedMembers is one member step's share of the runs' merge: about
+// chunk members after a key, whole set-root buckets, copied out of the
+// transaction that read them (mergeMembers), so that the next step's
+// merge can run in a read transaction beside this step's writes.
+type mergedMembers struct {
+	after []byte // the step starts after this member key (nil: the first)
+	ops   []mergedOp
+	more  bool // members are left after this step's
+}
+
+type mergedOp struct {
+	key, line []byte
+	fp        keyFP
+}
+
+// last is the key the next step starts after.
+func (m *mergedMembers) last() []byte {
+	if len(m.ops) == 0 {
+		return m.after
+	}
+	return m.ops[len(m.ops)-1].key
+}
+
+// mergeMembers merges about chunk more staged members after after.
+func mergeMembers(bs *store.BuildState, after []byte, chunk int) (*mergedMembers, error) {
+	m := &mergedMembers{after: after}
+	var buf []byte // the ops' keys and lines, copied in blocks
+	err := bs.MergeRuns(store.RunMembers, after, func(k, v []byte) bool {
+		if len(m.ops) >= chunk && !bytes.Equal(k[:2], m.ops[len(m.ops)-1].key[:2]) {
+			m.more = true
 			return false
 		}
 		if len(k) != store.MemberKeyLen || len(v) < 16 {
 			return true // PutRun wrote none such; WriteMembers refuses the key
 		}
+		if n := len(k) + len(v) - 16; cap(buf)-len(buf) < n {
+			buf = make([]byte, 0, max(n, 1<<20))
+		}
+		at := len(buf)
+		buf = append(buf, k...)
+		buf = append(buf, v[16:]...)
 		fp := keyFP{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])}
-		ops = append(ops, op{key: k, line: v[16:], fp: fp})
+		m.ops = append(m.ops, mergedOp{key: buf[at : at+len(k) : at+len(k)], line: buf[at+len(k) : len(buf) : len(buf)], fp: fp})
 		return true
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return m, nil
+}
+
+// stagedMembers writes about chunk more staged members, whole set-root
+// buckets, into the list's members (the base: the list has no version
+// yet, so no reader looks at it) and records the buckets' digests: those
+// of m when m was merged from where the build stands, otherwise merged
+// now. With buckets, it also keeps each bucket's members there.
+func stagedMembers(ls *store.ListState, bs *store.BuildState, chunk int, buckets [][]memberRec, m *mergedMembers) (*mergedMembers, error) {
+	if after := bs.Blob(bkMemberLast); m == nil || !bytes.Equal(m.after, after) {
+		var err error
+		if m, err = mergeMembers(bs, after, chunk); err != nil {
+			return nil, err
+		}
+	}
+	ops := m.ops
 	seq := func(yield func(store.MemberOp) bool) {
 		for i := range ops {
 			if !yield(store.MemberOp{Key: ops[i].key, Line: ops[i].line}) {
@@ -537,7 +643,7 @@ func stagedMembers(ls *store.ListState, bs *store.BuildState, chunk int, buckets
 		}
 	}
 	if _, err := ls.WriteMembers(seq, false); err != nil {
-		return err
+		return nil, err
 	}
 	// The ops hold whole buckets, in key order: bucket, then leaf.
 	var leaves []setroot.Hash
@@ -550,7 +656,7 @@ func stagedMembers(ls *store.ListState, bs *store.BuildState, chunk int, buckets
 		}
 		d := setroot.BucketDigest(leaves)
 		if err := bs.PutDigest(b, d[:]); err != nil {
-			return err
+			return nil, err
 		}
 		if buckets != nil {
 			recs := make([]memberRec, j-i)
@@ -562,48 +668,67 @@ func stagedMembers(ls *store.ListState, bs *store.BuildState, chunk int, buckets
 		i = j
 	}
 	if len(ops) > 0 {
-		if err := bs.SetBlob(bkMemberLast, ops[len(ops)-1].key); err != nil {
-			return err
+		if err := bs.SetBlob(bkMemberLast, m.last()); err != nil {
+			return nil, err
 		}
 	}
-	if more {
-		return nil
+	if m.more {
+		return m, nil
 	}
-	return bs.SetCounter(bkPhase, phaseDelta)
+	return m, bs.SetCounter(bkPhase, phaseDelta)
 }
 
-// stagedDelta writes about chunk more delta lines, in key order, into the
-// delta's stored chunks.
-func stagedDelta(ls *store.ListState, bs *store.BuildState, chunk int) error {
+// deltaState is where a staged build's delta stands between steps.
+type deltaState struct {
+	after []byte // the last entry key written (nil: none yet)
+	tail  []byte // delta bytes not yet in a whole chunk
+	idx   uint64 // chunks stored
+	size  uint64 // delta bytes so far
+	hash  []byte // SHA-256 state of the chunks stored (nil: none yet)
+}
+
+// deltaStepped is one delta step: the chunks it completes, from index
+// first on, and the state after it. It is computed from the runs in a read
+// transaction (mergeDelta), so that the next step's merge, lines and
+// hashing run beside this step's writes.
+type deltaStepped struct {
+	from   []byte // the state's after this step started from
+	first  uint64
+	chunks [][]byte
+	to     deltaState
+	more   bool
+}
+
+func readDeltaState(bs *store.BuildState) deltaState {
+	return deltaState{after: bs.Blob(bkDeltaLast), tail: bs.Blob(bkDeltaTail), idx: bs.Counter(bkDeltaChunk),
+		size: bs.Counter(bkDeltaBytes), hash: bs.Blob(bkDeltaHash)}
+}
+
+// mergeDelta merges about chunk more delta lines, in key order, after st.
+func mergeDelta(bs *store.BuildState, st deltaState, chunk int) (*deltaStepped, error) {
 	h := sha256.New()
-	if st := bs.Blob(bkDeltaHash); st != nil {
-		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st); err != nil {
-			return fmt.Errorf("staged delta hash: %w", err)
+	if st.hash != nil {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.hash); err != nil {
+			return nil, fmt.Errorf("staged delta hash: %w", err)
 		}
 	}
-	tail := bs.Blob(bkDeltaTail)
-	idx := bs.Counter(bkDeltaChunk)
-	size := bs.Counter(bkDeltaBytes)
-	flush := func(final bool) error {
+	d := &deltaStepped{from: st.after, first: st.idx}
+	tail, idx, size := bytes.Clone(st.tail), st.idx, st.size
+	flush := func(final bool) {
 		for len(tail) >= store.DeltaChunk || final && (len(tail) > 0 || idx == 0) {
 			n := min(len(tail), store.DeltaChunk)
-			if err := ls.PutDeltaChunk(1, uint32(idx), tail[:n]); err != nil {
-				return err
-			}
+			d.chunks = append(d.chunks, bytes.Clone(tail[:n]))
 			h.Write(tail[:n])
 			idx++
 			tail = tail[:copy(tail, tail[n:])]
 			final = final && len(tail) > 0
 		}
-		return nil
 	}
-	var last []byte
+	last := st.after
 	n := 0
-	more := false
-	var err error
-	merr := bs.MergeRuns(store.RunDelta, bs.Blob(bkDeltaLast), func(k, v []byte) bool {
+	err := bs.MergeRuns(store.RunDelta, st.after, func(k, v []byte) bool {
 		if n >= chunk {
-			more = true
+			d.more = true
 			return false
 		}
 		at := len(tail)
@@ -611,39 +736,58 @@ func stagedDelta(ls *store.ListState, bs *store.BuildState, chunk int) error {
 		tail = append(tail, '\n')
 		size += uint64(len(tail) - at)
 		last, n = k, n+1
-		err = flush(false)
-		return err == nil
+		flush(false)
+		return true
 	})
-	if err = cmp.Or(merr, err); err != nil {
-		return err
+	if err != nil {
+		return nil, err
 	}
-	if !more {
-		if err := flush(true); err != nil {
-			return err
-		}
+	if !d.more {
+		flush(true)
 	}
-	for k, v := range map[string]uint64{bkDeltaChunk: idx, bkDeltaBytes: size} {
-		if err := bs.SetCounter(k, v); err != nil {
-			return err
-		}
-	}
-	if last != nil {
-		if err := bs.SetBlob(bkDeltaLast, last); err != nil {
-			return err
-		}
-	}
-	if more {
+	d.to = deltaState{after: bytes.Clone(last), tail: tail, idx: idx, size: size}
+	if d.more {
 		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := bs.SetBlob(bkDeltaHash, st); err != nil {
-			return err
+		d.to.hash = st
+	} else {
+		d.to.hash = []byte(hex.EncodeToString(h.Sum(nil)))
+	}
+	return d, nil
+}
+
+// stagedDelta writes about chunk more delta lines, in key order, into the
+// delta's stored chunks: those of d when d was merged from where the
+// build stands, otherwise merged now.
+func stagedDelta(ls *store.ListState, bs *store.BuildState, chunk int, d *deltaStepped) (*deltaStepped, error) {
+	if st := readDeltaState(bs); d == nil || !bytes.Equal(d.from, st.after) || d.first != st.idx {
+		var err error
+		if d, err = mergeDelta(bs, st, chunk); err != nil {
+			return nil, err
 		}
-		return bs.SetBlob(bkDeltaTail, tail)
 	}
-	if err := bs.SetBlob(bkDeltaHash, []byte(hex.EncodeToString(h.Sum(nil)))); err != nil {
-		return err
+	for i, c := range d.chunks {
+		if err := ls.PutDeltaChunk(1, uint32(d.first+uint64(i)), c); err != nil {
+			return nil, err
+		}
 	}
-	return bs.SetCounter(bkPhase, phaseDrop)
+	for k, v := range map[string]uint64{bkDeltaChunk: d.to.idx, bkDeltaBytes: d.to.size} {
+		if err := bs.SetCounter(k, v); err != nil {
+			return nil, err
+		}
+	}
+	if d.to.after != nil {
+		if err := bs.SetBlob(bkDeltaLast, d.to.after); err != nil {
+			return nil, err
+		}
+	}
+	if err := bs.SetBlob(bkDeltaHash, d.to.hash); err != nil {
+		return nil, err
+	}
+	if d.more {
+		return d, bs.SetBlob(bkDeltaTail, d.to.tail)
+	}
+	return d, bs.SetCounter(bkPhase, phaseDrop)
 }
