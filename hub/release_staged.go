@@ -79,6 +79,7 @@ const (
 	bkDeltaBytes   = "delta_bytes"
 	bkDeltaHash    = "delta_hash" // SHA-256 state of the chunks written; then the digest
 	bkFormat       = "format"     // stagedFormat of the build's runs
+	bkDeltaDone    = "delta_done" // 1: the delta is whole (it may finish in the member phase)
 )
 
 // stagedFormat is the layout of a staged build's runs: 2 since runs are
@@ -196,6 +197,21 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 		close(stop)
 		readers.Wait() // no read transaction outlives the build
 	}()
+	startDelta := func(st deltaState) <-chan aheadResult[*deltaStepped] {
+		return readAhead(s.db, &readers, stop, func(tx *store.Tx) (*deltaStepped, bool, error) {
+			_, bs, _, err := stagedState(tx, name)
+			if err != nil {
+				return nil, false, err
+			}
+			d, err := mergeDelta(bs, st, chunk)
+			if err != nil {
+				return nil, false, err
+			}
+			st = d.to
+			return d, d.more, nil
+		})
+	}
+	var lastPhase uint64
 	for {
 		var phase uint64
 		// A step read ahead is used only if it starts where the build
@@ -208,7 +224,16 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 		if !okM {
 			aheadM = nil
 		}
-		nextD, okD := take(aheadD)
+		// Delta steps are merged from the first member step on and
+		// written beside the member steps as they come: the merges run
+		// while the member steps write.
+		var nextD *deltaStepped
+		okD := true
+		if lastPhase == phaseMembers {
+			nextD, okD = tryTake(aheadD)
+		} else {
+			nextD, okD = take(aheadD)
+		}
 		if !okD {
 			aheadD = nil
 		}
@@ -225,6 +250,9 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 			switch phase = bs.Counter(bkPhase); phase {
 			case phaseCollect:
 				c, err := stagedCollect(tx, bs, l, chunk, nextC)
+				if err == nil && c != nextC {
+					aheadC = nil // read from elsewhere: started again from here
+				}
 				if err == nil && aheadC == nil && !c.done {
 					from, target := c.last, bs.Counter(bkTargetEntry)
 					aheadC = readAhead(s.db, &readers, stop, func(tx *store.Tx) (*collected, bool, error) {
@@ -245,7 +273,21 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 				if buckets == nil && bs.Blob(bkMemberLast) == nil {
 					buckets = make([][]memberRec, setroot.Buckets)
 				}
+				if bs.Counter(bkDeltaDone) == 0 {
+					if nextD != nil {
+						if d, err := stagedDelta(ls, bs, chunk, nextD, false); err != nil {
+							return err
+						} else if d == nil {
+							aheadD = nil // merged from elsewhere: started again next step
+						}
+					} else if aheadD == nil {
+						aheadD = startDelta(readDeltaState(bs))
+					}
+				}
 				m, err := stagedMembers(ls, bs, chunk, buckets, nextM)
+				if err == nil && m != nextM {
+					aheadM = nil
+				}
 				if err == nil && aheadM == nil && m.more {
 					after := m.last()
 					aheadM = readAhead(s.db, &readers, stop, func(tx *store.Tx) (*mergedMembers, bool, error) {
@@ -263,21 +305,19 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 				}
 				return err
 			case phaseDelta:
-				d, err := stagedDelta(ls, bs, chunk, nextD)
+				if nextD == nil && aheadD != nil {
+					// The first delta step after the member steps waits
+					// for the merge under way rather than doing it again.
+					if nextD, _ = take(aheadD); nextD == nil {
+						aheadD = nil
+					}
+				}
+				d, err := stagedDelta(ls, bs, chunk, nextD, true)
+				if err == nil && d != nextD {
+					aheadD = nil
+				}
 				if err == nil && aheadD == nil && d.more {
-					st := d.to
-					aheadD = readAhead(s.db, &readers, stop, func(tx *store.Tx) (*deltaStepped, bool, error) {
-						_, bs, _, err := stagedState(tx, name)
-						if err != nil {
-							return nil, false, err
-						}
-						d, err := mergeDelta(bs, st, chunk)
-						if err != nil {
-							return nil, false, err
-						}
-						st = d.to
-						return d, d.more, nil
-					})
+					aheadD = startDelta(d.to)
 				}
 				return err
 			case phaseDrop:
@@ -298,6 +338,7 @@ func (s *Service) buildStaged(a Actor, name string, cache *listCache) (m *releas
 		if phase == phaseSeal {
 			break
 		}
+		lastPhase = phase
 		if s.stagedStop != nil && s.stagedStop() {
 			return nil, true, errStagedStopped
 		}
@@ -552,6 +593,23 @@ func readAhead[T any](db *store.DB, wg *sync.WaitGroup, stop <-chan struct{}, st
 	return ch
 }
 
+// tryTake is take without waiting: the zero T if no step is ready yet.
+func tryTake[T any](ch <-chan aheadResult[T]) (T, bool) {
+	var zero T
+	if ch == nil {
+		return zero, false
+	}
+	select {
+	case r, ok := <-ch:
+		if !ok || r.err != nil {
+			return zero, false
+		}
+		return r.v, true
+	default:
+		return zero, true
+	}
+}
+
 type aheadResult[T any] struct {
 	v   T
 	err error
@@ -675,6 +733,9 @@ func stagedMembers(ls *store.ListState, bs *store.BuildState, chunk int, buckets
 	if m.more {
 		return m, nil
 	}
+	if bs.Counter(bkDeltaDone) == 1 {
+		return m, bs.SetCounter(bkPhase, phaseDrop)
+	}
 	return m, bs.SetCounter(bkPhase, phaseDelta)
 }
 
@@ -760,9 +821,14 @@ func mergeDelta(bs *store.BuildState, st deltaState, chunk int) (*deltaStepped, 
 
 // stagedDelta writes about chunk more delta lines, in key order, into the
 // delta's stored chunks: those of d when d was merged from where the
-// build stands, otherwise merged now.
-func stagedDelta(ls *store.ListState, bs *store.BuildState, chunk int, d *deltaStepped) (*deltaStepped, error) {
+// build stands, otherwise merged now if inline (nothing is written if
+// not). The delta's last step ends the delta phase; in the member phase,
+// the member steps go on.
+func stagedDelta(ls *store.ListState, bs *store.BuildState, chunk int, d *deltaStepped, inline bool) (*deltaStepped, error) {
 	if st := readDeltaState(bs); d == nil || !bytes.Equal(d.from, st.after) || d.first != st.idx {
+		if !inline {
+			return nil, nil
+		}
 		var err error
 		if d, err = mergeDelta(bs, st, chunk); err != nil {
 			return nil, err
@@ -789,5 +855,11 @@ func stagedDelta(ls *store.ListState, bs *store.BuildState, chunk int, d *deltaS
 	if d.more {
 		return d, bs.SetBlob(bkDeltaTail, d.to.tail)
 	}
-	return d, bs.SetCounter(bkPhase, phaseDrop)
+	if err := bs.SetCounter(bkDeltaDone, 1); err != nil {
+		return nil, err
+	}
+	if bs.Counter(bkPhase) == phaseDelta {
+		return d, bs.SetCounter(bkPhase, phaseDrop)
+	}
+	return d, nil
 }
