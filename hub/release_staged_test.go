@@ -139,6 +139,43 @@ func TestStagedFirstBuildSameBytes(t *testing.T) {
 	if !bytes.Equal(gotM, wantM) || !bytes.Equal(gotD, wantD) || !bytes.Equal(gotS, wantS) {
 		t.Fatalf("resumed build serves other bytes:\n%s\nwant\n%s", gotM, wantM)
 	}
+	// A build staged in another layout of its runs (no format counter,
+	// as an older node left it) is started over, not resumed: here its
+	// member count is off, which a resumed build would publish.
+	stale := copyFixture(t, f)
+	stale.s.SetBuildChunk(50)
+	for range 3 {
+		stale.s.stagedStop = func() bool { return true }
+		if _, err := stale.s.BuildRelease(f.admin, "one"); err == nil {
+			t.Fatal("a build of 700 entries in steps of 50 ended in 3 steps")
+		}
+	}
+	stale.s.stagedStop = nil
+	err = stale.s.db.Update(func(tx *store.Tx) error {
+		ls, err := tx.ListState("one", false)
+		if err != nil {
+			return err
+		}
+		bs := ls.Build()
+		if bs == nil || bs.Counter(bkFormat) != stagedFormat {
+			t.Fatal("no staged build in the current layout")
+		}
+		if err := bs.SetCounter(bkCount, 12345); err != nil {
+			return err
+		}
+		return bs.SetCounter(bkFormat, 0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.s.caches = nil
+	if _, err := stale.s.BuildRelease(f.admin, "one"); err != nil {
+		t.Fatal(err)
+	}
+	gotM, gotD, gotS = stale.servedV1(t, "one")
+	if !bytes.Equal(gotM, wantM) || !bytes.Equal(gotD, wantD) || !bytes.Equal(gotS, wantS) {
+		t.Fatalf("a build staged in an older layout, started over, serves other bytes:\n%s\nwant\n%s", gotM, wantM)
+	}
 	// The next builds go on from the staged version as from any other.
 	for _, g := range []*fixture{whole, staged, resumed} {
 		for i := range 20 {

@@ -176,6 +176,10 @@ func appendTime(dst []byte, t time.Time) []byte {
 type decoder struct {
 	b   []byte
 	err error
+	// s, when set, is the whole record as one string, of which b is what
+	// is left: string fields are substrings of it, one allocation a
+	// record rather than one a field (a first build decodes every entry).
+	s string
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -218,7 +222,14 @@ func (d *decoder) bytes() []byte {
 	return v
 }
 
-func (d *decoder) string() string { return string(d.bytes()) }
+func (d *decoder) string() string {
+	v := d.bytes()
+	if d.s == "" || len(v) == 0 {
+		return string(v)
+	}
+	end := len(d.s) - len(d.b)
+	return d.s[end-len(v) : end]
+}
 
 func (d *decoder) time() time.Time {
 	v := d.varint()
@@ -250,7 +261,7 @@ func (d *decoder) byte() byte {
 
 // decodeEntry parses the binary form.
 func decodeEntry(raw []byte) (*entries.Entry, error) {
-	d := &decoder{b: raw}
+	d := &decoder{b: raw, s: string(raw)}
 	v := d.byte()
 	if d.err == nil && v != entryFormatV1 && v != entryFormatV2 {
 		return nil, fmt.Errorf("%w: entry format %d", errCorrupt, v)

@@ -16,11 +16,10 @@ import (
 // transaction that reads only what was staged:
 //
 //	build/meta     counters and blobs of the build's progress
-//	build/runs     run id(8) → a bucket of sorted keys → values: each
-//	               transaction's share of the build, sorted in memory and
-//	               written in key order with pages filled full (no random
-//	               inserts into a growing tree); member runs and delta runs
-//	               (kind byte first) are merged in key order later
+//	build/runs     kind(1) | run id(8) → a bucket of blocks of sorted
+//	               records (see runBlock): each transaction's share of
+//	               the build, sorted in memory and written in key order;
+//	               member runs and delta runs are merged in key order later
 //	build/digests  set-root bucket(2) → digest, as the merge completes
 //	               each bucket
 //	build/refs     run id(8) → the records the run's entries rest on
@@ -114,6 +113,16 @@ func (bs *BuildState) SetBlob(key string, v []byte) error {
 	return bs.b.Bucket(bdMeta).Put([]byte(key), bs.ls.t.keep(v))
 }
 
+// runBlock is about how many bytes of a run go in one stored value. A
+// run's records are packed into blocks (uvarint key length, key, uvarint
+// value length, value; each block keyed by its first record's key)
+// rather than stored one bbolt key each: bbolt's cost is per key (a
+// cursor seek, an inode, a node that grows one inode at a time, a split
+// at commit), and a run is only ever written whole, in key order, and
+// read back in order. A 64 KiB value is a leaf page of its own with its
+// overflow, written and freed as one span.
+const runBlock = 64 << 10
+
 // PutRun stores one run of the given kind: kvs must come in strictly
 // ascending key order. It returns the run's id.
 func (bs *BuildState) PutRun(kind byte, kvs iter.Seq2[[]byte, []byte]) (uint64, error) {
@@ -128,16 +137,37 @@ func (bs *BuildState) PutRun(kind byte, kvs iter.Seq2[[]byte, []byte]) (uint64, 
 		return 0, err
 	}
 	r.FillPercent = 1 // written in key order, never changed after
-	var prev []byte
+	var block, first, prev []byte
+	flush := func() error {
+		if len(block) == 0 {
+			return nil
+		}
+		// A fresh block each time: bbolt holds the value until commit.
+		err := r.Put(bs.ls.t.keep(first), block)
+		block = nil
+		return err
+	}
 	for k, v := range kvs {
 		if prev != nil && bytes.Compare(prev, k) >= 0 {
 			return 0, fmt.Errorf("run key %x after %x", k, prev)
 		}
-		kk := bs.ls.t.keep(k) // the caller may reuse k
-		if err := r.Put(kk, bs.ls.t.keep(v)); err != nil {
-			return 0, err
+		if len(block) >= runBlock {
+			if err := flush(); err != nil {
+				return 0, err
+			}
 		}
-		prev = kk
+		if block == nil {
+			block = make([]byte, 0, runBlock+len(k)+len(v)+2*binary.MaxVarintLen64)
+			first = append(first[:0], k...)
+		}
+		block = binary.AppendUvarint(block, uint64(len(k)))
+		block = append(block, k...)
+		prev = block[len(block)-len(k) : len(block) : len(block)] // the caller may reuse k
+		block = binary.AppendUvarint(block, uint64(len(v)))
+		block = append(block, v...)
+	}
+	if err := flush(); err != nil {
+		return 0, err
 	}
 	return id, nil
 }
@@ -167,20 +197,18 @@ func (bs *BuildState) DropRuns(kind byte, n int) (left int, err error) {
 // when after is nil), until fn returns false. A key in several runs is
 // given once, from the latest run. The slices are valid only in the
 // transaction.
-func (bs *BuildState) MergeRuns(kind byte, after []byte, fn func(k, v []byte) bool) {
+func (bs *BuildState) MergeRuns(kind byte, after []byte, fn func(k, v []byte) bool) error {
 	runs := bs.b.Bucket(bdRuns)
 	var h runHeap
 	c := runs.Cursor()
 	for k, _ := c.Seek([]byte{kind}); k != nil && k[0] == kind; k, _ = c.Next() {
-		rc := runs.Bucket(k).Cursor()
-		var rk, rv []byte
-		if after == nil {
-			rk, rv = rc.First()
-		} else if rk, rv = rc.Seek(after); rk != nil && bytes.Equal(rk, after) {
-			rk, rv = rc.Next()
+		r := &runHead{c: runs.Bucket(k).Cursor(), order: len(h)}
+		ok, err := r.seek(after)
+		if err != nil {
+			return err
 		}
-		if rk != nil {
-			h = append(h, &runHead{c: rc, k: rk, v: rv, order: len(h)})
+		if ok {
+			h = append(h, r)
 		}
 	}
 	heap.Init(&h)
@@ -190,22 +218,91 @@ func (bs *BuildState) MergeRuns(kind byte, after []byte, fn func(k, v []byte) bo
 		// Earlier runs holding the same key are passed over.
 		for h.Len() > 0 && bytes.Equal(h[0].k, k) {
 			r := h[0]
-			if r.k, r.v = r.c.Next(); r.k == nil {
-				heap.Pop(&h)
-			} else {
+			ok, err := r.next()
+			if err != nil {
+				return err
+			}
+			if ok {
 				heap.Fix(&h, 0)
+			} else {
+				heap.Pop(&h)
 			}
 		}
 		if !fn(k, v) {
-			return
+			return nil
+		}
+	}
+	return nil
+}
+
+// runHead reads one run's records in order, a block at a time.
+type runHead struct {
+	c     *bolt.Cursor
+	block []byte // what is left of the current block
+	k, v  []byte
+	order int // later runs win a tie
+}
+
+// seek positions r at its first record after after (at its first when
+// after is nil); false when there is none.
+func (r *runHead) seek(after []byte) (bool, error) {
+	var bk, bv []byte
+	if after == nil {
+		bk, bv = r.c.First()
+	} else {
+		// The block holding after, if any, is the last one whose first
+		// key is not above it.
+		if bk, bv = r.c.Seek(after); bk == nil {
+			bk, bv = r.c.Last()
+		} else if !bytes.Equal(bk, after) {
+			if pk, pv := r.c.Prev(); pk != nil {
+				bk, bv = pk, pv
+			} else {
+				bk, bv = r.c.First()
+			}
+		}
+	}
+	if bk == nil {
+		return false, nil
+	}
+	r.block = bv
+	for {
+		ok, err := r.next()
+		if !ok || err != nil || after == nil || bytes.Compare(r.k, after) > 0 {
+			return ok, err
 		}
 	}
 }
 
-type runHead struct {
-	c     *bolt.Cursor
-	k, v  []byte
-	order int // later runs win a tie
+// next moves r to its next record; false at the run's end.
+func (r *runHead) next() (bool, error) {
+	for len(r.block) == 0 {
+		k, v := r.c.Next()
+		if k == nil {
+			r.k, r.v = nil, nil
+			return false, nil
+		}
+		r.block = v
+	}
+	var err error
+	if r.k, err = r.field(); err != nil {
+		return false, err
+	}
+	if r.v, err = r.field(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// field takes one length-prefixed field off the block.
+func (r *runHead) field() ([]byte, error) {
+	n, w := binary.Uvarint(r.block)
+	if w <= 0 || n > uint64(len(r.block)-w) {
+		return nil, fmt.Errorf("staged run: %w", errCorrupt)
+	}
+	f := r.block[w : w+int(n) : w+int(n)]
+	r.block = r.block[w+int(n):]
+	return f, nil
 }
 
 type runHeap []*runHead
