@@ -217,7 +217,7 @@ func (d *decoder) bytes() []byte {
 		d.err = errCorrupt
 		return nil
 	}
-	v := d.b[:n]
+	v := d.b[:n:n] // an append to v must not write over what follows
 	d.b = d.b[n:]
 	return v
 }

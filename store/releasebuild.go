@@ -160,11 +160,9 @@ func (bs *BuildState) PutRun(kind byte, kvs iter.Seq2[[]byte, []byte]) (uint64, 
 			block = make([]byte, 0, runBlock+len(k)+len(v)+2*binary.MaxVarintLen64)
 			first = append(first[:0], k...)
 		}
-		block = binary.AppendUvarint(block, uint64(len(k)))
-		block = append(block, k...)
+		block = appendBytes(block, k)
 		prev = block[len(block)-len(k) : len(block) : len(block)] // the caller may reuse k
-		block = binary.AppendUvarint(block, uint64(len(v)))
-		block = append(block, v...)
+		block = appendBytes(block, v)
 	}
 	if err := flush(); err != nil {
 		return 0, err
@@ -284,25 +282,13 @@ func (r *runHead) next() (bool, error) {
 		}
 		r.block = v
 	}
-	var err error
-	if r.k, err = r.field(); err != nil {
-		return false, err
+	d := decoder{b: r.block}
+	r.k, r.v = d.bytes(), d.bytes()
+	if d.err != nil {
+		return false, fmt.Errorf("staged run: %w", d.err)
 	}
-	if r.v, err = r.field(); err != nil {
-		return false, err
-	}
+	r.block = d.b
 	return true, nil
-}
-
-// field takes one length-prefixed field off the block.
-func (r *runHead) field() ([]byte, error) {
-	n, w := binary.Uvarint(r.block)
-	if w <= 0 || n > uint64(len(r.block)-w) {
-		return nil, fmt.Errorf("staged run: %w", errCorrupt)
-	}
-	f := r.block[w : w+int(n) : w+int(n)]
-	r.block = r.block[w+int(n):]
-	return f, nil
 }
 
 type runHeap []*runHead
