@@ -154,14 +154,6 @@ func (s *leafBuf) find(members *bolt.Bucket, key string, b uint16, fp uint64) (i
 	return 0, false
 }
 
-// memberKey is the key of entry i's member in bucket b.
-func (s *leafBuf) memberKey(b uint16, i int) []byte {
-	out := make([]byte, memberKeyLen)
-	out[0], out[1] = byte(b>>8), byte(b)
-	copy(out[2:], s.leaf(i))
-	return out
-}
-
 // leafSets reads and writes a step's touched buckets.
 type leafSets struct {
 	b    *bolt.Bucket

@@ -605,7 +605,7 @@ func (m *Mirror) applyDelta(st *State, vm *verified, body io.Reader, cp *translo
 				return fmt.Errorf("%w: %s", ErrBadLine, what)
 			}
 			if held {
-				mw.del(set.memberKey(b, i))
+				mw.del(memberKeyOf(b, (*setroot.Hash)(set.leaf(i))))
 				set.remove(i)
 			}
 			switch c.Op {
