@@ -5,6 +5,8 @@ package procstat
 import (
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -32,4 +34,16 @@ func Status(pid int) map[string]int64 {
 		}
 	}
 	return m
+}
+
+// Steady gives this process's resident set once the Go heap's free pages
+// are returned to the system, as "rss=… anon=… file=… heap_inuse=…" in
+// MB: what a node keeps between its work (RssFile is the store's pages
+// still mapped by the last reads).
+func Steady() string {
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	st := Status(0)
+	return fmt.Sprintf("rss=%d anon=%d file=%d heap_inuse=%d", st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, ms.HeapInuse>>20)
 }

@@ -32,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -242,11 +241,7 @@ func run(n, changes int, hashctl string) error {
 	}
 	// The node between releases: the set-root cache and what its reads
 	// left mapped, once the Go heap's free pages are given back.
-	debug.FreeOSMemory()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	st := procstat.Status(0)
-	out("node_steady_rss_mb", fmt.Sprintf("rss=%d anon=%d file=%d heap_inuse=%d", st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, ms.HeapInuse>>20))
+	out("node_steady_rss_mb", procstat.Steady())
 	if fi, err := os.Stat(bn.Node().DB.Path()); err == nil {
 		out("store_file_mb", fi.Size()>>20)
 	}

@@ -187,11 +187,7 @@ func run(n int, dir string, changes, rounds, reads int, profile string, warm boo
 	// released list keeps (the set-root cache above all), once the Go
 	// heap's free pages are given back; RssFile is the store's pages
 	// still mapped from the last reads.
-	debug.FreeOSMemory()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	st := procstat.Status(0)
-	out("steady_rss_mb", fmt.Sprintf("rss=%d anon=%d file=%d heap_inuse=%d", st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, ms.HeapInuse>>20))
+	out("steady_rss_mb", procstat.Steady())
 
 	out("process_peak_rss_mb", b.rss.overall>>10)
 	if err := b.layout(); err != nil {
